@@ -1,0 +1,134 @@
+/* cli.c — argument parsing and output shared by every command. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "apr_strings.h"
+
+static const cli_opt_spec_t *find_spec(const cli_opt_spec_t *specs,
+                                       const char *name, size_t len)
+{
+    for (const cli_opt_spec_t *s = specs; s != NULL && s->name != NULL; s++) {
+        if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* One "--name[=value]" word (value maybe in the next word); returns the
+ * number of words consumed, or 0 after reporting a usage error. */
+static int take_option(cli_t *cli, const cli_opt_spec_t *specs, int i)
+{
+    const char *word = cli->argv[i] + 2;
+    const char *eq = strchr(word, '=');
+    size_t len = eq != NULL ? (size_t)(eq - word) : strlen(word);
+    const cli_opt_spec_t *spec = find_spec(specs, word, len);
+    const char *name = apr_pstrndup(cli->pool, word, len);
+    if (spec == NULL) {
+        cli_fail(cli, CLI_EXIT_USAGE, 2001, "unknown option --%s", name);
+        return 0;
+    }
+    if (spec->kind == CLI_OPT_FLAG) {
+        if (eq != NULL) {
+            cli_fail(cli, CLI_EXIT_USAGE, 2002, "--%s takes no value", name);
+            return 0;
+        }
+        apr_table_setn(cli->options, spec->name, "1");
+        return 1;
+    }
+    if (eq != NULL) {
+        apr_table_setn(cli->options, spec->name, eq + 1);
+        return 1;
+    }
+    if (i + 1 >= cli->argc) {
+        cli_fail(cli, CLI_EXIT_USAGE, 2003, "--%s needs a value", name);
+        return 0;
+    }
+    apr_table_setn(cli->options, spec->name, cli->argv[i + 1]);
+    return 2;
+}
+
+cli_exit_t cli_parse_options(cli_t *cli, const cli_opt_spec_t *specs,
+                             int min_positional, int max_positional)
+{
+    const char **positional = apr_pcalloc(cli->pool,
+                                          sizeof(char *) * (cli->argc + 1));
+    int count = 0;
+    int options_done = 0;
+    cli->options = apr_table_make(cli->pool, 8);
+    for (int i = 0; i < cli->argc;) {
+        const char *word = cli->argv[i];
+        if (!options_done && strcmp(word, "--") == 0) {
+            options_done = 1;
+            i++;
+            continue;
+        }
+        if (!options_done && strncmp(word, "--", 2) == 0) {
+            int used = take_option(cli, specs, i);
+            if (used == 0)
+                return CLI_EXIT_USAGE;
+            i += used;
+            continue;
+        }
+        positional[count++] = word;
+        i++;
+    }
+    if (count < min_positional)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2004,
+                        "missing argument (see 'expacmectl help')");
+    if (count > max_positional)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2005,
+                        "unexpected argument '%s' (see 'expacmectl help')",
+                        positional[max_positional]);
+    cli->argv = positional;
+    cli->argc = count;
+    return CLI_EXIT_OK;
+}
+
+const char *cli_option(const cli_t *cli, const char *name)
+{
+    return cli->options != NULL ? apr_table_get(cli->options, name) : NULL;
+}
+
+cli_exit_t cli_fail(cli_t *cli, cli_exit_t code, int logno, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = apr_pvsprintf(cli->pool, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "expacmectl: EXP%05d: %s\n", logno, message);
+    syslog(LOG_ERR, "EXP%05d: %s", logno, message);
+    if (cli->result == NULL)
+        cli->result = json_object();
+    json_object_set_new(cli->result, "error", json_string(message));
+    return code;
+}
+
+void cli_say(cli_t *cli, const char *fmt, ...)
+{
+    if (cli->json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
+int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* config.h — expacme.conf: plain `key = value` lines, `#` comments and
+ * `[cert NAME]` sections (SPEC §3). */
+#ifndef EXPACME_CONFIG_H
+#define EXPACME_CONFIG_H
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/expacme/expacme.conf"
+
+typedef struct {
+    const char *name;
+    const char *cert_file;
+    const char *key_file;
+} expacme_cert_conf_t;
+
+typedef struct {
+    const char *path;   /* the file read, or NULL when defaults only */
+    const char *state_dir;
+    const char *challenge_store;      /* "shm:/path" */
+    unsigned long challenge_capacity; /* slots of a newly created store */
+    const char *status_file;
+    const char *apachectl;
+    const char *https_address;
+    apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
+} expacme_config_t;
+
+/* Reads path (or $EXPACME_CONFIG, or the default).  A file named
+ * explicitly must exist; the default may be absent.  On error *out is
+ * NULL and *err says which line and why. */
+apr_status_t config_load(expacme_config_t **out, const char **err,
+                         const char *path, apr_pool_t *pool);
+
+const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
+                                       const char *name);
+
+/* The file path of a "shm:" challenge store, or NULL (with *err). */
+const char *config_store_path(const expacme_config_t *config,
+                              const char **err);
+
+#endif

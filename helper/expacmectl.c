@@ -1,0 +1,158 @@
+/* expacmectl.c — the control helper's entry point: global options, the
+ * command table, --json output and the exit code. */
+#include "build_config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/stat.h>
+
+#include "apr_general.h"
+#include "apr_strings.h"
+
+#include "cli.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    cli_exit_t (*run)(cli_t *cli);
+    int needs_config;
+    const char *usage;
+} command_t;
+
+static cli_exit_t cmd_help(cli_t *cli);
+static cli_exit_t cmd_version(cli_t *cli);
+
+static const command_t commands[] = {
+    {"help", cmd_help, 0, "help                          this text"},
+    {"version", cmd_version, 0, "version                       the version"},
+    {"token", cmd_token_run, 1,
+     "token put TOKEN KEYAUTH --host NAME [--ttl S]\n"
+     "  token del TOKEN\n"
+     "  token list                    the challenge store, by hand"},
+};
+
+static cli_exit_t cmd_help(cli_t *cli)
+{
+    if (cli->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+            json_array_append_new(list, json_string(commands[i].name));
+        cli->result = json_pack("{s:o}", "commands", list);
+        return CLI_EXIT_OK;
+    }
+    printf("usage: expacmectl [--config FILE] [--json] COMMAND ...\n\n"
+           "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("  %s\n", commands[i].usage);
+    printf("\n--config FILE  default $EXPACME_CONFIG, else %s\n"
+           "--json         machine-readable result on stdout\n"
+           "exit codes: 0 success, 1 operation failed, 2 usage or "
+           "configuration error\n",
+           CONFIG_DEFAULT_PATH);
+    return CLI_EXIT_OK;
+}
+
+static cli_exit_t cmd_version(cli_t *cli)
+{
+    cli->result = json_pack("{s:s}", "version", PACKAGE_VERSION);
+    cli_say(cli, "expacmectl %s\n", PACKAGE_VERSION);
+    return CLI_EXIT_OK;
+}
+
+/* Takes --config and --json from anywhere before "--"; the rest stays in
+ * order for the command. */
+static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
+{
+    const char **rest = apr_pcalloc(cli->pool, sizeof(char *) * (argc + 1));
+    int count = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                rest[count++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            cli->json = 1;
+        } else if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(cli, CLI_EXIT_USAGE, 2006,
+                                "--config needs a file");
+            cli->config_path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            cli->config_path = argv[i] + 9;
+        } else {
+            rest[count++] = argv[i];
+        }
+    }
+    cli->argv = rest;
+    cli->argc = count;
+    return CLI_EXIT_OK;
+}
+
+static const command_t *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static cli_exit_t dispatch(cli_t *cli)
+{
+    if (cli->argc == 0)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2007,
+                        "no command given (see 'expacmectl help')");
+    const command_t *cmd = find_command(cli->argv[0]);
+    if (cmd == NULL)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2008,
+                        "unknown command '%s' (see 'expacmectl help')",
+                        cli->argv[0]);
+    cli->argc--;
+    cli->argv++;
+    if (cmd->needs_config) {
+        const char *err = NULL;
+        if (config_load(&cli->config, &err, cli->config_path, cli->pool) !=
+            APR_SUCCESS)
+            return cli_fail(cli, CLI_EXIT_USAGE, 2009, "%s", err);
+    }
+    return cmd->run(cli);
+}
+
+static void print_json(cli_t *cli, cli_exit_t code)
+{
+    json_t *out = cli->result != NULL ? cli->result : json_object();
+    json_object_set_new(out, "ok", json_boolean(code == CLI_EXIT_OK));
+    json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(out);
+    cli->result = NULL;
+}
+
+int main(int argc, const char *const *argv)
+{
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "expacmectl: cannot initialise APR\n");
+        return CLI_EXIT_FAILED;
+    }
+    umask(022);
+    openlog("expacmectl", LOG_PID, LOG_DAEMON);
+    apr_pool_t *pool = NULL;
+    apr_pool_create(&pool, NULL);
+    cli_t cli = {0};
+    cli.pool = pool;
+    cli_exit_t code = take_globals(&cli, argc, argv);
+    if (code == CLI_EXIT_OK)
+        code = dispatch(&cli);
+    if (cli.json)
+        print_json(&cli, code);
+    else
+        json_decref(cli.result);
+    if (fflush(stdout) != 0 && code == CLI_EXIT_OK)
+        code = CLI_EXIT_FAILED;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    closelog();
+    return code;
+}

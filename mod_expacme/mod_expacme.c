@@ -1,0 +1,151 @@
+/* mod_expacme.c — configuration, directives and hook registration.
+ * The port-80 behaviour lives in http_port.c, the store mapping in
+ * store_attach.c, the status page in status_handler.c. */
+#include "mod_expacme.h"
+#include "store_attach.h"
+
+#include <string.h>
+
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    expacme_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->http_mode = EXPACME_MODE_UNSET;
+    conf->https_port = -1;
+    return conf;
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const expacme_server_conf_t *base = basev;
+    const expacme_server_conf_t *add = addv;
+    expacme_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->http_mode = add->http_mode != EXPACME_MODE_UNSET ? add->http_mode
+                                                           : base->http_mode;
+    conf->https_port = add->https_port != -1 ? add->https_port
+                                             : base->https_port;
+    /* Global settings always come from the main server. */
+    conf->store_path = base->store_path;
+    conf->status_file = base->status_file;
+    return conf;
+}
+
+static expacme_server_conf_t *server_conf(const cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &expacme_module);
+}
+
+static const char *set_challenge_store(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err != NULL)
+        return err;
+    if (strncmp(arg, "shm:", 4) == 0) {
+        const char *path = arg + 4;
+        if (path[0] != '/')
+            return "ExpAcmeChallengeStore shm: needs an absolute path, "
+                   "e.g. shm:/run/expacme/challenges";
+        server_conf(cmd)->store_path = apr_pstrdup(cmd->pool, path);
+        return NULL;
+    }
+    if (strncmp(arg, "redis://", 8) == 0)
+        return "ExpAcmeChallengeStore redis:// is not supported by this "
+               "build yet; use shm:PATH";
+    return "ExpAcmeChallengeStore must be shm:PATH or redis://HOST:PORT";
+}
+
+static const char *set_http_mode(cmd_parms *cmd, void *dc, const char *arg)
+{
+    expacme_server_conf_t *conf = server_conf(cmd);
+    if (strcasecmp(arg, "redirect") == 0)
+        conf->http_mode = EXPACME_MODE_REDIRECT;
+    else if (strcasecmp(arg, "challenge-only") == 0)
+        conf->http_mode = EXPACME_MODE_CHALLENGE_ONLY;
+    else if (strcasecmp(arg, "off") == 0)
+        conf->http_mode = EXPACME_MODE_OFF;
+    else
+        return "ExpAcmeHttpMode must be redirect, challenge-only or off";
+    return NULL;
+}
+
+static const char *set_https_port(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end = NULL;
+    apr_int64_t port = apr_strtoi64(arg, &end, 10);
+    if (end == arg || *end != '\0' || port < 1 || port > 65535)
+        return "ExpAcmeHttpsPort must be a port number from 1 to 65535";
+    server_conf(cmd)->https_port = (int)port;
+    return NULL;
+}
+
+static const char *set_status_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err != NULL)
+        return err;
+    server_conf(cmd)->status_file = ap_server_root_relative(cmd->pool, arg);
+    if (server_conf(cmd)->status_file == NULL)
+        return "ExpAcmeStatusFile: invalid path";
+    return NULL;
+}
+
+static const command_rec expacme_cmds[] = {
+    AP_INIT_TAKE1("ExpAcmeChallengeStore", set_challenge_store, NULL,
+                  RSRC_CONF,
+                  "where open challenges live: shm:/path (single node)"),
+    AP_INIT_TAKE1("ExpAcmeHttpMode", set_http_mode, NULL, RSRC_CONF,
+                  "redirect | challenge-only | off: what this plain-HTTP "
+                  "virtual host answers besides open challenges"),
+    AP_INIT_TAKE1("ExpAcmeHttpsPort", set_https_port, NULL, RSRC_CONF,
+                  "port in the HTTPS redirect target (default 443)"),
+    AP_INIT_TAKE1("ExpAcmeStatusFile", set_status_file, NULL, RSRC_CONF,
+                  "status JSON published by expacmectl, shown by the "
+                  "expacme-status handler"),
+    {NULL}};
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const expacme_server_conf_t *conf =
+        ap_get_module_config(s->module_config, &expacme_module);
+    apr_status_t rv = store_attach_child_init(pchild, s, conf->store_path);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     EXPLOGNO(01000) "cannot set up the challenge store "
+                     "view; challenges will not be answered");
+    }
+}
+
+static int status_handler(request_rec *r)
+{
+    if (r->handler == NULL || strcmp(r->handler, "expacme-status") != 0)
+        return DECLINED;
+    return status_handler_handle(r);
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* post_read_request, not translate_name: the answer for port 80 is
+     * decided before any module could map the challenge path to a file,
+     * and before mod_rewrite or mod_alias could redirect it elsewhere. */
+    ap_hook_post_read_request(http_port_handle, NULL, NULL, APR_HOOK_FIRST);
+    /* Each child maps the store itself: a mapping made in the parent
+     * would outlive a store the helper has since replaced. */
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(expacme) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,               /* per-directory config: none */
+    NULL,               /* merge per-directory: none */
+    create_server_conf, /* per-server config */
+    merge_server_conf,  /* merge per-server */
+    expacme_cmds,       /* directives */
+    register_hooks,     /* hooks */
+    AP_MODULE_FLAG_NONE /* flags */
+};

@@ -1,0 +1,37 @@
+/* mod_expacme.h — what the module's files share: the per-server
+ * configuration and the numbered log tags. */
+#ifndef MOD_EXPACME_H
+#define MOD_EXPACME_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+/* Our own message numbers, in the spirit of httpd's APLOGNO (the AH
+ * numbers belong to httpd): grep-able, stable across releases. */
+#define EXPLOGNO(n) "EXP" #n ": "
+
+#define EXPACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
+
+typedef enum {
+    EXPACME_MODE_UNSET = -1,
+    EXPACME_MODE_OFF = 0,
+    EXPACME_MODE_REDIRECT,
+    EXPACME_MODE_CHALLENGE_ONLY
+} expacme_http_mode_t;
+
+typedef struct {
+    expacme_http_mode_t http_mode; /* per virtual host */
+    int https_port;                /* per virtual host; -1 unset */
+    const char *store_path;        /* global: the shm: file, or NULL */
+    const char *status_file;       /* global */
+} expacme_server_conf_t;
+
+extern module AP_MODULE_DECLARE_DATA expacme_module;
+
+/* http_port.c: the port-80 decision, run from post_read_request. */
+int http_port_handle(request_rec *r);
+
+/* status_handler.c: `SetHandler expacme-status`. */
+int status_handler_handle(request_rec *r);
+
+#endif

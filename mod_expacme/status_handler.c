@@ -1,0 +1,79 @@
+/* status_handler.c — `SetHandler expacme-status`: the status expacmectl
+ * publishes (no secrets in it), as JSON for admin UIs or as a page. */
+#include "mod_expacme.h"
+
+#include <string.h>
+
+#include "apr_file_io.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+APLOG_USE_MODULE(expacme);
+
+#define STATUS_MAX (1024 * 1024)
+
+static int wants_json(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    if (r->args != NULL && strcmp(r->args, "json") == 0)
+        return 1;
+    return accept != NULL && ap_strcasestr(accept, "application/json") != NULL;
+}
+
+static apr_status_t read_status(request_rec *r, const char *path,
+                                char **out, apr_size_t *len)
+{
+    apr_file_t *file = NULL;
+    apr_finfo_t finfo;
+    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, r->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE, file);
+    if (rv == APR_SUCCESS && finfo.size > STATUS_MAX)
+        rv = APR_EGENERAL;
+    if (rv == APR_SUCCESS) {
+        *len = (apr_size_t)finfo.size;
+        *out = apr_palloc(r->pool, *len + 1);
+        rv = apr_file_read_full(file, *out, *len, len);
+        (*out)[*len] = '\0';
+    }
+    apr_file_close(file);
+    return rv;
+}
+
+int status_handler_handle(request_rec *r)
+{
+    const expacme_server_conf_t *conf =
+        ap_get_module_config(r->server->module_config, &expacme_module);
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    const char *body = "{\"state\":\"unknown\",\"detail\":\"expacmectl has "
+                       "not published a status yet\"}";
+    char *data = NULL;
+    apr_size_t len = 0;
+    if (conf->status_file != NULL) {
+        apr_status_t rv = read_status(r, conf->status_file, &data, &len);
+        if (rv == APR_SUCCESS)
+            body = data;
+        else if (!APR_STATUS_IS_ENOENT(rv))
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                          EXPLOGNO(01020) "cannot read status file %s",
+                          conf->status_file);
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (wants_json(r)) {
+        ap_set_content_type(r, "application/json");
+        ap_rputs(body, r);
+        return OK;
+    }
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_rputs("<!DOCTYPE html>\n<html><head><title>ACME certificate service"
+             "</title></head><body><h1>ACME certificate service</h1>\n<pre>",
+             r);
+    ap_rputs(ap_escape_html(r->pool, body), r);
+    ap_rputs("</pre></body></html>\n", r);
+    return OK;
+}
