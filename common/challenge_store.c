@@ -565,6 +565,8 @@ challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
                             uint32_t min_capacity)
 {
     *out = NULL;
+    if (min_capacity == 0)
+        min_capacity = CHALLENGE_STORE_DEFAULT_CAPACITY;
     if (min_capacity < CHALLENGE_STORE_MIN_CAPACITY)
         min_capacity = CHALLENGE_STORE_MIN_CAPACITY;
     if (min_capacity > CHALLENGE_STORE_MAX_CAPACITY)

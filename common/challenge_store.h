@@ -106,7 +106,8 @@ uint32_t challenge_store_capacity(const challenge_store_map_t *map);
 
 /* Opens (creating, repairing or growing as needed) the store at path and
  * takes the writer lock.  The file's directory must exist.  A store with
- * fewer than min_capacity slots is migrated to a new, larger file. */
+ * fewer than min_capacity slots (0: the default) is migrated to a new,
+ * larger file. */
 challenge_store_status_t
 challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
                             uint32_t min_capacity);

@@ -1,0 +1,299 @@
+/* Unit tests of the challenge store: the writer, the readers, expiry,
+ * a full store, repair after a killed writer, growth and recreation. */
+#include "tap.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "challenge_store.h"
+
+#define NOW ((int64_t)1700000000)
+
+static char dir[] = "/tmp/expacme-store-test.XXXXXX";
+static char path[256];
+
+static challenge_store_writer_t *writer_open(uint32_t capacity)
+{
+    challenge_store_writer_t *w = NULL;
+    challenge_store_status_t rv = challenge_store_writer_open(&w, path,
+                                                              capacity);
+    if (rv != CHALLENGE_STORE_OK)
+        printf("# writer_open: %s\n", challenge_store_status_text(rv));
+    return w;
+}
+
+static challenge_store_status_t find(const challenge_store_map_t *map,
+                                     const char *host, const char *token,
+                                     int64_t now, char *out)
+{
+    size_t len = 0;
+    char buf[TOKEN_RULES_KEYAUTH_MAX + 1];
+    challenge_store_status_t rv = challenge_store_lookup(
+        map, host, strlen(host), token, strlen(token), now,
+        out ? out : buf, sizeof(buf), &len);
+    return rv;
+}
+
+static void test_absent_then_created(void)
+{
+    challenge_store_map_t *map = NULL;
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_ABSENT,
+           "no store yet: ABSENT");
+    challenge_store_writer_t *w = writer_open(0);
+    ok(w != NULL, "writer creates the store");
+    struct stat st;
+    ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644,
+       "store file is 0644");
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_OK, "maps");
+    is_int(challenge_store_capacity(map), CHALLENGE_STORE_DEFAULT_CAPACITY,
+           "default capacity");
+    ok(!challenge_store_window_open(map, NOW), "empty store: window closed");
+    challenge_store_unmap(map);
+    challenge_store_writer_close(w);
+}
+
+static void test_put_lookup(void)
+{
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    char ka[TOKEN_RULES_KEYAUTH_MAX + 1];
+    is_int(challenge_store_put(w, "Example.org", "tok_1", "tok_1.thumb",
+                               NOW + 60, NOW),
+           CHALLENGE_STORE_OK, "put");
+    ok(challenge_store_window_open(map, NOW), "window open after put");
+    is_int(find(map, "example.ORG", "tok_1", NOW, ka), CHALLENGE_STORE_OK,
+           "found, host case ignored");
+    is_str(ka, "tok_1.thumb", "key authorization copied");
+    is_int(find(map, "other.org", "tok_1", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND, "other host not found");
+    is_int(find(map, "example.org", "tok_2", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND, "other token not found");
+    is_int(find(map, "example.org", "tok.1", NOW, NULL),
+           CHALLENGE_STORE_INVALID, "invalid token refused before lookup");
+    is_int(find(map, "example.org", "tok_1", NOW + 60, NULL),
+           CHALLENGE_STORE_NOT_FOUND, "expired at its expiry second");
+    ok(!challenge_store_window_open(map, NOW + 60), "window closes at expiry");
+    is_int(challenge_store_put(w, "example.org", "tok_1", "tok_1.new",
+                               NOW + 90, NOW),
+           CHALLENGE_STORE_OK, "put again replaces");
+    find(map, "example.org", "tok_1", NOW, ka);
+    is_str(ka, "tok_1.new", "replacement seen");
+    is_int(challenge_store_put(w, "example.org", "bad/tok", "x", NOW + 9, NOW),
+           CHALLENGE_STORE_INVALID, "writer refuses invalid token");
+    is_int(challenge_store_put(w, "evil\r\n.org", "t", "x", NOW + 9, NOW),
+           CHALLENGE_STORE_INVALID, "writer refuses invalid host");
+    is_int(challenge_store_put(w, "example.org", "t", "x y", NOW + 9, NOW),
+           CHALLENGE_STORE_INVALID, "writer refuses invalid keyauth");
+    is_int(challenge_store_put(w, "example.org", "t", "x", NOW, NOW),
+           CHALLENGE_STORE_INVALID, "writer refuses an expired entry");
+    unsigned removed = 0;
+    is_int(challenge_store_del(w, "tok_1", &removed), CHALLENGE_STORE_OK,
+           "del");
+    is_int(removed, 1, "one removed");
+    is_int(find(map, "example.org", "tok_1", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND, "gone after del");
+    ok(!challenge_store_window_open(map, NOW), "window closed after del");
+    is_int(challenge_store_del(w, "tok_1", &removed),
+           CHALLENGE_STORE_NOT_FOUND, "del of absent token");
+    challenge_store_unmap(map);
+    challenge_store_writer_close(w);
+}
+
+static int count_entry(const challenge_store_entry_t *e, void *baton)
+{
+    (*(int *)baton)++;
+    return 0;
+}
+
+static void test_order_of_100_names(void)
+{
+    challenge_store_writer_t *w = writer_open(0);
+    char host[64], token[64], ka[128];
+    int failures = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(host, sizeof(host), "n%d.example.org", i);
+        snprintf(token, sizeof(token), "token%d", i);
+        snprintf(ka, sizeof(ka), "token%d.thumb", i);
+        if (challenge_store_put(w, host, token, ka, NOW + 60, NOW) !=
+            CHALLENGE_STORE_OK)
+            failures++;
+    }
+    is_int(failures, 0, "100 names published");
+    const challenge_store_map_t *map = challenge_store_writer_map(w);
+    char got[TOKEN_RULES_KEYAUTH_MAX + 1];
+    int wrong = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(host, sizeof(host), "n%d.example.org", i);
+        snprintf(token, sizeof(token), "token%d", i);
+        snprintf(ka, sizeof(ka), "token%d.thumb", i);
+        if (find(map, host, token, NOW, got) != CHALLENGE_STORE_OK ||
+            strcmp(got, ka) != 0)
+            wrong++;
+    }
+    is_int(wrong, 0, "all 100 found with their own key authorization");
+    int seen = 0;
+    challenge_store_foreach(map, count_entry, &seen);
+    is_int(seen, 100, "foreach visits 100");
+    unsigned removed = 0;
+    challenge_store_purge(w, NOW + 61, &removed);
+    is_int(removed, 100, "purge removes the expired");
+    challenge_store_writer_close(w);
+}
+
+static void test_full(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(CHALLENGE_STORE_MIN_CAPACITY);
+    char token[32];
+    int failures = 0;
+    for (int i = 0; i < CHALLENGE_STORE_MIN_CAPACITY; i++) {
+        snprintf(token, sizeof(token), "t%d", i);
+        if (challenge_store_put(w, "example.org", token, token, NOW + 60,
+                                NOW) != CHALLENGE_STORE_OK)
+            failures++;
+    }
+    is_int(failures, 0, "1024 live entries fit");
+    is_int(challenge_store_put(w, "example.org", "one_more", "x", NOW + 60,
+                               NOW),
+           CHALLENGE_STORE_FULL, "the next one: FULL");
+    int wrong = 0;
+    char got[TOKEN_RULES_KEYAUTH_MAX + 1];
+    for (int i = 0; i < CHALLENGE_STORE_MIN_CAPACITY; i++) {
+        snprintf(token, sizeof(token), "t%d", i);
+        if (find(challenge_store_writer_map(w), "example.org", token, NOW,
+                 got) != CHALLENGE_STORE_OK ||
+            strcmp(got, token) != 0)
+            wrong++;
+    }
+    is_int(wrong, 0, "nothing overwritten by the refused put");
+    is_int(challenge_store_put(w, "example.org", "t5", "replaced", NOW + 60,
+                               NOW),
+           CHALLENGE_STORE_OK, "replacing an existing entry still works");
+    is_int(challenge_store_put(w, "example.org", "later", "x", NOW + 120,
+                               NOW + 61),
+           CHALLENGE_STORE_OK, "expired slots are reused");
+    challenge_store_writer_close(w);
+}
+
+/* A writer killed mid-store leaves the slot's counter odd. */
+static void test_repair_after_killed_writer(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_put(w, "example.org", "victim", "victim.x", NOW + 60, NOW);
+    challenge_store_writer_close(w);
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    fstat(fd, &st);
+    char *base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      fd, 0);
+    close(fd);
+    /* Find the slot holding the token and make its counter odd. */
+    size_t entry_size = (st.st_size - CHALLENGE_STORE_HEADER_SIZE) /
+                        CHALLENGE_STORE_DEFAULT_CAPACITY;
+    int marked = 0;
+    for (size_t i = 0; i < CHALLENGE_STORE_DEFAULT_CAPACITY; i++) {
+        char *e = base + CHALLENGE_STORE_HEADER_SIZE + i * entry_size;
+        if (memmem(e, entry_size, "victim.x", 8) != NULL) {
+            (*(_Atomic uint64_t *)e) |= 1;
+            marked++;
+        }
+    }
+    is_int(marked, 1, "found the slot to corrupt");
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    is_int(find(map, "example.org", "victim", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND, "reader skips a slot stuck mid-write");
+    w = writer_open(0);
+    int seen = 0;
+    challenge_store_foreach(map, count_entry, &seen);
+    is_int(seen, 0, "next writer clears the half-written slot");
+    is_int(challenge_store_put(w, "example.org", "victim", "victim.y",
+                               NOW + 60, NOW),
+           CHALLENGE_STORE_OK, "and the slot is usable again");
+    char got[TOKEN_RULES_KEYAUTH_MAX + 1];
+    find(map, "example.org", "victim", NOW, got);
+    is_str(got, "victim.y", "new value readable");
+    challenge_store_writer_close(w);
+    challenge_store_unmap(map);
+    munmap(base, st.st_size);
+}
+
+static void test_growth(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(1024);
+    challenge_store_put(w, "example.org", "kept", "kept.x", NOW + 60, NOW);
+    challenge_store_writer_close(w);
+    challenge_store_map_t *old = NULL;
+    challenge_store_map(&old, path);
+    ok(!challenge_store_retired(old), "current file not retired");
+    w = writer_open(4096);
+    ok(w != NULL, "writer grows the store");
+    ok(challenge_store_retired(old), "old mapping marked retired");
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    is_int(challenge_store_capacity(map), 4096, "new capacity");
+    char got[TOKEN_RULES_KEYAUTH_MAX + 1];
+    is_int(find(map, "example.org", "kept", NOW, got), CHALLENGE_STORE_OK,
+           "live entry carried over");
+    challenge_store_writer_close(w);
+    w = writer_open(1024);
+    is_int(challenge_store_capacity(challenge_store_writer_map(w)), 4096,
+           "a smaller request never shrinks the store");
+    challenge_store_writer_close(w);
+    challenge_store_unmap(map);
+    challenge_store_unmap(old);
+}
+
+static void test_corrupt(void)
+{
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 5000; i++)
+        fputs("garbage ", f);
+    fclose(f);
+    challenge_store_map_t *map = NULL;
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_CORRUPT,
+           "reader refuses a foreign file");
+    f = fopen(path, "w");
+    fclose(f);
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_CORRUPT,
+           "reader refuses an empty file");
+    challenge_store_writer_t *w = writer_open(0);
+    ok(w != NULL, "writer replaces a corrupt store");
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_OK,
+           "and it maps again");
+    challenge_store_unmap(map);
+    challenge_store_writer_close(w);
+    ok(challenge_store_writer_open(&w, path, 1u << 20) ==
+           CHALLENGE_STORE_INVALID,
+       "absurd capacity refused");
+    ok(strlen(challenge_store_status_text(CHALLENGE_STORE_FULL)) > 10,
+       "status text for FULL");
+}
+
+int main(void)
+{
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    snprintf(path, sizeof(path), "%s/challenges", dir);
+    test_absent_then_created();
+    test_put_lookup();
+    test_order_of_100_names();
+    test_full();
+    test_repair_after_killed_writer();
+    test_growth();
+    test_corrupt();
+    unlink(path);
+    char lock[300];
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    unlink(lock);
+    rmdir(dir);
+    return done_testing();
+}
