@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,37 @@ void cli_say(cli_t *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
+}
+
+volatile int cli_interrupted;
+
+void cli_progress(void *baton, const char *fmt, ...)
+{
+    cli_t *cli = baton;
+    if (cli->json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("expacmectl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void on_signal(int signo)
+{
+    cli_interrupted = 1;
+}
+
+void cli_trap_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)

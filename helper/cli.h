@@ -28,6 +28,7 @@ typedef struct {
     apr_pool_t *pool;
     int json;                /* --json */
     const char *config_path; /* as given, or NULL */
+    const char *cert_name;   /* --cert NAME, default "server" */
     expacme_config_t *config;
     json_t *result;          /* what --json prints on success */
     int argc;                /* remaining words after the command */
@@ -50,6 +51,16 @@ cli_exit_t cli_fail(cli_t *cli, cli_exit_t code, int logno, const char *fmt,
 /* Progress and text output: stdout without --json, nothing with it. */
 void cli_say(cli_t *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Progress of long operations: "expacmectl: message" on stderr, unless
+ * --json. Matches acme_progress_fn (baton is the cli_t). */
+void cli_progress(void *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* SIGINT/SIGTERM set this flag instead of killing the process, so every
+ * operation can withdraw its tokens and close the window first. */
+extern volatile int cli_interrupted;
+void cli_trap_signals(void);
 
 /* Parses a non-negative decimal; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);

@@ -5,5 +5,16 @@
 #include "cli.h"
 
 cli_exit_t cmd_token_run(cli_t *cli);
+cli_exit_t cmd_provider_run(cli_t *cli);
+cli_exit_t cmd_account_run(cli_t *cli);
+cli_exit_t cmd_csr_run(cli_t *cli);
+cli_exit_t cmd_sign_run(cli_t *cli);
+cli_exit_t cmd_pending_run(cli_t *cli);
+cli_exit_t cmd_status_run(cli_t *cli);
+
+/* Rewrites status_file (what the module's status page shows) from the
+ * state directory; commands that change state call it on their way out. */
+void cmd_status_refresh(cli_t *cli);
+void cmd_status_publish(cli_t *cli, json_t *doc);
 
 #endif

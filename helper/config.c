@@ -26,6 +26,22 @@ static const string_key_t global_keys[] = {
     {"https_address", offsetof(expacme_config_t, https_address)},
     {NULL, 0}};
 
+typedef struct {
+    const char *key;
+    size_t offset; /* of the unsigned long field */
+    unsigned long min;
+    unsigned long max;
+} number_key_t;
+
+static const number_key_t number_keys[] = {
+    {"challenge_store_capacity", offsetof(expacme_config_t, challenge_capacity),
+     CHALLENGE_STORE_MIN_CAPACITY, CHALLENGE_STORE_MAX_CAPACITY},
+    {"ca_connect_timeout", offsetof(expacme_config_t, ca_connect_timeout), 1,
+     300},
+    {"ca_timeout", offsetof(expacme_config_t, ca_timeout), 1, 3600},
+    {"order_timeout", offsetof(expacme_config_t, order_timeout), 5, 86400},
+    {NULL, 0, 0, 0}};
+
 static const string_key_t cert_keys[] = {
     {"cert_file", offsetof(expacme_cert_conf_t, cert_file)},
     {"key_file", offsetof(expacme_cert_conf_t, key_file)},
@@ -51,6 +67,9 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->status_file = "/run/expacme/status.json";
     config->apachectl = "/usr/sbin/apachectl";
     config->https_address = "127.0.0.1:443";
+    config->ca_connect_timeout = 10;
+    config->ca_timeout = 60;
+    config->order_timeout = 300;
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;
@@ -91,7 +110,7 @@ static int set_string(const string_key_t *keys, void *target, const char *key,
     return 0;
 }
 
-static int cert_name_valid(const char *name)
+int config_name_valid(const char *name)
 {
     if (*name == '\0' || strlen(name) > 253 || name[0] == '.')
         return 0;
@@ -118,7 +137,7 @@ static const char *parse_section(parse_state_t *st, char *line)
     if (strncmp(inner, "cert", 4) != 0 || !isspace((unsigned char)inner[4]))
         return "only [cert NAME] sections exist";
     char *name = trim(inner + 4);
-    if (!cert_name_valid(name))
+    if (!config_name_valid(name))
         return "certificate name may use letters, digits, '.', '-', '_'";
     expacme_cert_conf_t *cert = (expacme_cert_conf_t *)config_cert(st->config,
                                                                    name);
@@ -129,15 +148,17 @@ static const char *parse_section(parse_state_t *st, char *line)
 static const char *parse_global_value(parse_state_t *st, const char *key,
                                       const char *value)
 {
-    if (strcmp(key, "challenge_store_capacity") == 0) {
+    for (const number_key_t *k = number_keys; k->key != NULL; k++) {
+        if (strcmp(k->key, key) != 0)
+            continue;
         char *end = NULL;
         errno = 0;
         unsigned long n = strtoul(value, &end, 10);
-        if (errno != 0 || end == value || *end != '\0' ||
-            n < CHALLENGE_STORE_MIN_CAPACITY ||
-            n > CHALLENGE_STORE_MAX_CAPACITY)
-            return "challenge_store_capacity must be 1024..65536";
-        st->config->challenge_capacity = n;
+        if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+            n < k->min || n > k->max)
+            return apr_psprintf(st->pool, "%s must be %lu..%lu", key, k->min,
+                                k->max);
+        *(unsigned long *)((char *)st->config + k->offset) = n;
         return NULL;
     }
     if (set_string(global_keys, st->config, key, value, st->pool))

@@ -22,6 +22,9 @@ typedef struct {
     const char *status_file;
     const char *apachectl;
     const char *https_address;
+    unsigned long ca_connect_timeout; /* seconds */
+    unsigned long ca_timeout;         /* seconds, one request */
+    unsigned long order_timeout;      /* seconds, one whole order */
     apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
 } expacme_config_t;
 
@@ -33,6 +36,11 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
 
 const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
                                        const char *name);
+
+/* 1 when name can name a managed certificate, provider or account (and
+ * so a directory under state_dir): 1..253 of [A-Za-z0-9._-], not
+ * starting with '.'. */
+int config_name_valid(const char *name);
 
 /* The file path of a "shm:" challenge store, or NULL (with *err). */
 const char *config_store_path(const expacme_config_t *config,

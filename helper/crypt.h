@@ -43,7 +43,9 @@ const char *crypt_digest_name(crypt_digest_t digest);
 apr_status_t crypt_key_generate(EVP_PKEY **out, crypt_key_type_t type,
                                 const char **err, apr_pool_t *pool);
 /* PEM private key from a file (size-capped); refuses anything that is not
- * one of the supported key types. */
+ * one of the supported key types, and encrypted keys (never prompts).  An
+ * absent file gives an APR_STATUS_IS_ENOENT status (with *err set), so
+ * callers can tell "no key yet". */
 apr_status_t crypt_key_load(EVP_PKEY **out, const char *path,
                             const char **err, apr_pool_t *pool);
 /* Writes the key as PKCS#8 PEM, mode 0600, atomically (temp file, fsync,
@@ -68,7 +70,7 @@ const char *crypt_jws_alg(EVP_PKEY *key);
 apr_status_t crypt_jws_sign(unsigned char **sig, apr_size_t *sig_len,
                             EVP_PKEY *key, const void *data, apr_size_t len,
                             apr_pool_t *pool);
-/* HMAC-SHA256 (EAB's HS256). */
+/* HMAC-SHA256 (EAB's HS256).  An empty key is refused (APR_EINVAL). */
 apr_status_t crypt_hmac_sha256(unsigned char out[32], const void *key,
                                apr_size_t key_len, const void *data,
                                apr_size_t len);
@@ -93,22 +95,36 @@ int crypt_name_valid_fqdn(const char *name, const char **why,
 /* 1 when name is a literal IPv4 or IPv6 address (RFC 8738 identifier). */
 int crypt_name_is_ip(const char *name);
 
+/* What crypt_csr_create checks before it builds anything, for callers that
+ * want to refuse bad input before generating a key: the CN is an FQDN of
+ * at most 64 characters (RFC 5280 ub-common-name), every name an FQDN or
+ * an IP literal, at most CRYPT_CSR_MAX_NAMES distinct names, C two ASCII
+ * letters, O/OU at most 64 and L/ST at most 128 characters, no control
+ * characters.  *err names the offending value. */
+#define CRYPT_CSR_MAX_NAMES 100
+apr_status_t crypt_csr_spec_check(const crypt_csr_spec_t *spec,
+                                  const char **err, apr_pool_t *pool);
+
 /* Builds and signs a CSR: subject from the spec (CN plus optional O, OU, L,
  * ST, C), SAN with every name (CN first, no duplicates; IP SANs for IP
  * literals), EKU serverAuth + clientAuth, keyUsage digitalSignature (+
- * keyEncipherment for RSA). */
+ * keyEncipherment for RSA). names may be NULL (CN only) and need not
+ * repeat the CN.  DNS names are used as given: callers lowercase. */
 apr_status_t crypt_csr_create(X509_REQ **out, EVP_PKEY *key,
                               const crypt_csr_spec_t *spec, const char **err,
                               apr_pool_t *pool);
+/* One PEM CSR whose self-signature verifies. */
 apr_status_t crypt_csr_load(X509_REQ **out, const char *pem, apr_size_t len,
                             const char **err, apr_pool_t *pool);
 const char *crypt_csr_pem(X509_REQ *csr, apr_pool_t *pool);
 /* base64url DER, as newOrder's finalize wants it. */
 const char *crypt_csr_der_b64url(X509_REQ *csr, apr_pool_t *pool);
-/* The identifiers (CN and SANs, deduplicated, in order; DNS and IP). */
+/* The identifiers (CN and SANs, deduplicated, in order; DNS and IP, IPs in
+ * inet_ntop form). */
 apr_array_header_t *crypt_csr_names(X509_REQ *csr, apr_pool_t *pool);
 /* Like `openssl req -text -noout`. */
 const char *crypt_csr_text(X509_REQ *csr, apr_pool_t *pool);
+/* The CSR's key, owned by the CSR (valid as long as it is). */
 EVP_PKEY *crypt_csr_public_key(X509_REQ *csr);
 
 /* --- certificates -------------------------------------------------------- */
@@ -119,12 +135,16 @@ apr_status_t crypt_chain_parse(apr_array_header_t **out, const char *pem,
                                apr_size_t len, const char **err,
                                apr_pool_t *pool);
 /* The checks before staging or deploying: the leaf's public key is key's,
- * the leaf covers exactly the names (any order), each certificate is
- * signed by the next one.  *err names the first failure. */
+ * the leaf's SANs are exactly the names (as sets: DNS names compared
+ * case-insensitively, IPs as addresses; names NULL skips this check),
+ * each certificate is issued and signed by the next one.  *err names the
+ * first failure. */
 apr_status_t crypt_chain_verify(const apr_array_header_t *chain,
                                 EVP_PKEY *key, const apr_array_header_t *names,
                                 const char **err, apr_pool_t *pool);
-/* Verifies the chain up to a trust anchor from ca_file (PEM). */
+/* Verifies the chain up to a trust anchor from ca_file (PEM), the chain's
+ * other certificates as untrusted intermediates, for the TLS server
+ * purpose, at the current time. */
 apr_status_t crypt_chain_verify_root(const apr_array_header_t *chain,
                                      const char *ca_file, const char **err,
                                      apr_pool_t *pool);
@@ -132,12 +152,12 @@ apr_status_t crypt_chain_verify_root(const apr_array_header_t *chain,
 typedef struct {
     const char *subject;     /* one line, RFC 2253 */
     const char *issuer;
-    const char *issuer_cn;
+    const char *issuer_cn;   /* NULL when the issuer has no CN */
     apr_array_header_t *names; /* SANs: const char * */
     apr_int64_t not_before;  /* seconds since the epoch */
     apr_int64_t not_after;
-    const char *key_type;    /* "ec256", "rsa2048", ... */
-    const char *serial;      /* hex */
+    const char *key_type;    /* "ec256", "rsa2048", ...; else e.g. "RSA1024" */
+    const char *serial;      /* hex, upper case */
     const char *sha256;      /* fingerprint, AA:BB:... */
     const char *sha1;
 } crypt_cert_info_t;

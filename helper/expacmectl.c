@@ -26,6 +26,21 @@ static cli_exit_t cmd_version(cli_t *cli);
 static const command_t commands[] = {
     {"help", cmd_help, 0, "help                          this text"},
     {"version", cmd_version, 0, "version                       the version"},
+    {"provider", cmd_provider_run, 1,
+     "provider list\n"
+     "  provider add NAME --directory URL [--ca-bundle PEM]\n"
+     "      [--eab-kid KID --eab-hmac-key-file FILE] [--fallback NAME]\n"
+     "      [--preferred-chain ISSUER_CN] [--profile NAME]"},
+    {"account", cmd_account_run, 1,
+     "account register --provider NAME --email ADDR --agree-tos "
+     "[--key-type T]\n"
+     "  account show | rollover [--key-type T] | deactivate"},
+    {"sign", cmd_sign_run, 1,
+     "sign [--profile NAME]        the stored CSR to a pending certificate"},
+    {"pending", cmd_pending_run, 1,
+     "pending show [--pem] | discard"},
+    {"status", cmd_status_run, 1,
+     "status                        every managed certificate"},
     {"token", cmd_token_run, 1,
      "token put TOKEN KEYAUTH --host NAME [--ttl S]\n"
      "  token del TOKEN\n"
@@ -45,7 +60,8 @@ static cli_exit_t cmd_help(cli_t *cli)
            "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         printf("  %s\n", commands[i].usage);
-    printf("\n--config FILE  default $EXPACME_CONFIG, else %s\n"
+    printf("\n--cert NAME    the managed certificate (default server)\n"
+           "--config FILE  default $EXPACME_CONFIG, else %s\n"
            "--json         machine-readable result on stdout\n"
            "exit codes: 0 success, 1 operation failed, 2 usage or "
            "configuration error\n",
@@ -81,12 +97,23 @@ static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
             cli->config_path = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             cli->config_path = argv[i] + 9;
+        } else if (strcmp(argv[i], "--cert") == 0) {
+            if (i + 1 >= argc)
+                return cli_fail(cli, CLI_EXIT_USAGE, 2010,
+                                "--cert needs a name");
+            cli->cert_name = argv[++i];
+        } else if (strncmp(argv[i], "--cert=", 7) == 0) {
+            cli->cert_name = argv[i] + 7;
         } else {
             rest[count++] = argv[i];
         }
     }
     cli->argv = rest;
     cli->argc = count;
+    if (!config_name_valid(cli->cert_name))
+        return cli_fail(cli, CLI_EXIT_USAGE, 2011,
+                        "--cert: a name of letters, digits, '.', '-' and "
+                        "'_' (not starting with '.')");
     return CLI_EXIT_OK;
 }
 
@@ -142,6 +169,7 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&pool, NULL);
     cli_t cli = {0};
     cli.pool = pool;
+    cli.cert_name = "server";
     cli_exit_t code = take_globals(&cli, argc, argv);
     if (code == CLI_EXIT_OK)
         code = dispatch(&cli);

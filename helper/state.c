@@ -211,20 +211,6 @@ apr_status_t state_write_json(const char *path, json_t *json,
     return state_write_file(path, copy, strlen(copy), 0600, err, pool);
 }
 
-int state_name_valid(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > 253 || name[0] == '.')
-        return 0;
-    for (const char *p = name; *p; p++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
                             const char *kind, const char *name,
                             const char **err, apr_pool_t *pool)

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "apr_file_info.h"
 #include "apr_pools.h"
 
 #include "config.h"
@@ -62,10 +63,6 @@ apr_status_t state_provider_dir(const char **out,
                                 const expacme_config_t *config,
                                 const char *provider, const char **err,
                                 apr_pool_t *pool);
-
-/* 1 when name can name a managed certificate, provider or account
- * directory: 1..253 of [A-Za-z0-9._-], not starting with '.'. */
-int state_name_valid(const char *name);
 
 /* Binds a json_t to a pool: decref'd when the pool goes. Returns json. */
 json_t *state_json_pool(json_t *json, apr_pool_t *pool);

@@ -1,0 +1,47 @@
+/* cert_info.c — see cert_info.h. */
+#include "cert_info.h"
+
+#include <time.h>
+
+#include "apr_strings.h"
+
+const char *cert_info_time(apr_int64_t t, apr_pool_t *pool)
+{
+    char buf[64];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return apr_pstrdup(pool, buf);
+}
+
+json_t *cert_info_json(const crypt_cert_info_t *info)
+{
+    json_t *names = json_array();
+    for (int i = 0; i < info->names->nelts; i++)
+        json_array_append_new(
+            names, json_string(APR_ARRAY_IDX(info->names, i, const char *)));
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:s, s:s, s:s, s:s}",
+                     "subject", info->subject, "issuer", info->issuer,
+                     "names", names, "not_before",
+                     (json_int_t)info->not_before, "not_after",
+                     (json_int_t)info->not_after, "key_type", info->key_type,
+                     "serial", info->serial, "sha256", info->sha256, "sha1",
+                     info->sha1);
+}
+
+void cert_info_print(cli_t *cli, const char *label,
+                     const crypt_cert_info_t *info)
+{
+    cli_say(cli, "%s\n  subject:    %s\n  issuer:     %s\n", label,
+            info->subject, info->issuer);
+    for (int i = 0; i < info->names->nelts; i++)
+        cli_say(cli, "  name:       %s\n",
+                APR_ARRAY_IDX(info->names, i, const char *));
+    cli_say(cli, "  not before: %s\n  not after:  %s\n  key:        %s\n"
+            "  serial:     %s\n  SHA-256:    %s\n  SHA-1:      %s\n",
+            cert_info_time(info->not_before, cli->pool),
+            cert_info_time(info->not_after, cli->pool), info->key_type, info->serial,
+            info->sha256, info->sha1);
+}
+

@@ -1,0 +1,251 @@
+/* cmd_sign.c — `sign [--profile NAME]`: the stored CSR through an ACME
+ * order to a verified, staged pending certificate (SPEC §4). */
+#include "commands.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+
+#include "acme_order.h"
+#include "cert_state.h"
+#include "challenge_store.h"
+#include "crypt.h"
+#include "provider.h"
+#include "state.h"
+
+typedef struct {
+    cert_state_t *cert;
+    const char *store_path;
+} sign_publisher_t;
+
+static apr_status_t open_store(challenge_store_writer_t **w,
+                               sign_publisher_t *pub, const char **err,
+                               apr_pool_t *pool)
+{
+    challenge_store_status_t rv = challenge_store_writer_open(
+        w, pub->store_path,
+        (uint32_t)pub->cert->cli->config->challenge_capacity);
+    if (rv == CHALLENGE_STORE_OK)
+        return APR_SUCCESS;
+    *err = apr_psprintf(pool, "challenge store %s: %s", pub->store_path,
+                        challenge_store_status_text(rv));
+    return APR_EGENERAL;
+}
+
+/* The tokens are recorded before they are published, so that a helper
+ * killed at any point leaves a list the next run can withdraw. */
+static apr_status_t publish(void *baton, const apr_array_header_t *list,
+                            apr_int64_t expires, const char **err,
+                            apr_pool_t *pool)
+{
+    sign_publisher_t *pub = baton;
+    json_t *signing = json_object_get(pub->cert->status, "signing");
+    json_t *tokens = json_array();
+    for (int i = 0; i < list->nelts; i++)
+        json_array_append_new(
+            tokens,
+            json_string(APR_ARRAY_IDX(list, i, acme_challenge_t).token));
+    json_object_set_new(signing, "tokens", tokens);
+    apr_status_t rv = cert_state_save(pub->cert, err);
+    challenge_store_writer_t *w = NULL;
+    if (rv == APR_SUCCESS)
+        rv = open_store(&w, pub, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_int64_t now = (apr_int64_t)time(NULL);
+    for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
+        const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        challenge_store_status_t st = challenge_store_put(
+            w, c->host, c->token, c->keyauth, expires, now);
+        if (st != CHALLENGE_STORE_OK) {
+            *err = apr_psprintf(pool, "cannot publish the challenge for %s: "
+                                "%s", c->host,
+                                challenge_store_status_text(st));
+            rv = APR_EGENERAL;
+        }
+    }
+    challenge_store_writer_close(w);
+    cli_progress(pub->cert->cli, "published %d challenge%s", list->nelts,
+                 list->nelts == 1 ? "" : "s");
+    return rv;
+}
+
+static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
+                             const char **err, apr_pool_t *pool)
+{
+    sign_publisher_t *pub = baton;
+    challenge_store_writer_t *w = NULL;
+    apr_status_t rv = open_store(&w, pub, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (int i = 0; i < list->nelts; i++) {
+        unsigned removed = 0;
+        challenge_store_del(w, APR_ARRAY_IDX(list, i, acme_challenge_t).token,
+                            &removed);
+    }
+    challenge_store_writer_close(w);
+    json_object_del(json_object_get(pub->cert->status, "signing"), "tokens");
+    return cert_state_save(pub->cert, err);
+}
+
+typedef struct {
+    cli_t *cli;
+    cert_state_t *cert;
+    X509_REQ *csr;
+    EVP_PKEY *key;
+    apr_array_header_t *names;
+    provider_conn_t conn;
+} sign_job_t;
+
+static cli_exit_t load_csr(sign_job_t *job)
+{
+    cli_t *cli = job->cli;
+    const char *err = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    if (!cert_state_has(job->cert, "csr.pem"))
+        return cli_fail(cli, CLI_EXIT_FAILED, 2401, "no CSR for %s: run "
+                        "'expacmectl --cert %s csr generate --cn FQDN' first",
+                        job->cert->name, job->cert->name);
+    if (state_read_file(&pem, &len, cert_state_file(job->cert, "csr.pem"),
+                        STATE_FILE_MAX, &err, cli->pool) != APR_SUCCESS ||
+        crypt_csr_load(&job->csr, pem, len, &err, cli->pool) != APR_SUCCESS ||
+        crypt_key_load(&job->key, cert_state_file(job->cert, "key.pem"), &err,
+                       cli->pool) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2402, "%s", err);
+    if (!crypt_key_public_equal(job->key, crypt_csr_public_key(job->csr)))
+        return cli_fail(cli, CLI_EXIT_FAILED, 2403, "%s: key.pem does not "
+                        "match csr.pem; generate the CSR again",
+                        job->cert->dir);
+    job->names = crypt_csr_names(job->csr, cli->pool);
+    return CLI_EXIT_OK;
+}
+
+static apr_status_t stage_pending(sign_job_t *job,
+                                  const acme_order_result_t *res,
+                                  const char **err)
+{
+    apr_pool_t *pool = job->cli->pool;
+    apr_array_header_t *chain = NULL;
+    apr_status_t rv = crypt_chain_parse(&chain, res->chain_pem,
+                                        strlen(res->chain_pem), err, pool);
+    if (rv == APR_SUCCESS)
+        rv = crypt_chain_verify(chain, job->key, job->names, err, pool);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(pool, "the CA's certificate fails the checks: %s",
+                            *err);
+        return rv;
+    }
+    json_t *meta = state_json_pool(
+        json_pack("{s:s, s:s?, s:s, s:I, s:i}", "provider",
+                  job->conn.provider->name, "order", res->order_url,
+                  "issuer", res->chain_issuer, "signed", (json_int_t)time(NULL),
+                  "alternates", res->alternates),
+        pool);
+    rv = state_write_file(cert_state_file(job->cert, "pending.pem"),
+                          res->chain_pem, strlen(res->chain_pem), 0644, err,
+                          pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_json(cert_state_file(job->cert, "pending.json"), meta,
+                              err, pool);
+    return rv;
+}
+
+static void request_init(acme_order_request_t *req, sign_job_t *job,
+                         sign_publisher_t *pub, acme_publisher_t *publisher,
+                         const char *profile)
+{
+    cli_t *cli = job->cli;
+    memset(req, 0, sizeof(*req));
+    publisher->publish = publish;
+    publisher->withdraw = withdraw;
+    publisher->baton = pub;
+    req->csr_der_b64url = crypt_csr_der_b64url(job->csr, cli->pool);
+    req->names = job->names;
+    req->thumbprint = crypt_jwk_thumbprint(job->conn.account_key, cli->pool);
+    req->profile = profile ? profile : job->conn.provider->profile;
+    req->preferred_chain = job->conn.provider->preferred_chain;
+    req->timeout = apr_time_from_sec(cli->config->order_timeout);
+    req->publisher = publisher;
+}
+
+static cli_exit_t run_order(sign_job_t *job, const char *profile)
+{
+    cli_t *cli = job->cli;
+    const char *err = NULL;
+    sign_publisher_t pub = {job->cert, config_store_path(cli->config, &err)};
+    if (pub.store_path == NULL)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2404, "%s", err);
+    json_object_set_new(job->cert->status, "signing",
+                        json_pack("{s:I, s:I, s:s}", "pid",
+                                  (json_int_t)getpid(), "started",
+                                  (json_int_t)time(NULL), "provider",
+                                  job->conn.provider->name));
+    if (cert_state_save(job->cert, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2405, "%s", err);
+    acme_publisher_t publisher;
+    acme_order_request_t req;
+    request_init(&req, job, &pub, &publisher, profile);
+    acme_order_result_t res;
+    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err,
+                                     cli->pool);
+    if (rv == APR_SUCCESS)
+        rv = stage_pending(job, &res, &err);
+    json_object_del(job->cert->status, "signing");
+    const char *result = rv == APR_SUCCESS ? "success"
+                         : cli_interrupted ? "interrupted"
+                                           : "failure";
+    cert_state_set_sign(job->cert, result,
+                        rv == APR_SUCCESS ? "certificate signed and pending"
+                                          : err,
+                        job->conn.provider->name,
+                        rv == APR_SUCCESS ? NULL : job->conn.session->problem);
+    const char *save_err = NULL;
+    cert_state_save(job->cert, &save_err);
+    if (rv != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2406, "sign: %s", err);
+    cli->result = json_pack("{s:s, s:s, s:s, s:s?, s:i}", "cert",
+                            job->cert->name, "state", "pending", "provider",
+                            job->conn.provider->name, "issuer",
+                            res.chain_issuer, "alternates", res.alternates);
+    cli_say(cli, "signed by %s: pending certificate for %s staged (see "
+            "'expacmectl pending show')\n", job->conn.provider->name,
+            job->cert->name);
+    return CLI_EXIT_OK;
+}
+
+static const cli_opt_spec_t sign_options[] = {{"profile", CLI_OPT_VALUE},
+                                              {NULL, 0}};
+
+cli_exit_t cmd_sign_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    sign_job_t job = {cli, NULL, NULL, NULL, NULL, {0}};
+    const char *err = NULL;
+    int recovered = 0;
+    if (cert_state_open(&job.cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2407, "%s", err);
+    if (cert_state_lock(job.cert, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2408, "%s", err);
+    if (cert_state_recover(job.cert, &recovered, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2409, "%s", err);
+    if (recovered)
+        cli_progress(cli, "withdrew the challenges of an interrupted sign");
+    code = load_csr(&job);
+    if (code != CLI_EXIT_OK)
+        return code;
+    cli_trap_signals();
+    if (provider_connect(&job.conn, cli, NULL, 1, &err) != APR_SUCCESS) {
+        cert_state_set_sign(job.cert, "failure", err, NULL, NULL);
+        cert_state_save(job.cert, &err);
+        return cli_fail(cli, CLI_EXIT_FAILED, 2410, "sign: %s", err);
+    }
+    cli_progress(cli, "signing %s for %d name%s with %s", job.cert->name,
+                 job.names->nelts, job.names->nelts == 1 ? "" : "s",
+                 job.conn.provider->name);
+    return run_order(&job, cli_option(cli, "profile"));
+}

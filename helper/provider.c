@@ -1,0 +1,305 @@
+/* provider.c — see provider.h. */
+#include "provider.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "apr_strings.h"
+
+#include "base64url.h"
+#include "crypt.h"
+#include "json.h"
+#include "state.h"
+
+#define FALLBACK_DEPTH 4
+
+static const provider_t builtins[] = {
+    {"letsencrypt", "https://acme-v02.api.letsencrypt.org/directory", NULL,
+     NULL, NULL, NULL, NULL, 1},
+    {"letsencrypt-staging",
+     "https://acme-staging-v02.api.letsencrypt.org/directory", NULL, NULL,
+     NULL, NULL, NULL, 1},
+};
+
+static const char *providers_path(cli_t *cli)
+{
+    return apr_pstrcat(cli->pool, cli->config->state_dir, "/providers.json",
+                       NULL);
+}
+
+static apr_status_t providers_store(cli_t *cli, json_t *all,
+                                    const char **err)
+{
+    apr_status_t rv = state_make_dir(cli->config->state_dir, 0700, err,
+                                     cli->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    return state_write_json(providers_path(cli), all, err, cli->pool);
+}
+
+static apr_status_t providers_load(json_t **out, cli_t *cli, const char **err)
+{
+    apr_status_t rv = state_read_json(out, providers_path(cli), err,
+                                      cli->pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        *out = state_json_pool(json_pack("{s:{}}", "providers"), cli->pool);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static const char *opt_member(json_t *obj, const char *key, apr_pool_t *pool)
+{
+    const char *v = json_string_member(obj, key);
+    return v ? apr_pstrdup(pool, v) : NULL;
+}
+
+static provider_t *provider_from_json(const char *name, json_t *obj,
+                                      apr_pool_t *pool)
+{
+    provider_t *p = apr_pcalloc(pool, sizeof(*p));
+    p->name = apr_pstrdup(pool, name);
+    p->directory = opt_member(obj, "directory", pool);
+    p->ca_bundle = opt_member(obj, "ca_bundle", pool);
+    p->eab_kid = opt_member(obj, "eab_kid", pool);
+    p->fallback = opt_member(obj, "fallback", pool);
+    p->preferred_chain = opt_member(obj, "preferred_chain", pool);
+    p->profile = opt_member(obj, "profile", pool);
+    return p->directory ? p : NULL;
+}
+
+apr_status_t provider_list(apr_array_header_t **out, cli_t *cli,
+                           const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, cli, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_array_header_t *list = apr_array_make(cli->pool, 4,
+                                              sizeof(provider_t *));
+    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+        APR_ARRAY_PUSH(list, const provider_t *) = &builtins[i];
+    const char *name;
+    json_t *obj;
+    json_object_foreach(json_object_member(all, "providers"), name, obj) {
+        provider_t *p = provider_from_json(name, obj, cli->pool);
+        if (p == NULL) {
+            *err = apr_psprintf(cli->pool, "%s: provider %s has no directory",
+                                providers_path(cli), name);
+            return APR_EINVAL;
+        }
+        APR_ARRAY_PUSH(list, const provider_t *) = p;
+    }
+    *out = list;
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_find(const provider_t **out, cli_t *cli,
+                           const char *name, const char **err)
+{
+    apr_array_header_t *list = NULL;
+    *out = NULL;
+    apr_status_t rv = provider_list(&list, cli, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (int i = list->nelts - 1; i >= 0; i--) {
+        const provider_t *p = APR_ARRAY_IDX(list, i, const provider_t *);
+        if (strcmp(p->name, name) == 0) {
+            *out = p;
+            return APR_SUCCESS;
+        }
+    }
+    *err = apr_psprintf(cli->pool, "no provider named '%s' (see 'expacmectl "
+                        "provider list')", name);
+    return APR_ENOENT;
+}
+
+static void set_opt(json_t *obj, const char *key, const char *value)
+{
+    if (value != NULL)
+        json_object_set_new(obj, key, json_string(value));
+}
+
+apr_status_t provider_save(cli_t *cli, const provider_t *p,
+                           const unsigned char *eab_key, apr_size_t eab_len,
+                           const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, cli, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (eab_key != NULL) {
+        const char *dir = NULL;
+        rv = state_provider_dir(&dir, cli->config, p->name, err, cli->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+        const char *text = base64url_encode(cli->pool, eab_key, eab_len);
+        rv = state_write_file(apr_pstrcat(cli->pool, dir, "/eab.key", NULL),
+                              text, strlen(text), 0600, err, cli->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    json_t *obj = json_object();
+    set_opt(obj, "directory", p->directory);
+    set_opt(obj, "ca_bundle", p->ca_bundle);
+    set_opt(obj, "eab_kid", p->eab_kid);
+    set_opt(obj, "fallback", p->fallback);
+    set_opt(obj, "preferred_chain", p->preferred_chain);
+    set_opt(obj, "profile", p->profile);
+    json_t *providers = json_object_member(all, "providers");
+    if (providers == NULL) {
+        providers = json_object();
+        json_object_set_new(all, "providers", providers);
+    }
+    json_object_set_new(providers, p->name, obj);
+    return providers_store(cli, all, err);
+}
+
+apr_status_t provider_current(const char **name, cli_t *cli, const char **err)
+{
+    json_t *all = NULL;
+    *name = NULL;
+    apr_status_t rv = providers_load(&all, cli, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *name = json_string_member(all, "current");
+    if (*name == NULL) {
+        *err = "no ACME account yet: run 'expacmectl account register "
+               "--provider NAME --email ADDR --agree-tos'";
+        return APR_ENOENT;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_set_current(cli_t *cli, const char *name,
+                                  const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, cli, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    json_object_set_new(all, "current", json_string(name));
+    return providers_store(cli, all, err);
+}
+
+apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
+                              cli_t *cli, const provider_t *p,
+                              const char **err)
+{
+    char *text = NULL;
+    apr_size_t text_len = 0;
+    const char *path = apr_pstrcat(cli->pool, cli->config->state_dir,
+                                   "/providers/", p->name, "/eab.key", NULL);
+    apr_status_t rv = state_read_file(&text, &text_len, path, 4096, err,
+                                      cli->pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(cli->pool, "provider %s has an EAB key id but "
+                            "no stored HMAC key: add it again", p->name);
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = base64url_decode(key, len, text, cli->pool);
+    OPENSSL_cleanse(text, text_len);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(cli->pool, "%s: stored EAB key is corrupt", path);
+    return rv;
+}
+
+static apr_status_t sign_with_key(unsigned char **sig, apr_size_t *sig_len,
+                                  const void *data, apr_size_t len,
+                                  void *baton, apr_pool_t *pool)
+{
+    return crypt_jws_sign(sig, sig_len, baton, data, len, pool);
+}
+
+void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
+{
+    memset(signer, 0, sizeof(*signer));
+    signer->alg = crypt_jws_alg(key);
+    signer->jwk = state_json_pool(crypt_jwk_public(key), pool);
+    signer->sign = sign_with_key;
+    signer->baton = key;
+}
+
+static void session_options(acme_options_t *o, cli_t *cli,
+                            const provider_t *p)
+{
+    memset(o, 0, sizeof(*o));
+    o->http.connect_timeout_s = (long)cli->config->ca_connect_timeout;
+    o->http.total_timeout_s = (long)cli->config->ca_timeout;
+    o->http.ca_bundle = p->ca_bundle;
+    o->http.interrupted = &cli_interrupted;
+    o->progress = cli_progress;
+    o->progress_baton = cli;
+}
+
+static apr_status_t load_account(provider_conn_t *c, cli_t *cli,
+                                 const char **err)
+{
+    json_t *account = NULL;
+    apr_status_t rv = state_account_dir(&c->account_dir, cli->config,
+                                        c->provider->name, err, cli->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *json_path = apr_pstrcat(cli->pool, c->account_dir,
+                                        "/account.json", NULL);
+    rv = state_read_json(&account, json_path, err, cli->pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(cli->pool, "no account at provider %s: run "
+                            "'expacmectl account register --provider %s "
+                            "--email ADDR --agree-tos'",
+                            c->provider->name, c->provider->name);
+    if (rv != APR_SUCCESS)
+        return rv;
+    c->account_url = json_string_member(account, "url");
+    if (c->account_url == NULL) {
+        *err = apr_psprintf(cli->pool, "%s: no account url", json_path);
+        return APR_EINVAL;
+    }
+    rv = crypt_key_load(&c->account_key,
+                        apr_pstrcat(cli->pool, c->account_dir, "/account.key",
+                                    NULL),
+                        err, cli->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    provider_signer(&c->session->signer, c->account_key, cli->pool);
+    c->session->signer.kid = c->account_url;
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
+                              const char *name, int need_account,
+                              const char **err)
+{
+    memset(out, 0, sizeof(*out));
+    apr_status_t rv = APR_SUCCESS;
+    if (name == NULL)
+        rv = provider_current(&name, cli, err);
+    for (int depth = 0; rv == APR_SUCCESS && depth < FALLBACK_DEPTH; depth++) {
+        const provider_t *p = NULL;
+        rv = provider_find(&p, cli, name, err);
+        if (rv != APR_SUCCESS)
+            return rv;
+        acme_options_t options;
+        session_options(&options, cli, p);
+        out->provider = p;
+        rv = acme_session_open(&out->session, p->directory, &options, err,
+                               cli->pool);
+        int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
+        if (rv == APR_SUCCESS)
+            return need_account ? load_account(out, cli, err) : APR_SUCCESS;
+        if (!unreachable || p->fallback == NULL)
+            return rv;
+        cli_progress(cli, "provider %s unreachable (%s); trying fallback %s",
+                     p->name, *err, p->fallback);
+        if (out->unreachable == NULL)
+            out->unreachable = *err;
+        name = p->fallback;
+        rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        *err = "too many fallback providers in a row";
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
