@@ -93,8 +93,8 @@ static void parse_subproblems(acme_problem_t *p, json_t *list,
     }
 }
 
-static acme_problem_t *problem_parse(const http_response_t *resp,
-                                     apr_pool_t *pool)
+acme_problem_t *acme_problem_parse(const http_response_t *resp,
+                                   apr_pool_t *pool)
 {
     acme_problem_t *p = apr_pcalloc(pool, sizeof(*p));
     p->http_status = (int)resp->status;
@@ -204,7 +204,7 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
             *out = resp;
             return APR_SUCCESS;
         }
-        acme_problem_t *p = problem_parse(resp, pool);
+        acme_problem_t *p = acme_problem_parse(resp, pool);
         s->problem = p;
         if (problem_is(p, "badNonce") &&
             bad_nonces++ < s->options.bad_nonce_retries) {

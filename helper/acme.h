@@ -81,6 +81,11 @@ apr_status_t acme_post_json(json_t **out, http_response_t **resp,
                             const json_t *payload, const char **err,
                             apr_pool_t *pool);
 
+/* Reads a problem document out of an error response (what it can: a
+ * malformed body still gives the HTTP status). */
+acme_problem_t *acme_problem_parse(const http_response_t *resp,
+                                   apr_pool_t *pool);
+
 /* The problem as one line (type and detail verbatim but with control
  * characters escaped, subproblems appended). */
 const char *acme_problem_text(const acme_problem_t *problem,
