@@ -1,7 +1,7 @@
 /* http_port.c — what the plain-HTTP virtual host answers (SPEC §7):
  * an open challenge, else the redirect to HTTPS (or 404).
  *
- * Runs from post_read_request, before URI translation: a challenge request
+ * Runs as the first quick_handler, before URI translation: a challenge request
  * is answered, or refused, before core could map it to a file, so no
  * DocumentRoot, symlink, .htaccess or Options ever comes into play. */
 #include "mod_expacme.h"
@@ -91,7 +91,7 @@ static int send_keyauth(request_rec *r, const char *keyauth, apr_size_t len)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
                       "client went away while sent the challenge");
     }
-    return DONE;
+    return OK;
 }
 
 /* DECLINED: the window is closed or the method is not GET, so the path is
@@ -134,11 +134,11 @@ static int is_challenge_path(const request_rec *r)
            strncmp(path, EXPACME_CHALLENGE_PREFIX, PREFIX_LEN) == 0;
 }
 
-int http_port_handle(request_rec *r)
+int http_port_handle(request_rec *r, int lookup_uri)
 {
-    /* Internal redirects (ErrorDocument) and subrequests pass through:
-     * the decision was made on the request the client sent. */
-    if (r->main != NULL || r->prev != NULL)
+    /* Internal redirects (ErrorDocument), subrequests and look-ups pass
+     * through: the decision was made on the request the client sent. */
+    if (lookup_uri || r->main != NULL || r->prev != NULL)
         return DECLINED;
     const expacme_server_conf_t *conf =
         ap_get_module_config(r->server->module_config, &expacme_module);

@@ -129,10 +129,12 @@ static int status_handler(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
-    /* post_read_request, not translate_name: the answer for port 80 is
-     * decided before any module could map the challenge path to a file,
-     * and before mod_rewrite or mod_alias could redirect it elsewhere. */
-    ap_hook_post_read_request(http_port_handle, NULL, NULL, APR_HOOK_FIRST);
+    /* quick_handler, really first: the answer for port 80 is decided
+     * before URI translation, so no module can map the challenge path to
+     * a file or redirect it elsewhere; and unlike post_read_request, an
+     * answer given here keeps the connection alive. */
+    ap_hook_quick_handler(http_port_handle, NULL, NULL,
+                          APR_HOOK_REALLY_FIRST);
     /* Each child maps the store itself: a mapping made in the parent
      * would outlive a store the helper has since replaced. */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

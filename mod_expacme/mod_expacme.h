@@ -28,8 +28,8 @@ typedef struct {
 
 extern module AP_MODULE_DECLARE_DATA expacme_module;
 
-/* http_port.c: the port-80 decision, run from post_read_request. */
-int http_port_handle(request_rec *r);
+/* http_port.c: the port-80 decision, run as the first quick_handler. */
+int http_port_handle(request_rec *r, int lookup_uri);
 
 /* status_handler.c: `SetHandler expacme-status`. */
 int status_handler_handle(request_rec *r);
