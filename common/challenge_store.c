@@ -285,6 +285,7 @@ challenge_store_lookup(const challenge_store_map_t *map, const char *host,
     if (!token_rules_token_valid(token, token_len) ||
         !token_rules_host_valid(host, host_len))
         return CHALLENGE_STORE_INVALID;
+    token_rules_host_bare(&host, &host_len);
     uint32_t start = token_hash(token, token_len) % map->capacity;
     record_words_t snap;
     for (uint32_t i = 0; i < map->capacity; i++) {
@@ -362,13 +363,13 @@ static void header_refresh(challenge_store_map_t *map)
 }
 
 static void record_fill(record_words_t *out, const char *host,
-                        const char *token, const char *keyauth,
-                        int64_t expires)
+                        size_t host_len, const char *token,
+                        const char *keyauth, int64_t expires)
 {
     memset(out, 0, sizeof(*out));
     out->rec.state = SLOT_LIVE;
     out->rec.expires = expires;
-    out->rec.host_len = (uint16_t)strlen(host);
+    out->rec.host_len = (uint16_t)host_len;
     out->rec.token_len = (uint16_t)strlen(token);
     out->rec.keyauth_len = (uint16_t)strlen(keyauth);
     memcpy(out->rec.host, host, out->rec.host_len);
@@ -622,8 +623,10 @@ challenge_store_put(challenge_store_writer_t *writer, const char *host,
         !token_rules_token_valid(token, strlen(token)) ||
         !token_rules_keyauth_valid(keyauth, strlen(keyauth)) || expires <= now)
         return CHALLENGE_STORE_INVALID;
+    size_t host_len = strlen(host);
+    token_rules_host_bare(&host, &host_len);
     record_words_t rec;
-    record_fill(&rec, host, token, keyauth, expires);
+    record_fill(&rec, host, host_len, token, keyauth, expires);
     challenge_store_status_t rv = map_insert(&writer->map, &rec, now);
     if (rv == CHALLENGE_STORE_OK)
         header_refresh(&writer->map);

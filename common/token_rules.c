@@ -1,6 +1,8 @@
 /* token_rules.c — validation shared by module and helper (see header). */
 #include "token_rules.h"
 
+#include <string.h>
+
 static int is_base64url(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -31,12 +33,17 @@ int token_rules_keyauth_valid(const char *s, size_t len)
 
 static int ipv6_literal_valid(const char *s, size_t len)
 {
-    /* "[...]" with hex digits, ':' and '.' (embedded IPv4) inside; the
-     * exact grammar is left to the resolver, we only keep it inert. */
-    if (len < 4 || s[0] != '[' || s[len - 1] != ']')
-        return 0;
+    /* Hex digits, ':' and '.' (embedded IPv4), with or without brackets;
+     * the exact grammar is left to the resolver, we only keep it inert. */
+    size_t first = 0, end = len;
+    if (len > 0 && s[0] == '[') {
+        if (len < 4 || s[len - 1] != ']')
+            return 0;
+        first = 1;
+        end = len - 1;
+    }
     int colons = 0;
-    for (size_t i = 1; i + 1 < len; i++) {
+    for (size_t i = first; i < end; i++) {
         unsigned char c = (unsigned char)s[i];
         int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
                   (c >= 'A' && c <= 'F');
@@ -58,7 +65,7 @@ int token_rules_host_valid(const char *s, size_t len)
 {
     if (s == NULL || len == 0 || len > TOKEN_RULES_HOST_MAX)
         return 0;
-    if (s[0] == '[')
+    if (s[0] == '[' || memchr(s, ':', len) != NULL)
         return ipv6_literal_valid(s, len);
     size_t label = 0;
     for (size_t i = 0; i < len; i++) {
@@ -98,4 +105,12 @@ int token_rules_host_equal(const char *a, size_t alen, const char *b,
             return 0;
     }
     return 1;
+}
+
+void token_rules_host_bare(const char **host, size_t *len)
+{
+    if (*len >= 2 && (*host)[0] == '[' && (*host)[*len - 1] == ']') {
+        (*host)++;
+        *len -= 2;
+    }
 }

@@ -22,9 +22,14 @@ int token_rules_token_valid(const char *s, size_t len);
 int token_rules_keyauth_valid(const char *s, size_t len);
 
 /* 1 when s[0..len) is a DNS name (letters, digits, '-', '.', no empty or
- * over-long labels), a dotted IPv4 address, or a bracketed IPv6 literal.
- * Safe to place in a URL authority or an HTTP header as it is. */
+ * over-long labels), a dotted IPv4 address, or an IPv6 literal with or
+ * without brackets.  Safe to place in an HTTP header as it is (an IPv6
+ * literal needs its brackets in a URL). */
 int token_rules_host_valid(const char *s, size_t len);
+
+/* The form the store keeps a host in: an IPv6 literal without its
+ * brackets, as httpd's r->hostname and ACME's "ip" identifiers have it. */
+void token_rules_host_bare(const char **host, size_t *len);
 
 /* ASCII case-insensitive equality of two counted strings. */
 int token_rules_host_equal(const char *a, size_t alen, const char *b,

@@ -22,13 +22,15 @@ APLOG_USE_MODULE(expacme);
 
 #define PREFIX_LEN (sizeof(EXPACME_CHALLENGE_PREFIX) - 1)
 
-/* Host as the client addressed it, port stripped (httpd did that), or the
- * server's own name when the client gave none we can use verbatim. */
+/* Host as the client addressed it, port stripped (httpd did that, and
+ * took the brackets off an IPv6 literal: they go back on for a URL), or
+ * the server's own name when the client gave none we can use verbatim. */
 static const char *request_host(request_rec *r)
 {
-    if (r->hostname != NULL &&
-        token_rules_host_valid(r->hostname, strlen(r->hostname)))
-        return r->hostname;
+    const char *host = r->hostname;
+    if (host != NULL && token_rules_host_valid(host, strlen(host)))
+        return strchr(host, ':') ? apr_pstrcat(r->pool, "[", host, "]", NULL)
+                                 : host;
     const char *own = r->server->server_hostname;
     if (own != NULL && token_rules_host_valid(own, strlen(own)))
         return own;
@@ -75,6 +77,27 @@ static int send_redirect(request_rec *r, const expacme_server_conf_t *conf)
     return HTTP_MOVED_PERMANENTLY;
 }
 
+/* The path exactly as the client sent it, up to '?' or '#': httpd's
+ * parsed path has already merged a leading "//", and a CA never sends
+ * one, so the decision is made on the raw bytes.  For an absolute-form
+ * target ("GET http://host/path") the path starts after the authority. */
+static const char *raw_path(const request_rec *r, apr_size_t *len)
+{
+    const char *p = r->unparsed_uri;
+    if (p == NULL)
+        return NULL;
+    if (p[0] != '/') {
+        const char *scheme_end = strstr(p, "://");
+        if (scheme_end == NULL)
+            return NULL;
+        p = strchr(scheme_end + 3, '/');
+        if (p == NULL)
+            return NULL;
+    }
+    *len = strcspn(p, "?#");
+    return p;
+}
+
 static int send_keyauth(request_rec *r, const char *keyauth, apr_size_t len)
 {
     ap_set_content_type(r, "text/plain");
@@ -108,8 +131,9 @@ static int answer_challenge(request_rec *r)
         r->header_only)
         goto cleanup;
     status = HTTP_NOT_FOUND;
-    const char *token = r->parsed_uri.path + PREFIX_LEN;
-    size_t token_len = strlen(token);
+    apr_size_t path_len = 0;
+    const char *token = raw_path(r, &path_len) + PREFIX_LEN;
+    size_t token_len = path_len - PREFIX_LEN;
     const char *host = r->hostname;
     if (host == NULL || !token_rules_token_valid(token, token_len))
         goto cleanup;
@@ -129,8 +153,9 @@ cleanup:
 
 static int is_challenge_path(const request_rec *r)
 {
-    const char *path = r->parsed_uri.path;
-    return path != NULL &&
+    apr_size_t len = 0;
+    const char *path = raw_path(r, &len);
+    return path != NULL && len >= PREFIX_LEN &&
            strncmp(path, EXPACME_CHALLENGE_PREFIX, PREFIX_LEN) == 0;
 }
 

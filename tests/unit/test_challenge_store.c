@@ -79,6 +79,13 @@ static void test_put_lookup(void)
     is_int(find(map, "example.org", "tok_1", NOW + 60, NULL),
            CHALLENGE_STORE_NOT_FOUND, "expired at its expiry second");
     ok(!challenge_store_window_open(map, NOW + 60), "window closes at expiry");
+    is_int(challenge_store_put(w, "[2001:db8::7]", "v6tok", "v6tok.x",
+                               NOW + 60, NOW),
+           CHALLENGE_STORE_OK, "put for a bracketed IPv6 host");
+    is_int(find(map, "2001:db8::7", "v6tok", NOW, NULL), CHALLENGE_STORE_OK,
+           "found by the bare address httpd gives");
+    is_int(find(map, "[2001:db8::7]", "v6tok", NOW, NULL), CHALLENGE_STORE_OK,
+           "and by the bracketed one");
     is_int(challenge_store_put(w, "example.org", "tok_1", "tok_1.new",
                                NOW + 90, NOW),
            CHALLENGE_STORE_OK, "put again replaces");
@@ -98,6 +105,7 @@ static void test_put_lookup(void)
     is_int(removed, 1, "one removed");
     is_int(find(map, "example.org", "tok_1", NOW, NULL),
            CHALLENGE_STORE_NOT_FOUND, "gone after del");
+    challenge_store_del(w, "v6tok", &removed);
     ok(!challenge_store_window_open(map, NOW), "window closed after del");
     is_int(challenge_store_del(w, "tok_1", &removed),
            CHALLENGE_STORE_NOT_FOUND, "del of absent token");

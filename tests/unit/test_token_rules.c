@@ -56,6 +56,11 @@ static void test_hosts(void)
     ok(host("a-b.c-d.example"), "inner hyphens");
     ok(host("192.0.2.1"), "IPv4");
     ok(host("[2001:db8::1]"), "bracketed IPv6");
+    ok(host("2001:db8::1"), "bare IPv6 (as httpd's r->hostname has it)");
+    const char *h = "[::1]";
+    size_t hl = 5;
+    token_rules_host_bare(&h, &hl);
+    ok(hl == 3 && strncmp(h, "::1", 3) == 0, "brackets taken off");
     ok(!host(""), "empty refused");
     ok(!host("-a.example"), "leading hyphen refused");
     ok(!host("a-.example"), "trailing hyphen in label refused");
