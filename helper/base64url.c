@@ -8,8 +8,7 @@
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-const char *base64url_encode(apr_pool_t *pool, const void *data,
-                             apr_size_t len)
+const char *base64url_encode(apr_pool_t *pool, const void *data, apr_size_t len)
 {
     const unsigned char *in = data;
     char *out = apr_palloc(pool, (len + 2) / 3 * 4 + 1);
@@ -28,8 +27,8 @@ const char *base64url_encode(apr_pool_t *pool, const void *data,
         *p++ = alphabet[v >> 18 & 63];
         *p++ = alphabet[v >> 12 & 63];
     } else if (len - i == 2) {
-        unsigned long v = (unsigned long)in[i] << 16 |
-                          (unsigned long)in[i + 1] << 8;
+        unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1]
+                                                           << 8;
         *p++ = alphabet[v >> 18 & 63];
         *p++ = alphabet[v >> 12 & 63];
         *p++ = alphabet[v >> 6 & 63];

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -13,6 +14,11 @@
 #include "crypt.h"
 #include "provider.h"
 #include "state.h"
+
+static int cert_key_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
 
 static int email_valid(const char *email)
 {
@@ -128,10 +134,14 @@ static cli_exit_t account_register(cli_t *cli)
     EVP_PKEY *key = NULL;
     const char *key_path = account_file(&c, "account.key", cli->pool);
     /* A key left by an earlier, interrupted registration is reused: the
-     * CA answers with the account it already made for it. */
-    if (crypt_key_load(&key, key_path, &err, cli->pool) != APR_SUCCESS &&
-        (crypt_key_generate(&key, type, &err, cli->pool) != APR_SUCCESS ||
-         crypt_key_save(key, key_path, &err, cli->pool) != APR_SUCCESS))
+     * CA answers with the account it already made for it.  Only a missing
+     * key is made anew: an unreadable one is the operator's to look at. */
+    apr_status_t rv_key = crypt_key_load(&key, key_path, &err, cli->pool);
+    if (APR_STATUS_IS_ENOENT(rv_key))
+        rv_key = crypt_key_generate(&key, type, &err, cli->pool);
+    if (rv_key == APR_SUCCESS && !cert_key_exists(key_path))
+        rv_key = crypt_key_save(key, key_path, &err, cli->pool);
+    if (rv_key != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2309, "account key: %s", err);
     return register_with_ca(cli, &c, email, key);
 }

@@ -15,7 +15,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "apr_file_info.h" /* state.h needs apr_fileperms_t */
 #include "apr_strings.h"
 
 #include "base64url.h"
@@ -28,29 +27,25 @@
 
 typedef struct {
     const char *name;
-    const char *algorithm; /* OpenSSL key type */
-    int bits;              /* RSA modulus size */
-    int curve_nid;         /* EC: the named curve */
-    const char *curve;     /* EC: group name for keygen and JWK "crv" */
+    int bits;          /* RSA modulus size */
+    int curve_nid;     /* EC: the named curve */
+    const char *curve; /* EC: group name for keygen and JWK "crv";
+                          NULL for RSA */
     const char *jws_alg;
     const char *jws_digest;
-    int coord_len;         /* EC: bytes of r and s in a JWS signature */
+    int coord_len; /* EC: bytes of r and s in a JWS signature */
 } key_info_t;
 
 static const key_info_t key_types[] = {
-    [CRYPT_KEY_RSA2048] = {"rsa2048", "RSA", 2048, 0, NULL, "RS256",
-                           "SHA256", 0},
-    [CRYPT_KEY_RSA3072] = {"rsa3072", "RSA", 3072, 0, NULL, "RS256",
-                           "SHA256", 0},
-    [CRYPT_KEY_RSA4096] = {"rsa4096", "RSA", 4096, 0, NULL, "RS256",
-                           "SHA256", 0},
-    [CRYPT_KEY_EC256] = {"ec256", "EC", 256, NID_X9_62_prime256v1, "P-256",
-                         "ES256", "SHA256", 32},
-    [CRYPT_KEY_EC384] = {"ec384", "EC", 384, NID_secp384r1, "P-384",
-                         "ES384", "SHA384", 48},
+    [CRYPT_KEY_RSA2048] = {"rsa2048", 2048, 0, NULL, "RS256", "SHA256", 0},
+    [CRYPT_KEY_RSA3072] = {"rsa3072", 3072, 0, NULL, "RS256", "SHA256", 0},
+    [CRYPT_KEY_RSA4096] = {"rsa4096", 4096, 0, NULL, "RS256", "SHA256", 0},
+    [CRYPT_KEY_EC256] = {"ec256", 256, NID_X9_62_prime256v1, "P-256", "ES256",
+                         "SHA256", 32},
+    [CRYPT_KEY_EC384] = {"ec384", 384, NID_secp384r1, "P-384", "ES384",
+                         "SHA384", 48},
 };
-_Static_assert(sizeof(key_types) / sizeof(key_types[0]) ==
-                   CRYPT_KEY_TYPE_COUNT,
+_Static_assert(sizeof(key_types) / sizeof(key_types[0]) == CRYPT_KEY_TYPE_COUNT,
                "one key_types entry per crypt_key_type_t");
 
 typedef struct {
@@ -183,7 +178,8 @@ apr_status_t crypt_key_type_parse(crypt_key_type_t *out, const char *name,
             return APR_SUCCESS;
         }
     }
-    *err = apr_psprintf(pool, "key type '%s' is not accepted: use rsa2048, "
+    *err = apr_psprintf(pool,
+                        "key type '%s' is not accepted: use rsa2048, "
                         "rsa3072, rsa4096, ec256 or ec384",
                         shown(name, pool));
     return APR_EINVAL;
@@ -191,7 +187,7 @@ apr_status_t crypt_key_type_parse(crypt_key_type_t *out, const char *name,
 
 const char *crypt_key_type_name(crypt_key_type_t type)
 {
-    return type < CRYPT_KEY_TYPE_COUNT ? key_types[type].name : NULL;
+    return (unsigned)type < CRYPT_KEY_TYPE_COUNT ? key_types[type].name : NULL;
 }
 
 apr_status_t crypt_digest_parse(crypt_digest_t *out, const char *name,
@@ -207,14 +203,16 @@ apr_status_t crypt_digest_parse(crypt_digest_t *out, const char *name,
         *err = "SHA-1 is refused: collisions are practical and CAs reject "
                "it; use sha256, sha384 or sha512";
     else
-        *err = apr_psprintf(pool, "digest '%s' is not accepted: use sha256, "
-                            "sha384 or sha512", shown(name, pool));
+        *err = apr_psprintf(pool,
+                            "digest '%s' is not accepted: use sha256, "
+                            "sha384 or sha512",
+                            shown(name, pool));
     return APR_EINVAL;
 }
 
 const char *crypt_digest_name(crypt_digest_t digest)
 {
-    return digest < CRYPT_DIGEST_COUNT ? digests[digest].name : NULL;
+    return (unsigned)digest < CRYPT_DIGEST_COUNT ? digests[digest].name : NULL;
 }
 
 /* --- keys ---------------------------------------------------------------- */
@@ -223,15 +221,15 @@ apr_status_t crypt_key_generate(EVP_PKEY **out, crypt_key_type_t type,
                                 const char **err, apr_pool_t *pool)
 {
     *out = NULL;
-    if (type >= CRYPT_KEY_TYPE_COUNT) {
+    if ((unsigned)type >= CRYPT_KEY_TYPE_COUNT) {
         *err = "unknown key type";
         return APR_EINVAL;
     }
     const key_info_t *info = &key_types[type];
-    EVP_PKEY *key = info->curve != NULL
-                        ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", info->curve)
-                        : EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-                                            (size_t)info->bits);
+    EVP_PKEY *key =
+        info->curve != NULL
+            ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", info->curve)
+            : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)info->bits);
     if (key == NULL)
         return fail(err, pool, APR_EGENERAL, "cannot generate a %s key",
                     info->name);
@@ -245,9 +243,9 @@ apr_status_t crypt_key_type_of(crypt_key_type_t *out, EVP_PKEY *key)
     int is_ec = EVP_PKEY_is_a(key, "EC");
     if (!is_ec && !EVP_PKEY_is_a(key, "RSA"))
         return APR_EINVAL;
-    if (is_ec && !EVP_PKEY_get_utf8_string_param(
-                     key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                     NULL)) {
+    if (is_ec &&
+        !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                        sizeof(group), NULL)) {
         ERR_clear_error();
         return APR_EINVAL;
     }
@@ -291,22 +289,24 @@ static apr_status_t key_from_pem(EVP_PKEY **out, const char *pem,
     crypt_key_type_t type;
     if (crypt_key_type_of(&type, key) != APR_SUCCESS) {
         EVP_PKEY_free(key);
-        *err = apr_psprintf(pool, "%s: unsupported key (accepted: rsa2048, "
-                            "rsa3072, rsa4096, ec256, ec384)", path);
+        *err = apr_psprintf(pool,
+                            "%s: unsupported key (accepted: rsa2048, "
+                            "rsa3072, rsa4096, ec256, ec384)",
+                            path);
         return APR_EINVAL;
     }
     *out = pool_pkey(key, pool);
     return APR_SUCCESS;
 }
 
-apr_status_t crypt_key_load(EVP_PKEY **out, const char *path,
-                            const char **err, apr_pool_t *pool)
+apr_status_t crypt_key_load(EVP_PKEY **out, const char *path, const char **err,
+                            apr_pool_t *pool)
 {
     char *pem = NULL;
     apr_size_t len = 0;
     *out = NULL;
-    apr_status_t rv = state_read_file(&pem, &len, path, KEY_FILE_MAX, err,
-                                      pool);
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, KEY_FILE_MAX, err, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         *err = apr_psprintf(pool, "%s: no such key file", path);
     if (rv != APR_SUCCESS)
@@ -325,21 +325,16 @@ apr_status_t crypt_key_save(EVP_PKEY *key, const char *path, const char **err,
     char *pem = NULL;
     long len = 0;
     apr_status_t rv;
-    if (bio == NULL || PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0,
-                                                     NULL, NULL) != 1) {
-        rv = fail(err, pool, APR_EGENERAL, "cannot encode the key for %s",
-                  path);
-        goto cleanup;
-    }
-    len = BIO_get_mem_data(bio, &pem);
+    if (bio != NULL &&
+        PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1)
+        len = BIO_get_mem_data(bio, &pem);
     if (len <= 0 || pem == NULL) {
-        rv = fail(err, pool, APR_EGENERAL, "cannot encode the key for %s",
-                  path);
-        goto cleanup;
+        rv =
+            fail(err, pool, APR_EGENERAL, "cannot encode the key for %s", path);
+    } else {
+        rv = state_write_file(path, pem, (apr_size_t)len, 0600, err, pool);
+        OPENSSL_cleanse(pem, (size_t)len);
     }
-    rv = state_write_file(path, pem, (apr_size_t)len, 0600, err, pool);
-    OPENSSL_cleanse(pem, (size_t)len);
-cleanup:
     BIO_free(bio);
     return rv;
 }
@@ -385,10 +380,10 @@ static json_t *jwk_build(EVP_PKEY *key, apr_pool_t *pool)
             return NULL;
         return json_pack("{s:s, s:s, s:s}", "e", e, "kty", "RSA", "n", n);
     }
-    const char *x = param_b64url(key, OSSL_PKEY_PARAM_EC_PUB_X,
-                                 info->coord_len, pool);
-    const char *y = param_b64url(key, OSSL_PKEY_PARAM_EC_PUB_Y,
-                                 info->coord_len, pool);
+    const char *x =
+        param_b64url(key, OSSL_PKEY_PARAM_EC_PUB_X, info->coord_len, pool);
+    const char *y =
+        param_b64url(key, OSSL_PKEY_PARAM_EC_PUB_Y, info->coord_len, pool);
     if (x == NULL || y == NULL)
         return NULL;
     return json_pack("{s:s, s:s, s:s, s:s}", "crv", info->curve, "kty", "EC",
@@ -411,8 +406,8 @@ const char *crypt_jwk_thumbprint(EVP_PKEY *key, apr_pool_t *pool)
     json_t *jwk = crypt_jwk_public(key);
     /* RFC 7638 §3.3: required members only, sorted, no whitespace; none of
      * the values needs escaping, so jansson's compact form is canonical. */
-    char *text = jwk != NULL ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS)
-                             : NULL;
+    char *text =
+        jwk != NULL ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(jwk);
     const char *thumbprint =
         text != NULL ? crypt_sha256_b64url(text, strlen(text), pool) : NULL;
@@ -465,8 +460,8 @@ apr_status_t crypt_jws_sign(unsigned char **sig, apr_size_t *sig_len,
     unsigned char *out = NULL;
     size_t out_len = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestSignInit_ex(ctx, NULL, info->jws_digest,
-                                             NULL, NULL, key, NULL) != 1)
+    if (ctx == NULL || EVP_DigestSignInit_ex(ctx, NULL, info->jws_digest, NULL,
+                                             NULL, key, NULL) != 1)
         goto cleanup;
     if (EVP_DigestSign(ctx, NULL, &out_len, data, len) != 1)
         goto cleanup;
@@ -568,8 +563,7 @@ static int refuse(const char **why, const char *reason)
     return 0;
 }
 
-int crypt_name_valid_fqdn(const char *name, const char **why,
-                          apr_pool_t *pool)
+int crypt_name_valid_fqdn(const char *name, const char **why, apr_pool_t *pool)
 {
     size_t len = strlen(name);
     if (len == 0)
@@ -587,8 +581,7 @@ int crypt_name_valid_fqdn(const char *name, const char **why,
     int labels = 0;
     for (;;) {
         const char *dot = strchr(label, '.');
-        size_t label_len = dot != NULL ? (size_t)(dot - label)
-                                       : strlen(label);
+        size_t label_len = dot != NULL ? (size_t)(dot - label) : strlen(label);
         const char *problem = label_problem(label, label_len, pool);
         if (problem != NULL)
             return refuse(why, problem);
@@ -670,8 +663,7 @@ static const char *name_cn(const X509_NAME *name, apr_pool_t *pool)
 
 /* A DNS or IP SAN as text (IPs in inet_ntop form); NULL for other kinds.
  * A malformed DNS name comes back mangled, so it never matches. */
-static const char *general_name_text(const GENERAL_NAME *gen,
-                                     apr_pool_t *pool)
+static const char *general_name_text(const GENERAL_NAME *gen, apr_pool_t *pool)
 {
     int type = 0;
     const ASN1_STRING *value = GENERAL_NAME_get0_value(gen, &type);
@@ -717,24 +709,21 @@ static apr_status_t check_name(const char *name, const char **err,
     const char *why = NULL;
     if (crypt_name_is_ip(name) || crypt_name_valid_fqdn(name, &why, pool))
         return APR_SUCCESS;
-    *err = apr_psprintf(pool, "invalid name '%s': %s", shown(name, pool),
-                        why);
+    *err = apr_psprintf(pool, "invalid name '%s': %s", shown(name, pool), why);
     return APR_EINVAL;
 }
 
 /* A subject attribute: not empty, no control characters, at most max
  * characters (UTF-8 continuation bytes do not count). */
 static apr_status_t check_field(const char *label, const char *value,
-                                size_t max, const char **err,
-                                apr_pool_t *pool)
+                                size_t max, const char **err, apr_pool_t *pool)
 {
     size_t chars = 0;
     if (value == NULL)
         return APR_SUCCESS;
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) {
-            *err = apr_psprintf(pool, "%s contains a control character",
-                                label);
+            *err = apr_psprintf(pool, "%s contains a control character", label);
             return APR_EINVAL;
         }
         if ((*p & 0xc0) != 0x80)
@@ -757,18 +746,18 @@ static apr_status_t check_subject(const crypt_csr_spec_t *spec,
                                   const char **err, apr_pool_t *pool)
 {
     const char *c = spec->country;
-    if (c != NULL && !(strlen(c) == 2 && is_ascii_letter(c[0]) &&
-                       is_ascii_letter(c[1]))) {
-        *err = apr_psprintf(pool, "country must be a two-letter code "
-                            "(ISO 3166), not '%s'", shown(c, pool));
+    if (c != NULL &&
+        !(strlen(c) == 2 && is_ascii_letter(c[0]) && is_ascii_letter(c[1]))) {
+        *err = apr_psprintf(pool,
+                            "country must be a two-letter code "
+                            "(ISO 3166), not '%s'",
+                            shown(c, pool));
         return APR_EINVAL;
     }
     /* The upper bounds of RFC 5280 Appendix A. */
-    apr_status_t rv = check_field("organization (O)", spec->org, 64, err,
-                                  pool);
+    apr_status_t rv = check_field("organization (O)", spec->org, 64, err, pool);
     if (rv == APR_SUCCESS)
-        rv = check_field("organizational unit (OU)", spec->unit, 64, err,
-                         pool);
+        rv = check_field("organizational unit (OU)", spec->unit, 64, err, pool);
     if (rv == APR_SUCCESS)
         rv = check_field("locality (L)", spec->locality, 128, err, pool);
     if (rv == APR_SUCCESS)
@@ -776,8 +765,7 @@ static apr_status_t check_subject(const crypt_csr_spec_t *spec,
     return rv;
 }
 
-static apr_status_t check_cn(const char *cn, const char **err,
-                             apr_pool_t *pool)
+static apr_status_t check_cn(const char *cn, const char **err, apr_pool_t *pool)
 {
     const char *why = NULL;
     if (cn == NULL || cn[0] == '\0') {
@@ -785,14 +773,15 @@ static apr_status_t check_cn(const char *cn, const char **err,
         return APR_EINVAL;
     }
     if (!crypt_name_valid_fqdn(cn, &why, pool)) {
-        *err = apr_psprintf(pool, "invalid CN '%s': %s", shown(cn, pool),
-                            why);
+        *err = apr_psprintf(pool, "invalid CN '%s': %s", shown(cn, pool), why);
         return APR_EINVAL;
     }
     if (strlen(cn) > 64) {
-        *err = apr_psprintf(pool, "CN '%s' is longer than 64 characters "
+        *err = apr_psprintf(pool,
+                            "CN '%s' is longer than 64 characters "
                             "(RFC 5280): choose a shorter CN and give this "
-                            "name as a SAN", shown(cn, pool));
+                            "name as a SAN",
+                            shown(cn, pool));
         return APR_EINVAL;
     }
     return APR_SUCCESS;
@@ -804,8 +793,7 @@ apr_status_t crypt_csr_spec_check(const crypt_csr_spec_t *spec,
     apr_status_t rv = check_cn(spec->cn, err, pool);
     int given = spec->names != NULL ? spec->names->nelts : 0;
     for (int i = 0; rv == APR_SUCCESS && i < given; i++)
-        rv = check_name(APR_ARRAY_IDX(spec->names, i, const char *), err,
-                        pool);
+        rv = check_name(APR_ARRAY_IDX(spec->names, i, const char *), err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     /* Bound the quadratic duplicate check before running it. */
@@ -827,8 +815,10 @@ static apr_status_t add_entry(X509_NAME *name, const char *field,
     if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
                                    (const unsigned char *)value, -1, -1,
                                    0) != 1)
-        return fail(err, pool, APR_EINVAL, "cannot put %s '%s' in the "
-                    "subject", field, shown(value, pool));
+        return fail(err, pool, APR_EINVAL,
+                    "cannot put %s '%s' in the "
+                    "subject",
+                    field, shown(value, pool));
     return APR_SUCCESS;
 }
 
@@ -838,9 +828,9 @@ static apr_status_t set_subject(X509_REQ *req, const crypt_csr_spec_t *spec,
     char *country = spec->country ? apr_pstrdup(pool, spec->country) : NULL;
     for (char *p = country; p != NULL && *p; p++)
         *p = (char)(*p & ~0x20); /* checked: ASCII letters only */
-    const char *fields[][2] = {{"C", country},      {"ST", spec->state},
+    const char *fields[][2] = {{"C", country},        {"ST", spec->state},
                                {"L", spec->locality}, {"O", spec->org},
-                               {"OU", spec->unit},  {"CN", spec->cn}};
+                               {"OU", spec->unit},    {"CN", spec->cn}};
     X509_NAME *name = X509_NAME_new();
     apr_status_t rv = APR_SUCCESS;
     if (name == NULL)
@@ -858,8 +848,8 @@ static GENERAL_NAME *general_name(const char *name)
     unsigned char addr[16];
     int addr_len = ip_bytes(name, addr);
     GENERAL_NAME *gen = GENERAL_NAME_new();
-    ASN1_STRING *value = addr_len > 0 ? ASN1_OCTET_STRING_new()
-                                      : ASN1_IA5STRING_new();
+    ASN1_STRING *value =
+        addr_len > 0 ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
     int ok = gen != NULL && value != NULL &&
              (addr_len > 0 ? ASN1_OCTET_STRING_set(value, addr, addr_len)
                            : ASN1_STRING_set(value, name, -1)) == 1;
@@ -876,8 +866,7 @@ static GENERAL_NAMES *san_list(const apr_array_header_t *names)
 {
     GENERAL_NAMES *gens = GENERAL_NAMES_new();
     for (int i = 0; gens != NULL && i < names->nelts; i++) {
-        GENERAL_NAME *gen =
-            general_name(APR_ARRAY_IDX(names, i, const char *));
+        GENERAL_NAME *gen = general_name(APR_ARRAY_IDX(names, i, const char *));
         if (gen == NULL || sk_GENERAL_NAME_push(gens, gen) <= 0) {
             GENERAL_NAME_free(gen);
             GENERAL_NAMES_free(gens);
@@ -914,7 +903,8 @@ static apr_status_t add_extensions(X509_REQ *req,
     ASN1_BIT_STRING_free(usage);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     if (!ok)
-        return fail(err, pool, APR_EGENERAL, "cannot add the CSR "
+        return fail(err, pool, APR_EGENERAL,
+                    "cannot add the CSR "
                     "extensions");
     return APR_SUCCESS;
 }
@@ -926,7 +916,7 @@ apr_status_t crypt_csr_create(X509_REQ **out, EVP_PKEY *key,
     crypt_key_type_t type;
     *out = NULL;
     if (crypt_key_type_of(&type, key) != APR_SUCCESS ||
-        spec->digest >= CRYPT_DIGEST_COUNT) {
+        (unsigned)spec->digest >= CRYPT_DIGEST_COUNT) {
         *err = "unsupported key type or digest for a CSR";
         return APR_EINVAL;
     }
@@ -966,7 +956,8 @@ apr_status_t crypt_csr_load(X509_REQ **out, const char *pem, apr_size_t len,
         return fail(err, pool, APR_EINVAL, "not a PEM certificate request");
     EVP_PKEY *key = X509_REQ_get0_pubkey(req);
     if (key == NULL || X509_REQ_verify(req, key) != 1)
-        return fail(err, pool, APR_EINVAL, "the CSR's signature does not "
+        return fail(err, pool, APR_EINVAL,
+                    "the CSR's signature does not "
                     "verify");
     *out = req;
     return APR_SUCCESS;
@@ -1022,8 +1013,8 @@ const char *crypt_csr_text(X509_REQ *csr, apr_pool_t *pool)
     const char *text = NULL;
     /* As `openssl req -text`, but UTF-8 shown as such, not \XX escapes. */
     unsigned long name_flags = XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB;
-    if (bio != NULL && X509_REQ_print_ex(bio, csr, name_flags,
-                                         X509_FLAG_COMPAT) == 1)
+    if (bio != NULL &&
+        X509_REQ_print_ex(bio, csr, name_flags, X509_FLAG_COMPAT) == 1)
         text = bio_text(bio, pool);
     BIO_free(bio);
     ERR_clear_error();
@@ -1060,15 +1051,18 @@ static apr_status_t check_block_start(const char *p, apr_size_t avail,
     if (avail > 11 && memcmp(p, "-----BEGIN ", 11) == 0) {
         const char *end = memchr(p, '\n', avail);
         apr_size_t line = end != NULL ? (apr_size_t)(end - p) : avail;
-        *err = apr_psprintf(pool, "unexpected PEM block '%s' (a chain holds "
+        *err = apr_psprintf(pool,
+                            "unexpected PEM block '%s' (a chain holds "
                             "CERTIFICATE blocks only)",
                             shown(apr_pstrmemdup(pool, p, line), pool));
     } else if (count == 0) {
         *err = "not a PEM certificate chain (text before the first "
                "certificate)";
     } else {
-        *err = apr_psprintf(pool, "text that is not a certificate after "
-                            "certificate %d", count);
+        *err = apr_psprintf(pool,
+                            "text that is not a certificate after "
+                            "certificate %d",
+                            count);
     }
     return APR_EINVAL;
 }
@@ -1087,8 +1081,10 @@ static apr_status_t read_cert(X509 **out, BIO *bio, int number,
     const unsigned char *p = data;
     X509 *cert = NULL;
     if (strcmp(name, "CERTIFICATE") != 0 || header[0] != '\0')
-        rv = fail(err, pool, APR_EINVAL, "certificate %d: not a plain "
-                  "CERTIFICATE block", number);
+        rv = fail(err, pool, APR_EINVAL,
+                  "certificate %d: not a plain "
+                  "CERTIFICATE block",
+                  number);
     else
         cert = d2i_X509(NULL, &p, len);
     if (rv == APR_SUCCESS && (cert == NULL || p != data + len)) {
@@ -1110,17 +1106,19 @@ static apr_status_t read_chain(apr_array_header_t *chain, BIO *bio,
 {
     for (;;) {
         /* A read-only memory BIO reports what is left to read. */
-        apr_size_t pos = skip_space(pem, len,
-                                    len - (apr_size_t)BIO_pending(bio));
+        apr_size_t pos =
+            skip_space(pem, len, len - (apr_size_t)BIO_pending(bio));
         if (pos == len)
             return APR_SUCCESS;
-        apr_status_t rv = check_block_start(pem + pos, len - pos,
-                                            chain->nelts, err, pool);
+        apr_status_t rv =
+            check_block_start(pem + pos, len - pos, chain->nelts, err, pool);
         if (rv != APR_SUCCESS)
             return rv;
         if (chain->nelts == CHAIN_MAX_CERTS) {
-            *err = apr_psprintf(pool, "more than %d certificates in the "
-                                "chain", CHAIN_MAX_CERTS);
+            *err = apr_psprintf(pool,
+                                "more than %d certificates in the "
+                                "chain",
+                                CHAIN_MAX_CERTS);
             return APR_EINVAL;
         }
         X509 *cert = NULL;
@@ -1205,8 +1203,10 @@ static apr_status_t check_names(X509 *leaf, const apr_array_header_t *names,
     for (int i = 0; i < sans->nelts; i++) {
         const char *san = APR_ARRAY_IDX(sans, i, const char *);
         if (!names_contain(names, san)) {
-            *err = apr_psprintf(pool, "the certificate names %s, which was "
-                                "not asked for", shown(san, pool));
+            *err = apr_psprintf(pool,
+                                "the certificate names %s, which was "
+                                "not asked for",
+                                shown(san, pool));
             return APR_EINVAL;
         }
     }
@@ -1221,24 +1221,26 @@ static apr_status_t check_links(const apr_array_header_t *chain,
         X509 *issuer = APR_ARRAY_IDX(chain, i + 1, X509 *);
         EVP_PKEY *issuer_key = X509_get0_pubkey(issuer);
         if (X509_check_issued(issuer, cert) != X509_V_OK) {
-            *err = apr_psprintf(pool, "certificate %d (%s) is not issued by "
-                                "certificate %d (%s)", i + 1,
-                                subject_of(cert, pool), i + 2,
+            *err = apr_psprintf(pool,
+                                "certificate %d (%s) is not issued by "
+                                "certificate %d (%s)",
+                                i + 1, subject_of(cert, pool), i + 2,
                                 subject_of(issuer, pool));
             ERR_clear_error();
             return APR_EINVAL;
         }
         if (issuer_key == NULL || X509_verify(cert, issuer_key) != 1)
-            return fail(err, pool, APR_EINVAL, "the signature of "
+            return fail(err, pool, APR_EINVAL,
+                        "the signature of "
                         "certificate %d (%s) does not verify with the key "
-                        "of certificate %d", i + 1, subject_of(cert, pool),
-                        i + 2);
+                        "of certificate %d",
+                        i + 1, subject_of(cert, pool), i + 2);
     }
     return APR_SUCCESS;
 }
 
-apr_status_t crypt_chain_verify(const apr_array_header_t *chain,
-                                EVP_PKEY *key, const apr_array_header_t *names,
+apr_status_t crypt_chain_verify(const apr_array_header_t *chain, EVP_PKEY *key,
+                                const apr_array_header_t *names,
                                 const char **err, apr_pool_t *pool)
 {
     if (chain == NULL || chain->nelts == 0) {
@@ -1260,14 +1262,16 @@ apr_status_t crypt_chain_verify(const apr_array_header_t *chain,
 }
 
 static apr_status_t verify_with(X509_STORE *store, X509_STORE_CTX *ctx,
-                                STACK_OF(X509) *untrusted,
+                                STACK_OF(X509) * untrusted,
                                 const apr_array_header_t *chain,
                                 const char *ca_file, const char **err,
                                 apr_pool_t *pool)
 {
     if (X509_STORE_load_file(store, ca_file) != 1)
-        return fail(err, pool, APR_EINVAL, "cannot load trust anchors from "
-                    "%s", ca_file);
+        return fail(err, pool, APR_EINVAL,
+                    "cannot load trust anchors from "
+                    "%s",
+                    ca_file);
     for (int i = 1; i < chain->nelts; i++) {
         if (sk_X509_push(untrusted, APR_ARRAY_IDX(chain, i, X509 *)) <= 0)
             return fail(err, pool, APR_ENOMEM, "cannot verify the chain");
@@ -1279,9 +1283,10 @@ static apr_status_t verify_with(X509_STORE *store, X509_STORE_CTX *ctx,
     if (X509_verify_cert(ctx) == 1)
         return APR_SUCCESS;
     int code = X509_STORE_CTX_get_error(ctx);
-    *err = apr_psprintf(pool, "the chain does not verify against %s: %s "
-                        "(at certificate %d)", ca_file,
-                        X509_verify_cert_error_string(code),
+    *err = apr_psprintf(pool,
+                        "the chain does not verify against %s: %s "
+                        "(at certificate %d)",
+                        ca_file, X509_verify_cert_error_string(code),
                         X509_STORE_CTX_get_error_depth(ctx) + 1);
     ERR_clear_error();
     return APR_EINVAL;
@@ -1367,8 +1372,8 @@ apr_status_t crypt_cert_info(crypt_cert_info_t *out, X509 *cert,
                 epoch_of(&out->not_after, X509_get0_notAfter(cert));
     ERR_clear_error();
     if (!times || out->subject == NULL || out->issuer == NULL ||
-        out->key_type == NULL || out->serial == NULL ||
-        out->sha256 == NULL || out->sha1 == NULL)
+        out->key_type == NULL || out->serial == NULL || out->sha256 == NULL ||
+        out->sha1 == NULL)
         return APR_EGENERAL;
     return APR_SUCCESS;
 }

@@ -35,6 +35,12 @@ static const command_t commands[] = {
      "account register --provider NAME --email ADDR --agree-tos "
      "[--key-type T]\n"
      "  account show | rollover [--key-type T] | deactivate"},
+    {"csr", cmd_csr_run, 1,
+     "csr generate --cn FQDN [--san NAME,...] [--reuse-key]\n"
+     "      [--key-type rsa2048|rsa3072|rsa4096|ec256|ec384]\n"
+     "      [--digest sha256|sha384|sha512]\n"
+     "      [--org O] [--unit OU] [--locality L] [--state ST] [--country C]\n"
+     "  csr show [--pem] | discard    the key and CSR of a certificate"},
     {"sign", cmd_sign_run, 1,
      "sign [--profile NAME]        the stored CSR to a pending certificate"},
     {"pending", cmd_pending_run, 1,
