@@ -100,6 +100,11 @@ static const char *raw_path(const request_rec *r, apr_size_t *len)
 
 static int send_keyauth(request_rec *r, const char *keyauth, apr_size_t len)
 {
+    /* A GET may still carry a body: consume it, so the connection is
+     * ready for the next request (as httpd's own handlers do). */
+    int discard = ap_discard_request_body(r);
+    if (discard != OK)
+        return discard;
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, len);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -107,6 +112,10 @@ static int send_keyauth(request_rec *r, const char *keyauth, apr_size_t len)
     apr_bucket_brigade *bb =
         apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_status_t rv = apr_brigade_write(bb, NULL, NULL, keyauth, len);
+    /* Flushed at once: the client has its answer (and sends its next
+     * request) while httpd finishes the request. */
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     if (rv == APR_SUCCESS)
         rv = ap_pass_brigade(r->output_filters, bb);
     apr_brigade_cleanup(bb);
