@@ -15,7 +15,7 @@
 #include "provider.h"
 #include "state.h"
 
-static int cert_key_exists(const char *path)
+static int file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
 }
@@ -139,7 +139,7 @@ static cli_exit_t account_register(cli_t *cli)
     apr_status_t rv_key = crypt_key_load(&key, key_path, &err, cli->pool);
     if (APR_STATUS_IS_ENOENT(rv_key))
         rv_key = crypt_key_generate(&key, type, &err, cli->pool);
-    if (rv_key == APR_SUCCESS && !cert_key_exists(key_path))
+    if (rv_key == APR_SUCCESS && !file_exists(key_path))
         rv_key = crypt_key_save(key, key_path, &err, cli->pool);
     if (rv_key != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2309, "account key: %s", err);

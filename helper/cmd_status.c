@@ -71,8 +71,10 @@ static json_t *cert_status(cli_t *cli, const char *name, const char *provider,
     if (cert_state_open(&cert, cli, name, &err) != APR_SUCCESS)
         return json_pack("{s:s, s:s}", "name", name, "error", err);
     int recovered = 0;
-    if (cert_state_lock(cert, &err) == APR_SUCCESS)
+    if (cert_state_lock(cert, &err) == APR_SUCCESS) {
         cert_state_recover(cert, &recovered, &err);
+        cmd_deploy_recover(cli, cert, &recovered);
+    }
     json_t *warnings = json_array();
     json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name,
                           "state", cert_state_name(cert), "automated", 0,

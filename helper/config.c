@@ -24,6 +24,9 @@ static const string_key_t global_keys[] = {
     {"status_file", offsetof(expacme_config_t, status_file)},
     {"apachectl", offsetof(expacme_config_t, apachectl)},
     {"https_address", offsetof(expacme_config_t, https_address)},
+    {"configtest_command", offsetof(expacme_config_t, configtest_command)},
+    {"graceful_command", offsetof(expacme_config_t, graceful_command)},
+    {"notify_command", offsetof(expacme_config_t, notify_command)},
     {NULL, 0}};
 
 typedef struct {
@@ -40,11 +43,13 @@ static const number_key_t number_keys[] = {
      300},
     {"ca_timeout", offsetof(expacme_config_t, ca_timeout), 1, 3600},
     {"order_timeout", offsetof(expacme_config_t, order_timeout), 5, 86400},
+    {"deploy_timeout", offsetof(expacme_config_t, deploy_timeout), 1, 600},
     {NULL, 0, 0, 0}};
 
 static const string_key_t cert_keys[] = {
     {"cert_file", offsetof(expacme_cert_conf_t, cert_file)},
     {"key_file", offsetof(expacme_cert_conf_t, key_file)},
+    {"sni", offsetof(expacme_cert_conf_t, sni)},
     {NULL, 0}};
 
 static expacme_cert_conf_t *cert_add(expacme_config_t *config,
@@ -70,6 +75,7 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->ca_connect_timeout = 10;
     config->ca_timeout = 60;
     config->order_timeout = 300;
+    config->deploy_timeout = 30;
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;

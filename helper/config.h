@@ -12,6 +12,8 @@ typedef struct {
     const char *name;
     const char *cert_file;
     const char *key_file;
+    const char *sni; /* name deploy asks the HTTPS listener for; NULL:
+                        the certificate's first name */
 } expacme_cert_conf_t;
 
 typedef struct {
@@ -22,6 +24,10 @@ typedef struct {
     const char *status_file;
     const char *apachectl;
     const char *https_address;
+    const char *configtest_command; /* NULL: "<apachectl> configtest" */
+    const char *graceful_command;   /* NULL: "<apachectl> graceful" */
+    const char *notify_command;     /* NULL: none */
+    unsigned long deploy_timeout;   /* seconds to see the new certificate */
     unsigned long ca_connect_timeout; /* seconds */
     unsigned long ca_timeout;         /* seconds, one request */
     unsigned long order_timeout;      /* seconds, one whole order */

@@ -45,6 +45,8 @@ static const command_t commands[] = {
      "sign [--profile NAME]        the stored CSR to a pending certificate"},
     {"pending", cmd_pending_run, 1,
      "pending show [--pem] | discard"},
+    {"deploy", cmd_deploy_run, 1,
+     "deploy                        the pending certificate, no restart"},
     {"status", cmd_status_run, 1,
      "status                        every managed certificate"},
     {"token", cmd_token_run, 1,

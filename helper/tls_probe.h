@@ -1,0 +1,21 @@
+/* tls_probe.h — which certificate does the HTTPS listener present?  A TLS
+ * handshake with SNI to host:port, trusting nothing and comparing only
+ * the leaf, as deploy needs. */
+#ifndef EXPACME_TLS_PROBE_H
+#define EXPACME_TLS_PROBE_H
+
+#include <openssl/x509.h>
+
+#include "apr_pools.h"
+
+/* address "127.0.0.1:443", "[::1]:8443" or "host:port".  *leaf is bound
+ * to pool. */
+apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
+                            apr_interval_time_t timeout, const char **err,
+                            apr_pool_t *pool);
+
+/* 1 when something accepts TCP connections on address. */
+int tls_probe_listening(const char *address, apr_interval_time_t timeout,
+                        apr_pool_t *pool);
+
+#endif
