@@ -12,6 +12,7 @@ cli_exit_t cmd_csr_run(cli_t *cli);
 cli_exit_t cmd_sign_run(cli_t *cli);
 cli_exit_t cmd_pending_run(cli_t *cli);
 cli_exit_t cmd_deploy_run(cli_t *cli);
+cli_exit_t cmd_revoke_run(cli_t *cli);
 cli_exit_t cmd_status_run(cli_t *cli);
 
 /* Rewrites status_file (what the module's status page shows) from the

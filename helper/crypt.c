@@ -990,6 +990,22 @@ const char *crypt_csr_der_b64url(X509_REQ *csr, apr_pool_t *pool)
     return base64url_encode(pool, der, (apr_size_t)len);
 }
 
+const char *crypt_cert_der_b64url(X509 *cert, apr_pool_t *pool)
+{
+    int len = i2d_X509(cert, NULL);
+    if (len <= 0) {
+        ERR_clear_error();
+        return NULL;
+    }
+    unsigned char *der = apr_palloc(pool, (apr_size_t)len);
+    unsigned char *p = der;
+    if (i2d_X509(cert, &p) != len) {
+        ERR_clear_error();
+        return NULL;
+    }
+    return base64url_encode(pool, der, (apr_size_t)len);
+}
+
 apr_array_header_t *crypt_csr_names(X509_REQ *csr, apr_pool_t *pool)
 {
     apr_array_header_t *names = apr_array_make(pool, 4, sizeof(const char *));
@@ -1387,4 +1403,9 @@ const char *crypt_cert_pem(X509 *cert, apr_pool_t *pool)
     BIO_free(bio);
     ERR_clear_error();
     return pem;
+}
+
+EVP_PKEY *crypt_cert_public_key(X509 *cert)
+{
+    return X509_get0_pubkey(cert);
 }

@@ -47,6 +47,10 @@ static const command_t commands[] = {
      "pending show [--pem] | discard"},
     {"deploy", cmd_deploy_run, 1,
      "deploy                        the pending certificate, no restart"},
+    {"revoke", cmd_revoke_run, 1,
+     "revoke CERTFILE [--provider NAME] [--key KEYFILE]\n"
+     "      [--reason unspecified|keyCompromise|superseded|"
+     "cessationOfOperation] [--force]"},
     {"status", cmd_status_run, 1,
      "status                        every managed certificate"},
     {"token", cmd_token_run, 1,
