@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "apr_strings.h"
 
@@ -150,6 +151,15 @@ void cli_trap_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+}
+
+apr_int64_t cli_now(void)
+{
+    const char *fake = getenv("EXPACME_TEST_NOW");
+    unsigned long t = 0;
+    if (fake != NULL && cli_parse_uint(fake, 1UL << 40, &t) == 0)
+        return (apr_int64_t)t;
+    return (apr_int64_t)time(NULL);
 }
 
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)

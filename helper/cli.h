@@ -62,6 +62,10 @@ void cli_progress(void *cli, const char *fmt, ...)
 extern volatile int cli_interrupted;
 void cli_trap_signals(void);
 
+/* The time renewal decisions use: time(NULL), or $EXPACME_TEST_NOW (epoch
+ * seconds), which only the test suite sets, to run years in seconds. */
+apr_int64_t cli_now(void);
+
 /* Parses a non-negative decimal; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 

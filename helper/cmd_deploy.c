@@ -18,6 +18,7 @@
 #include "crypt.h"
 #include "deploy.h"
 #include "json.h"
+#include "notify.h"
 #include "run_command.h"
 #include "state.h"
 #include "tls_probe.h"
@@ -350,24 +351,21 @@ static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
     return CLI_EXIT_OK;
 }
 
-cli_exit_t cmd_deploy_run(cli_t *cli)
+cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name)
 {
-    cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
-    if (code != CLI_EXIT_OK)
-        return code;
     deploy_job_t job;
     memset(&job, 0, sizeof(job));
     job.cli = cli;
-    job.conf = config_cert(cli->config, cli->cert_name);
+    job.conf = config_cert(cli->config, name);
     const char *err = NULL;
     if (job.conf == NULL)
         return cli_fail(cli, CLI_EXIT_USAGE, 2600, "no [cert %s] section "
-                        "names the files to deploy to", cli->cert_name);
+                        "names the files to deploy to", name);
     if (strcmp(job.conf->cert_file, job.conf->key_file) == 0)
         return cli_fail(cli, CLI_EXIT_USAGE, 2601, "[cert %s]: cert_file and "
-                        "key_file must be two files", cli->cert_name);
+                        "key_file must be two files", name);
     int recovered = 0;
-    if (cert_state_open(&job.cert, cli, cli->cert_name, &err) != APR_SUCCESS ||
+    if (cert_state_open(&job.cert, cli, name, &err) != APR_SUCCESS ||
         cert_state_lock(job.cert, &err) != APR_SUCCESS ||
         cmd_deploy_recover(cli, job.cert, &recovered) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2602, "%s", err);
@@ -376,5 +374,16 @@ cli_exit_t cmd_deploy_run(cli_t *cli)
     deploy_live_init(&job.live, job.conf, cli->pool);
     job.sni = job.conf->sni;
     apr_status_t rv = run_steps(&job, &err);
-    return finish(&job, rv, err);
+    cli_exit_t code = finish(&job, rv, err);
+    notify_event(cli, code == CLI_EXIT_OK ? "deploy-success" : "deploy-failure",
+                 name, code == CLI_EXIT_OK ? "new certificate served" : err);
+    return code;
+}
+
+cli_exit_t cmd_deploy_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    return cmd_deploy_cert(cli, cli->cert_name);
 }

@@ -12,6 +12,7 @@
 #include "cert_state.h"
 #include "challenge_store.h"
 #include "crypt.h"
+#include "notify.h"
 #include "provider.h"
 #include "state.h"
 
@@ -219,15 +220,12 @@ static cli_exit_t run_order(sign_job_t *job, const char *profile)
 static const cli_opt_spec_t sign_options[] = {{"profile", CLI_OPT_VALUE},
                                               {NULL, 0}};
 
-cli_exit_t cmd_sign_run(cli_t *cli)
+cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile)
 {
-    cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
-    if (code != CLI_EXIT_OK)
-        return code;
     sign_job_t job = {cli, NULL, NULL, NULL, NULL, {0}};
     const char *err = NULL;
     int recovered = 0;
-    if (cert_state_open(&job.cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+    if (cert_state_open(&job.cert, cli, name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2407, "%s", err);
     if (cert_state_lock(job.cert, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2408, "%s", err);
@@ -235,17 +233,31 @@ cli_exit_t cmd_sign_run(cli_t *cli)
         return cli_fail(cli, CLI_EXIT_FAILED, 2409, "%s", err);
     if (recovered)
         cli_progress(cli, "withdrew the challenges of an interrupted sign");
-    code = load_csr(&job);
+    cli_exit_t code = load_csr(&job);
     if (code != CLI_EXIT_OK)
         return code;
     cli_trap_signals();
     if (provider_connect(&job.conn, cli, NULL, 1, &err) != APR_SUCCESS) {
         cert_state_set_sign(job.cert, "failure", err, NULL, NULL);
         cert_state_save(job.cert, &err);
+        notify_event(cli, "sign-failure", name, err);
         return cli_fail(cli, CLI_EXIT_FAILED, 2410, "sign: %s", err);
     }
     cli_progress(cli, "signing %s for %d name%s with %s", job.cert->name,
                  job.names->nelts, job.names->nelts == 1 ? "" : "s",
                  job.conn.provider->name);
-    return run_order(&job, cli_option(cli, "profile"));
+    code = run_order(&job, profile);
+    json_t *sign = json_object_get(job.cert->status, "last_sign");
+    notify_event(cli, code == CLI_EXIT_OK ? "sign-success" : "sign-failure",
+                 name, json_string_value(json_object_get(sign, "detail")));
+    cmd_status_refresh(cli);
+    return code;
+}
+
+cli_exit_t cmd_sign_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    return cmd_sign_cert(cli, cli->cert_name, cli_option(cli, "profile"));
 }

@@ -16,16 +16,8 @@
 #include "crypt.h"
 #include "json.h"
 #include "provider.h"
+#include "schedule.h"
 #include "state.h"
-
-/* Two-thirds of the lifetime, half for lifetimes under ten days. */
-static apr_int64_t renewal_due(apr_int64_t not_before, apr_int64_t not_after)
-{
-    apr_int64_t life = not_after - not_before;
-    if (life < 10 * 86400)
-        return not_before + life / 2;
-    return not_before + life * 2 / 3;
-}
 
 static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
                               apr_pool_t *pool)
@@ -50,10 +42,10 @@ static void add_validity(json_t *o, cli_t *cli, const char *key,
     if (leaf_info(&info, path, cli->pool) != APR_SUCCESS)
         return;
     json_t *c = cert_info_json(&info);
-    apr_int64_t due = renewal_due(info.not_before, info.not_after);
+    apr_int64_t due = schedule_renewal_due(info.not_before, info.not_after);
     json_object_set_new(c, "renewal_due", json_integer(due));
     json_object_set_new(o, key, c);
-    apr_int64_t now = (apr_int64_t)time(NULL);
+    apr_int64_t now = cli_now();
     if (strcmp(key, "deployed") == 0 && now >= info.not_after)
         json_array_append_new(warnings, json_string("the deployed "
                                                     "certificate has expired"));
@@ -61,6 +53,39 @@ static void add_validity(json_t *o, cli_t *cli, const char *key,
         json_array_append_new(warnings, json_string(
             "two-thirds of the deployed certificate's lifetime has elapsed: "
             "sign and deploy a new one"));
+}
+
+/* Automated renewal as status shows it: on/off, deploy slot, the random
+ * resubmission times, backoff. */
+static void add_schedule(json_t *o, cli_t *cli, cert_state_t *cert)
+{
+    json_t *sched = NULL;
+    const char *err = NULL;
+    if (state_read_json(&sched, cert_state_file(cert, "schedule.json"), &err,
+                        cli->pool) != APR_SUCCESS)
+        return;
+    int automated = json_is_true(json_object_get(sched, "automated"));
+    json_object_set_new(o, "automated", json_boolean(automated));
+    json_t *days = json_object_get(sched, "days");
+    json_t *minute = json_object_get(sched, "minute");
+    schedule_conf_t conf = {automated,
+                            (unsigned)json_integer_value(days),
+                            (int)json_integer_value(minute)};
+    if (automated && json_is_integer(days) && json_is_integer(minute)) {
+        json_object_set_new(o, "deploy_time",
+                            json_sprintf("%02d:%02d", conf.minute_of_day / 60,
+                                         conf.minute_of_day % 60));
+        json_object_set_new(o, "next_deploy_slot",
+                            json_integer(schedule_next_slot(&conf,
+                                                            cli_now())));
+    }
+    static const char *const copied[] = {"resubmit", "next_attempt",
+                                         "failures"};
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        json_t *v = json_object_get(sched, copied[i]);
+        if (v != NULL)
+            json_object_set(o, copied[i], v);
+    }
 }
 
 static json_t *cert_status(cli_t *cli, const char *name, const char *provider,
@@ -91,6 +116,7 @@ static json_t *cert_status(cli_t *cli, const char *name, const char *provider,
     if (cert_state_has(cert, "pending.pem"))
         add_validity(o, cli, "pending", cert_state_file(cert, "pending.pem"),
                      warnings);
+    add_schedule(o, cli, cert);
     json_t *sign = json_object_get(cert->status, "last_sign");
     json_object_set_new(o, "last_sign", sign ? json_copy(sign) : json_null());
     json_t *deploy = json_object_get(cert->status, "last_deploy");
@@ -192,6 +218,13 @@ static void print_sign(cli_t *cli, const char *label, json_t *s)
                                             : "");
 }
 
+static void print_time(cli_t *cli, const char *label, json_t *t)
+{
+    if (json_is_integer(t) && json_integer_value(t) > 0)
+        cli_say(cli, "  %-20s %s\n", label,
+                cert_info_time(json_integer_value(t), cli->pool));
+}
+
 static void print_cert(cli_t *cli, json_t *c)
 {
     cli_say(cli, "%s: %s\n", json_string_member(c, "name"),
@@ -219,6 +252,11 @@ static void print_cert(cli_t *cli, json_t *c)
     }
     cli_say(cli, "  %-20s %s\n", "automated",
             json_is_true(json_object_get(c, "automated")) ? "on" : "off");
+    print_time(cli, "next deploy slot", json_object_get(c, "next_deploy_slot"));
+    json_t *times = json_object_get(c, "resubmit");
+    print_time(cli, "resubmission at", json_array_get(times, 0));
+    print_time(cli, "resubmission at", json_array_get(times, 1));
+    print_time(cli, "next attempt after", json_object_get(c, "next_attempt"));
     cli_say(cli, "  %-20s %s\n", "provider",
             json_string_member(c, "provider") ? json_string_member(c, "provider")
                                                : "(none)");

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "apr_strings.h"
@@ -1408,4 +1410,19 @@ const char *crypt_cert_pem(X509 *cert, apr_pool_t *pool)
 EVP_PKEY *crypt_cert_public_key(X509 *cert)
 {
     return X509_get0_pubkey(cert);
+}
+
+unsigned crypt_random_below(unsigned bound)
+{
+    if (bound == 0)
+        return 0;
+    /* Rejection sampling: no modulo bias. */
+    unsigned limit = UINT32_MAX - UINT32_MAX % bound;
+    for (;;) {
+        uint32_t r = 0;
+        if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+            return 0;
+        if (r < limit)
+            return r % bound;
+    }
 }

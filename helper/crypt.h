@@ -78,6 +78,9 @@ apr_status_t crypt_hmac_sha256(unsigned char out[32], const void *key,
 const char *crypt_sha256_b64url(const void *data, apr_size_t len,
                                 apr_pool_t *pool);
 
+/* A uniformly random number below bound (bound 0: 0), from the CSPRNG. */
+unsigned crypt_random_below(unsigned bound);
+
 /* --- CSRs ---------------------------------------------------------------- */
 typedef struct {
     const char *cn;                /* also the first SAN */

@@ -47,6 +47,10 @@ static const command_t commands[] = {
      "pending show [--pem] | discard"},
     {"deploy", cmd_deploy_run, 1,
      "deploy                        the pending certificate, no restart"},
+    {"schedule", cmd_schedule_run, 1,
+     "schedule --auto on|off [--days mon,tue,...] [--time HH:MM]"},
+    {"renew", cmd_renew_run, 1,
+     "renew [--now]                 what is due, for every certificate"},
     {"revoke", cmd_revoke_run, 1,
      "revoke CERTFILE [--provider NAME] [--key KEYFILE]\n"
      "      [--reason unspecified|keyCompromise|superseded|"

@@ -1,0 +1,310 @@
+/* cmd_schedule.c — `schedule` (automated renewal on or off, deploy days
+ * and time) and `renew` (what the timer runs every few minutes). */
+#include "commands.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#include "apr_strings.h"
+
+#include "cert_state.h"
+#include "crypt.h"
+#include "json.h"
+#include "notify.h"
+#include "schedule.h"
+#include "state.h"
+
+#define ALL_DAYS 0x7f
+#define DEFAULT_MINUTE (3 * 60)
+#define WARN_INTERVAL 86400
+
+typedef struct {
+    cert_state_t *cert;
+    json_t *sched; /* schedule.json */
+    schedule_conf_t conf;
+    schedule_facts_t facts;
+} renew_cert_t;
+
+static apr_status_t load_schedule(json_t **out, cert_state_t *cert,
+                                  const char **err)
+{
+    apr_status_t rv = state_read_json(out, cert_state_file(cert,
+                                                           "schedule.json"),
+                                      err, cert->cli->pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        *out = state_json_pool(json_object(), cert->cli->pool);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static apr_status_t save_schedule(cert_state_t *cert, json_t *sched,
+                                  const char **err)
+{
+    return state_write_json(cert_state_file(cert, "schedule.json"), sched,
+                            err, cert->cli->pool);
+}
+
+static json_int_t int_member(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static void conf_from_json(schedule_conf_t *c, json_t *sched)
+{
+    c->automated = json_is_true(json_object_get(sched, "automated"));
+    json_t *days = json_object_get(sched, "days");
+    c->days = json_is_integer(days) ? (unsigned)json_integer_value(days)
+                                    : ALL_DAYS;
+    json_t *minute = json_object_get(sched, "minute");
+    c->minute_of_day = json_is_integer(minute)
+                           ? (int)json_integer_value(minute)
+                           : DEFAULT_MINUTE;
+}
+
+static void facts_gather(renew_cert_t *rc)
+{
+    cert_state_t *cert = rc->cert;
+    schedule_facts_t *f = &rc->facts;
+    const char *err = NULL;
+    json_t *j = NULL;
+    memset(f, 0, sizeof(*f));
+    f->has_csr = cert_state_has(cert, "csr.pem");
+    f->has_pending = cert_state_has(cert, "pending.pem");
+    if (f->has_pending &&
+        state_read_json(&j, cert_state_file(cert, "pending.json"), &err,
+                        cert->cli->pool) == APR_SUCCESS)
+        f->pending_signed = int_member(j, "signed");
+    if (state_read_json(&j, cert_state_file(cert, "deployed.json"), &err,
+                        cert->cli->pool) == APR_SUCCESS) {
+        f->has_deployed = 1;
+        f->not_before = int_member(j, "not_before");
+        f->not_after = int_member(j, "not_after");
+    }
+    f->next_attempt = int_member(rc->sched, "next_attempt");
+    json_t *times = json_object_get(rc->sched, "resubmit");
+    f->resubmit[0] = json_integer_value(json_array_get(times, 0));
+    f->resubmit[1] = json_integer_value(json_array_get(times, 1));
+}
+
+/* New random resubmission times once both stored ones have passed. */
+static void plan_resubmit(renew_cert_t *rc, apr_int64_t now)
+{
+    schedule_facts_t *f = &rc->facts;
+    if (!f->has_deployed || f->has_pending ||
+        (f->resubmit[0] > now || f->resubmit[1] > now))
+        return;
+    apr_int64_t due = schedule_renewal_due(f->not_before, f->not_after);
+    schedule_plan_resubmit(f->resubmit, now, due, f->not_after,
+                           crypt_random_below);
+    json_object_set_new(rc->sched, "resubmit",
+                        json_pack("[I, I]", (json_int_t)f->resubmit[0],
+                                  (json_int_t)f->resubmit[1]));
+}
+
+static const cli_opt_spec_t schedule_options[] = {
+    {"auto", CLI_OPT_VALUE}, {"days", CLI_OPT_VALUE},
+    {"time", CLI_OPT_VALUE}, {NULL, 0}};
+
+cli_exit_t cmd_schedule_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, schedule_options, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    const char *on = cli_option(cli, "auto");
+    const char *days = cli_option(cli, "days");
+    const char *time = cli_option(cli, "time");
+    if (on == NULL || (strcmp(on, "on") != 0 && strcmp(on, "off") != 0))
+        return cli_fail(cli, CLI_EXIT_USAGE, 2951, "schedule needs --auto "
+                        "on|off");
+    unsigned mask = days ? schedule_parse_days(days) : ALL_DAYS;
+    int minute = time ? schedule_parse_time(time) : DEFAULT_MINUTE;
+    if (mask == 0)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2952, "--days: a list of mon, "
+                        "tue, wed, thu, fri, sat, sun");
+    if (minute < 0)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2953, "--time: HH:MM, 00:00 to "
+                        "23:59");
+    cert_state_t *cert = NULL;
+    json_t *sched = NULL;
+    const char *err = NULL;
+    if (cert_state_open(&cert, cli, cli->cert_name, &err) != APR_SUCCESS ||
+        load_schedule(&sched, cert, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2954, "%s", err);
+    json_object_set_new(sched, "automated", json_boolean(strcmp(on, "on") ==
+                                                         0));
+    json_object_set_new(sched, "days", json_integer(mask));
+    json_object_set_new(sched, "minute", json_integer(minute));
+    if (save_schedule(cert, sched, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2955, "%s", err);
+    cmd_status_refresh(cli);
+    cli->result = json_pack("{s:s, s:b, s:i, s:s}", "cert", cert->name,
+                            "automated", strcmp(on, "on") == 0, "days",
+                            (int)mask, "time",
+                            apr_psprintf(cli->pool, "%02d:%02d", minute / 60,
+                                         minute % 60));
+    cli_say(cli, "automated renewal of %s: %s (deploy at %02d:%02d)\n",
+            cert->name, on, minute / 60, minute % 60);
+    return CLI_EXIT_OK;
+}
+
+/* The failed try's wait: the backoff step, or the CA's Retry-After when
+ * that is longer (a rate limit is remembered across runs this way). */
+static void note_failure(renew_cert_t *rc, apr_int64_t now)
+{
+    json_int_t failures = int_member(rc->sched, "failures") + 1;
+    apr_int64_t wait = schedule_backoff((int)failures, crypt_random_below);
+    json_t *sign = json_object_get(rc->cert->status, "last_sign");
+    json_t *problem = json_object_get(sign, "problem");
+    json_int_t retry_after = int_member(problem, "retry_after");
+    if (retry_after > wait)
+        wait = retry_after;
+    json_object_set_new(rc->sched, "failures", json_integer(failures));
+    json_object_set_new(rc->sched, "next_attempt",
+                        json_integer((json_int_t)(now + wait)));
+}
+
+static void note_success(renew_cert_t *rc)
+{
+    json_object_del(rc->sched, "failures");
+    json_object_del(rc->sched, "next_attempt");
+    json_object_del(rc->sched, "resubmit");
+}
+
+static void warn_manual(cli_t *cli, renew_cert_t *rc,
+                        const schedule_decision_t *d, apr_int64_t now)
+{
+    if (rc->conf.automated || !rc->facts.has_deployed ||
+        now < d->renewal_due ||
+        now - int_member(rc->sched, "last_warned") < WARN_INTERVAL)
+        return;
+    const char *msg = apr_psprintf(cli->pool, "two-thirds of the lifetime "
+                                   "of certificate %s has elapsed: sign and "
+                                   "deploy a new one", rc->cert->name);
+    syslog(LOG_WARNING, "EXP02960: %s", msg);
+    cli_progress(cli, "warning: %s", msg);
+    notify_event(cli, "renewal-warning", rc->cert->name, msg);
+    json_object_set_new(rc->sched, "last_warned", json_integer(now));
+}
+
+static schedule_action_t forced_action(const renew_cert_t *rc,
+                                       const schedule_decision_t *d,
+                                       apr_int64_t now)
+{
+    if (rc->facts.has_pending)
+        return SCHEDULE_DEPLOY;
+    if (rc->facts.has_csr && (!rc->facts.has_deployed || now >= d->renewal_due))
+        return SCHEDULE_SIGN;
+    return SCHEDULE_NOTHING;
+}
+
+static const char *take_error(cli_t *cli)
+{
+    const char *error = NULL;
+    if (cli->result != NULL) {
+        const char *e = json_string_member(cli->result, "error");
+        error = e ? apr_pstrdup(cli->pool, e) : NULL;
+        json_decref(cli->result);
+        cli->result = NULL;
+    }
+    return error;
+}
+
+static json_t *renew_act(cli_t *cli, renew_cert_t *rc,
+                         const schedule_decision_t *d,
+                         schedule_action_t action, apr_int64_t now)
+{
+    json_t *entry = json_pack("{s:s, s:s, s:I, s:I}", "cert", rc->cert->name,
+                              "why", d->why, "renewal_due",
+                              (json_int_t)d->renewal_due, "next_slot",
+                              (json_int_t)d->next_slot);
+    if (action == SCHEDULE_NOTHING) {
+        json_object_set_new(entry, "action", json_string("none"));
+        return entry;
+    }
+    const char *verb = action == SCHEDULE_SIGN ? "sign" : "deploy";
+    cli_progress(cli, "%s: %s (%s)", rc->cert->name, verb, d->why);
+    take_error(cli);
+    cli_exit_t code = action == SCHEDULE_SIGN
+                          ? cmd_sign_cert(cli, rc->cert->name, NULL)
+                          : cmd_deploy_cert(cli, rc->cert->name);
+    const char *error = take_error(cli);
+    /* Reread what sign or deploy wrote (last_sign with its problem). */
+    const char *ignored = NULL;
+    state_read_json(&rc->cert->status,
+                    cert_state_file(rc->cert, "status.json"), &ignored,
+                    cli->pool);
+    if (code == CLI_EXIT_OK)
+        note_success(rc);
+    else
+        note_failure(rc, now);
+    json_object_set_new(entry, "action", json_string(verb));
+    json_object_set_new(entry, "result",
+                        json_string(code == CLI_EXIT_OK ? "success"
+                                                        : "failure"));
+    if (error != NULL)
+        json_object_set_new(entry, "error", json_string(error));
+    return entry;
+}
+
+static json_t *renew_one(cli_t *cli, const char *name, int now_flag,
+                         int *failed)
+{
+    renew_cert_t rc;
+    memset(&rc, 0, sizeof(rc));
+    const char *err = NULL;
+    if (cert_state_open(&rc.cert, cli, name, &err) != APR_SUCCESS ||
+        load_schedule(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
+        *failed = 1;
+        return json_pack("{s:s, s:s}", "cert", name, "error", err);
+    }
+    apr_int64_t now = cli_now();
+    conf_from_json(&rc.conf, rc.sched);
+    facts_gather(&rc);
+    if (rc.conf.automated)
+        plan_resubmit(&rc, now);
+    schedule_decision_t d;
+    schedule_decide(&d, &rc.conf, &rc.facts, now);
+    warn_manual(cli, &rc, &d, now);
+    schedule_action_t action = now_flag ? forced_action(&rc, &d, now)
+                                        : d.action;
+    if (now_flag && action != SCHEDULE_NOTHING)
+        d.why = "renew --now";
+    json_t *entry = renew_act(cli, &rc, &d, action, now);
+    if (json_string_member(entry, "error") != NULL)
+        *failed = 1;
+    if (save_schedule(rc.cert, rc.sched, &err) != APR_SUCCESS) {
+        cli_progress(cli, "warning: %s", err);
+        *failed = 1;
+    }
+    return entry;
+}
+
+static const cli_opt_spec_t renew_options[] = {{"now", CLI_OPT_FLAG},
+                                               {NULL, 0}};
+
+cli_exit_t cmd_renew_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, renew_options, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    int now_flag = cli_option(cli, "now") != NULL;
+    json_t *list = json_array();
+    int failed = 0;
+    apr_pool_t *outer = cli->pool;
+    const expacme_config_t *config = cli->config;
+    for (int i = 0; i < config->certs->nelts; i++) {
+        const char *name =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *)->name;
+        /* A pool per certificate: its locks and objects go with it. */
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, outer);
+        cli->pool = sub;
+        json_array_append_new(list, renew_one(cli, name, now_flag, &failed));
+        cli->pool = outer;
+        apr_pool_destroy(sub);
+    }
+    cmd_status_refresh(cli);
+    cli->result = json_pack("{s:o}", "certificates", list);
+    return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}

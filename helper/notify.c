@@ -1,0 +1,35 @@
+/* notify.c — see notify.h. */
+#include "notify.h"
+
+#include <syslog.h>
+
+#include "apr_strings.h"
+
+#include "acme.h"
+#include "run_command.h"
+
+#define NOTIFY_TIMEOUT (apr_time_from_sec(30))
+
+void notify_event(cli_t *cli, const char *event, const char *cert,
+                  const char *detail)
+{
+    const char *line = cli->config ? cli->config->notify_command : NULL;
+    if (line == NULL)
+        return;
+    apr_array_header_t *env = apr_array_make(cli->pool, 3,
+                                             sizeof(const char *));
+    APR_ARRAY_PUSH(env, const char *) =
+        apr_pstrcat(cli->pool, "EXPACME_EVENT=", event, NULL);
+    APR_ARRAY_PUSH(env, const char *) =
+        apr_pstrcat(cli->pool, "EXPACME_CERT=", cert, NULL);
+    APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(
+        cli->pool, "EXPACME_DETAIL=", acme_escape(detail, 1000, cli->pool),
+        NULL);
+    run_command_result_t res;
+    const char *err = NULL;
+    if (run_command(&res, run_command_split(line, cli->pool), env,
+                    NOTIFY_TIMEOUT, &err, cli->pool) != APR_SUCCESS ||
+        res.exit_code != 0)
+        syslog(LOG_WARNING, "EXP02901: notify_command failed for %s: %s",
+               event, err ? err : res.output);
+}
