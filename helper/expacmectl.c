@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "state.h"
 
 typedef struct {
     const char *name;
@@ -133,6 +134,22 @@ static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
     return CLI_EXIT_OK;
 }
 
+/* What changes the state directory waits for any other helper working
+ * there; what only reads (lists, shows, status) does not. */
+static int takes_state_lock(const command_t *cmd, const cli_t *cli)
+{
+    static const char *const writers[] = {"account", "csr",    "sign",
+                                          "deploy",  "schedule", "renew",
+                                          "revoke"};
+    const char *verb = cli->argc > 0 ? cli->argv[0] : "";
+    for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+        if (strcmp(cmd->name, writers[i]) == 0)
+            return strcmp(cmd->name, "csr") != 0 || strcmp(verb, "show") != 0;
+    }
+    return (strcmp(cmd->name, "provider") == 0 && strcmp(verb, "add") == 0) ||
+           (strcmp(cmd->name, "pending") == 0 && strcmp(verb, "discard") == 0);
+}
+
 static const command_t *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -159,6 +176,10 @@ static cli_exit_t dispatch(cli_t *cli)
         if (config_load(&cli->config, &err, cli->config_path, cli->pool) !=
             APR_SUCCESS)
             return cli_fail(cli, CLI_EXIT_USAGE, 2009, "%s", err);
+        if (takes_state_lock(cmd, cli) &&
+            state_lock(cli->config, apr_time_from_sec(5), &err, cli->pool) !=
+                APR_SUCCESS)
+            return cli_fail(cli, CLI_EXIT_FAILED, 2012, "%s", err);
     }
     return cmd->run(cli);
 }

@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,4 +254,47 @@ apr_status_t state_provider_dir(const char **out,
                                 apr_pool_t *pool)
 {
     return sub_dir(out, config, "providers", provider, err, pool);
+}
+
+static apr_status_t close_fd(void *data)
+{
+    close((int)(intptr_t)data);
+    return APR_SUCCESS;
+}
+
+apr_status_t state_lock(const expacme_config_t *config,
+                        apr_interval_time_t wait, const char **err,
+                        apr_pool_t *pool)
+{
+    apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *path = apr_pstrcat(pool, config->state_dir, "/lock", NULL);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *err = sys_error(pool, "cannot open", path, errno);
+        return errno;
+    }
+    apr_time_t deadline = apr_time_now() + wait;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK || apr_time_now() >= deadline) {
+            char holder[32] = "";
+            ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+            holder[n > 0 ? n : 0] = '\0';
+            close(fd);
+            *err = apr_psprintf(pool, "busy: another expacmectl (pid %s) "
+                                "is working in %s; try again when it is "
+                                "done", *holder ? holder : "?",
+                                config->state_dir);
+            return APR_EBUSY;
+        }
+        apr_sleep(apr_time_from_msec(50));
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
+        len = 0; /* the pid is only a hint for the busy message */
+    apr_pool_cleanup_register(pool, (void *)(intptr_t)fd, close_fd,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
 }

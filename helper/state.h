@@ -64,6 +64,13 @@ apr_status_t state_provider_dir(const char **out,
                                 const char *provider, const char **err,
                                 apr_pool_t *pool);
 
+/* One helper at a time per state directory: takes state_dir/lock, waiting
+ * up to `wait` for another expacmectl to finish; APR_EBUSY with *err
+ * naming its pid otherwise.  Held until the pool goes. */
+apr_status_t state_lock(const expacme_config_t *config,
+                        apr_interval_time_t wait, const char **err,
+                        apr_pool_t *pool);
+
 /* Binds a json_t to a pool: decref'd when the pool goes. Returns json. */
 json_t *state_json_pool(json_t *json, apr_pool_t *pool);
 
