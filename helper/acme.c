@@ -2,6 +2,7 @@
 #include "acme.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "apr_strings.h"
 #include "apr_time.h"
@@ -305,4 +306,93 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
     if (rv == APR_SUCCESS)
         *out = s;
     return rv;
+}
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+apr_int64_t acme_parse_rfc3339(const char *s)
+{
+    if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+        (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = digits(s, 4) - 1900;
+    tm.tm_mon = digits(s + 5, 2) - 1;
+    tm.tm_mday = digits(s + 8, 2);
+    tm.tm_hour = digits(s + 11, 2);
+    tm.tm_min = digits(s + 14, 2);
+    tm.tm_sec = digits(s + 17, 2);
+    if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
+        tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    apr_int64_t offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && p[3] == ':') {
+        int h = digits(p + 1, 2), m = digits(p + 4, 2);
+        if (h < 0 || m < 0)
+            return -1;
+        offset = (h * 3600 + m * 60) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    return (apr_int64_t)timegm(&tm) - offset;
+}
+
+apr_status_t acme_renewal_info(apr_int64_t *start, apr_int64_t *end,
+                               long *retry_after_s, acme_session_t *s,
+                               const char *cert_id, const char **err,
+                               apr_pool_t *pool)
+{
+    *retry_after_s = -1;
+    if (s->renewal_info_url == NULL) {
+        *err = "the CA offers no renewalInfo";
+        return APR_ENOTIMPL;
+    }
+    const char *url = apr_pstrcat(pool, s->renewal_info_url, "/", cert_id,
+                                  NULL);
+    http_response_t *resp = NULL;
+    apr_status_t rv = http_request(&resp, s->http, "GET", url, NULL,
+                                   "application/json", NULL, 0, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *retry_after_s = http_retry_after_seconds(resp->retry_after,
+                                              apr_time_now());
+    if (resp->status != 200) {
+        *err = apr_psprintf(pool, "renewalInfo answered %ld", resp->status);
+        return APR_EGENERAL;
+    }
+    json_t *doc = NULL;
+    rv = json_parse_object(&doc, resp->body, resp->body_len, "renewalInfo",
+                           err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    json_t *window = json_object_member(doc, "suggestedWindow");
+    *start = acme_parse_rfc3339(json_string_member(window, "start"));
+    *end = acme_parse_rfc3339(json_string_member(window, "end"));
+    if (*start < 0 || *end < *start) {
+        *err = "renewalInfo: no valid suggestedWindow";
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }

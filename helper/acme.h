@@ -99,6 +99,17 @@ const char *acme_escape(const char *s, apr_size_t max, apr_pool_t *pool);
  * options.http.interrupted is set). */
 apr_status_t acme_wait(acme_session_t *session, apr_interval_time_t wait);
 
+/* RFC 9773: the CA's suggested renewal window for a certificate id
+ * (crypt_cert_ari_id).  *retry_after_s is the CA's Retry-After (-1:
+ * none).  APR_ENOTIMPL when the CA offers no renewalInfo. */
+apr_status_t acme_renewal_info(apr_int64_t *start, apr_int64_t *end,
+                               long *retry_after_s, acme_session_t *session,
+                               const char *cert_id, const char **err,
+                               apr_pool_t *pool);
+
+/* RFC 3339 timestamp to epoch seconds; -1 when malformed. */
+apr_int64_t acme_parse_rfc3339(const char *s);
+
 #define ACME_ERROR_PREFIX "urn:ietf:params:acme:error:"
 
 #endif

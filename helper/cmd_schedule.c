@@ -11,6 +11,7 @@
 #include "crypt.h"
 #include "json.h"
 #include "notify.h"
+#include "provider.h"
 #include "schedule.h"
 #include "state.h"
 
@@ -82,6 +83,7 @@ static void facts_gather(renew_cert_t *rc)
         f->not_after = int_member(j, "not_after");
     }
     f->next_attempt = int_member(rc->sched, "next_attempt");
+    f->ari_time = int_member(rc->sched, "ari_time");
     json_t *times = json_object_get(rc->sched, "resubmit");
     f->resubmit[0] = json_integer_value(json_array_get(times, 0));
     f->resubmit[1] = json_integer_value(json_array_get(times, 1));
@@ -100,6 +102,79 @@ static void plan_resubmit(renew_cert_t *rc, apr_int64_t now)
     json_object_set_new(rc->sched, "resubmit",
                         json_pack("[I, I]", (json_int_t)f->resubmit[0],
                                   (json_int_t)f->resubmit[1]));
+}
+
+#define ARI_DEFAULT_RECHECK (6 * 3600)
+
+static apr_int64_t clamp_recheck(long retry_after)
+{
+    if (retry_after < 0)
+        return ARI_DEFAULT_RECHECK;
+    if (retry_after < 60)
+        return 60;
+    return retry_after > 86400 ? 86400 : retry_after;
+}
+
+/* The deployed leaf, read back from the live file. */
+static X509 *deployed_leaf(cli_t *cli, const char *name)
+{
+    const expacme_cert_conf_t *conf = config_cert(cli->config, name);
+    char *pem = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_array_header_t *chain = NULL;
+    if (conf == NULL ||
+        state_read_file(&pem, &len, conf->cert_file, STATE_FILE_MAX, &err,
+                        cli->pool) != APR_SUCCESS ||
+        crypt_chain_parse(&chain, pem, len, &err, cli->pool) != APR_SUCCESS)
+        return NULL;
+    return APR_ARRAY_IDX(chain, 0, X509 *);
+}
+
+/* RFC 9773: asks the CA (when it offers renewalInfo, and when its last
+ * Retry-After has passed) for its window, and keeps a uniformly random
+ * moment in it; the schedule uses it when it is earlier than 2/3. */
+static void ari_refresh(cli_t *cli, renew_cert_t *rc, apr_int64_t now)
+{
+    if (!rc->facts.has_deployed || rc->facts.has_pending ||
+        int_member(rc->sched, "ari_next_check") > now)
+        return;
+    X509 *leaf = deployed_leaf(cli, rc->cert->name);
+    const char *id = leaf ? crypt_cert_ari_id(leaf, cli->pool) : NULL;
+    provider_conn_t conn;
+    const char *err = NULL;
+    apr_int64_t start = 0, end = 0;
+    long retry_after = -1;
+    if (id == NULL || provider_connect(&conn, cli, NULL, 0, &err) !=
+                          APR_SUCCESS)
+        return;
+    apr_status_t rv = acme_renewal_info(&start, &end, &retry_after,
+                                        conn.session, id, &err, cli->pool);
+    json_object_set_new(rc->sched, "ari_next_check",
+                        json_integer(now + clamp_recheck(retry_after)));
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_ENOTIMPL)
+            cli_progress(cli, "%s: ARI: %s", rc->cert->name, err);
+        return;
+    }
+    if (int_member(rc->sched, "ari_start") != start ||
+        int_member(rc->sched, "ari_end") != end ||
+        strcmp(json_string_member(rc->sched, "ari_id") ? json_string_member(
+                                                             rc->sched,
+                                                             "ari_id")
+                                                       : "",
+               id) != 0) {
+        apr_int64_t span = end - start;
+        apr_int64_t pick = start + (span > 0 ? crypt_random_below(
+                                                   (unsigned)(span > UINT32_MAX
+                                                                  ? UINT32_MAX
+                                                                  : span))
+                                             : 0);
+        json_object_set_new(rc->sched, "ari_id", json_string(id));
+        json_object_set_new(rc->sched, "ari_start", json_integer(start));
+        json_object_set_new(rc->sched, "ari_end", json_integer(end));
+        json_object_set_new(rc->sched, "ari_time", json_integer(pick));
+    }
 }
 
 static const cli_opt_spec_t schedule_options[] = {
@@ -166,9 +241,12 @@ static void note_failure(renew_cert_t *rc, apr_int64_t now)
 
 static void note_success(renew_cert_t *rc)
 {
-    json_object_del(rc->sched, "failures");
-    json_object_del(rc->sched, "next_attempt");
-    json_object_del(rc->sched, "resubmit");
+    static const char *const spent[] = {"failures", "next_attempt",
+                                        "resubmit", "ari_id", "ari_start",
+                                        "ari_end", "ari_time",
+                                        "ari_next_check"};
+    for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++)
+        json_object_del(rc->sched, spent[i]);
 }
 
 static void warn_manual(cli_t *cli, renew_cert_t *rc,
@@ -225,8 +303,12 @@ static json_t *renew_act(cli_t *cli, renew_cert_t *rc,
     const char *verb = action == SCHEDULE_SIGN ? "sign" : "deploy";
     cli_progress(cli, "%s: %s (%s)", rc->cert->name, verb, d->why);
     take_error(cli);
+    /* A renewal tells the CA which certificate it replaces (RFC 9773). */
+    const char *replaces = rc->facts.has_deployed
+                               ? json_string_member(rc->sched, "ari_id")
+                               : NULL;
     cli_exit_t code = action == SCHEDULE_SIGN
-                          ? cmd_sign_cert(cli, rc->cert->name, NULL)
+                          ? cmd_sign_cert(cli, rc->cert->name, NULL, replaces)
                           : cmd_deploy_cert(cli, rc->cert->name);
     const char *error = take_error(cli);
     /* Reread what sign or deploy wrote (last_sign with its problem). */
@@ -261,8 +343,11 @@ static json_t *renew_one(cli_t *cli, const char *name, int now_flag,
     apr_int64_t now = cli_now();
     conf_from_json(&rc.conf, rc.sched);
     facts_gather(&rc);
-    if (rc.conf.automated)
+    if (rc.conf.automated) {
+        ari_refresh(cli, &rc, now);
+        rc.facts.ari_time = int_member(rc.sched, "ari_time");
         plan_resubmit(&rc, now);
+    }
     schedule_decision_t d;
     schedule_decide(&d, &rc.conf, &rc.facts, now);
     warn_manual(cli, &rc, &d, now);

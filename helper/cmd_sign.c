@@ -172,7 +172,8 @@ static void request_init(acme_order_request_t *req, sign_job_t *job,
     req->publisher = publisher;
 }
 
-static cli_exit_t run_order(sign_job_t *job, const char *profile)
+static cli_exit_t run_order(sign_job_t *job, const char *profile,
+                            const char *replaces)
 {
     cli_t *cli = job->cli;
     const char *err = NULL;
@@ -189,6 +190,8 @@ static cli_exit_t run_order(sign_job_t *job, const char *profile)
     acme_publisher_t publisher;
     acme_order_request_t req;
     request_init(&req, job, &pub, &publisher, profile);
+    if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
+        req.replaces = replaces;
     acme_order_result_t res;
     apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err,
                                      cli->pool);
@@ -220,7 +223,8 @@ static cli_exit_t run_order(sign_job_t *job, const char *profile)
 static const cli_opt_spec_t sign_options[] = {{"profile", CLI_OPT_VALUE},
                                               {NULL, 0}};
 
-cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile)
+cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile,
+                         const char *replaces)
 {
     sign_job_t job = {cli, NULL, NULL, NULL, NULL, {0}};
     const char *err = NULL;
@@ -246,7 +250,7 @@ cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile)
     cli_progress(cli, "signing %s for %d name%s with %s", job.cert->name,
                  job.names->nelts, job.names->nelts == 1 ? "" : "s",
                  job.conn.provider->name);
-    code = run_order(&job, profile);
+    code = run_order(&job, profile, replaces);
     json_t *sign = json_object_get(job.cert->status, "last_sign");
     notify_event(cli, code == CLI_EXIT_OK ? "sign-success" : "sign-failure",
                  name, json_string_value(json_object_get(sign, "detail")));
@@ -259,5 +263,6 @@ cli_exit_t cmd_sign_run(cli_t *cli)
     cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
-    return cmd_sign_cert(cli, cli->cert_name, cli_option(cli, "profile"));
+    return cmd_sign_cert(cli, cli->cert_name, cli_option(cli, "profile"),
+                         NULL);
 }

@@ -17,7 +17,8 @@ cli_exit_t cmd_schedule_run(cli_t *cli);
 cli_exit_t cmd_renew_run(cli_t *cli);
 
 /* One certificate's sign or deploy, for renew as for the commands. */
-cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile);
+cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile,
+                         const char *replaces);
 cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name);
 cli_exit_t cmd_status_run(cli_t *cli);
 

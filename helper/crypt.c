@@ -1426,3 +1426,32 @@ unsigned crypt_random_below(unsigned bound)
             return r % bound;
     }
 }
+
+const char *crypt_cert_ari_id(X509 *cert, apr_pool_t *pool)
+{
+    AUTHORITY_KEYID *akid = X509_get_ext_d2i(cert, NID_authority_key_identifier,
+                                             NULL, NULL);
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+    const char *id = NULL;
+    if (akid == NULL || akid->keyid == NULL || serial == NULL)
+        goto cleanup;
+    /* The serial's DER content octets: i2d gives tag, length, content;
+     * serials are at most 20 octets (RFC 5280), so the length is short. */
+    int len = i2d_ASN1_INTEGER(serial, NULL);
+    if (len <= 2 || len > 24)
+        goto cleanup;
+    unsigned char der[24];
+    unsigned char *p = der;
+    i2d_ASN1_INTEGER(serial, &p);
+    if (der[1] & 0x80)
+        goto cleanup;
+    id = apr_pstrcat(pool,
+                     base64url_encode(pool, ASN1_STRING_get0_data(akid->keyid),
+                                      (apr_size_t)ASN1_STRING_length(
+                                          akid->keyid)),
+                     ".", base64url_encode(pool, der + 2, der[1]), NULL);
+cleanup:
+    AUTHORITY_KEYID_free(akid);
+    ERR_clear_error();
+    return id;
+}

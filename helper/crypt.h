@@ -170,6 +170,9 @@ apr_status_t crypt_cert_info(crypt_cert_info_t *out, X509 *cert,
 const char *crypt_cert_pem(X509 *cert, apr_pool_t *pool);
 /* base64url DER, as revokeCert and ARI want it. */
 const char *crypt_cert_der_b64url(X509 *cert, apr_pool_t *pool);
+/* RFC 9773 §4.1 CertID: base64url(authority key identifier) "."
+ * base64url(serial number bytes); NULL without an AKI. */
+const char *crypt_cert_ari_id(X509 *cert, apr_pool_t *pool);
 /* The public key of a certificate (owned by the certificate). */
 EVP_PKEY *crypt_cert_public_key(X509 *cert);
 

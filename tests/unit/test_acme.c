@@ -9,7 +9,10 @@
 #include "apr_strings.h"
 
 #include "acme.h"
+#include <openssl/x509v3.h>
+
 #include "base64url.h"
+#include "crypt.h"
 #include "json.h"
 #include "jws.h"
 
@@ -196,6 +199,37 @@ static void test_retry_after_and_escape(void)
     is_str(acme_escape("abcdef", 3, pool), "abc...", "long strings cut");
 }
 
+/* RFC 9773 §4.1's example: AKI 69:88:5B:..., serial 0x87654321. */
+static void test_ari_cert_id(void)
+{
+    static const unsigned char keyid[] = {
+        0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3,
+        0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4};
+    X509 *cert = X509_new();
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    akid->keyid = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(akid->keyid, keyid, sizeof(keyid));
+    X509_add1_ext_i2d(cert, NID_authority_key_identifier, akid, 0, 0);
+    ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert), 0x87654321);
+    is_str(crypt_cert_ari_id(cert, pool), "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+           "ARI CertID matches RFC 9773's example");
+    AUTHORITY_KEYID_free(akid);
+    X509_free(cert);
+    cert = X509_new();
+    ok(crypt_cert_ari_id(cert, pool) == NULL, "no AKI: no CertID");
+    X509_free(cert);
+}
+
+static void test_rfc3339(void)
+{
+    is_int(acme_parse_rfc3339("2026-11-23T00:00:00Z"), 1795392000, "Z");
+    is_int(acme_parse_rfc3339("2026-11-23T01:00:00.123456+01:00"), 1795392000,
+           "fraction and offset");
+    is_int(acme_parse_rfc3339("2026-11-23 00:00:00"), -1, "no zone refused");
+    is_int(acme_parse_rfc3339("2026-13-01T00:00:00Z"), -1, "month 13");
+    is_int(acme_parse_rfc3339(NULL), -1, "NULL");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -205,6 +239,8 @@ int main(void)
     test_problems();
     test_hostile_json();
     test_retry_after_and_escape();
+    test_ari_cert_id();
+    test_rfc3339();
     int rc = done_testing();
     apr_pool_destroy(pool);
     apr_terminate();
