@@ -45,7 +45,16 @@ _Static_assert(sizeof(step_names) / sizeof(step_names[0]) == STEP_COUNT,
                "one name per step");
 
 #define COMMAND_TIMEOUT (apr_time_from_sec(60))
-#define POLL_INTERVAL (apr_time_from_msec(100))
+/* Polls start fast and slow down: a reload is usually done in tens of
+ * milliseconds, but a busy server can take seconds. */
+#define POLL_FIRST (apr_time_from_msec(10))
+#define POLL_MAX (apr_time_from_msec(200))
+
+static void poll_pause(apr_interval_time_t *delay)
+{
+    apr_sleep(*delay);
+    *delay = *delay * 2 > POLL_MAX ? POLL_MAX : *delay * 2;
+}
 
 typedef struct {
     cli_t *cli;
@@ -61,6 +70,7 @@ typedef struct {
     apr_size_t key_len;
     X509 *leaf;
     const char *sni;
+    apr_time_t started;
 } deploy_job_t;
 
 static int step_from_name(const char *name)
@@ -79,6 +89,11 @@ static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
                           const char **err)
 {
     job->step = step;
+    if (job->started == 0)
+        job->started = apr_time_now();
+    cli_progress(job->cli, "deploy %s: %s (%" APR_TIME_T_FMT " ms)",
+                 job->cert->name, step_names[step],
+                 apr_time_as_msec(apr_time_now() - job->started));
     json_object_set_new(job->cert->status, "deploying",
                         json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "pid",
                                   (json_int_t)getpid(), "started",
@@ -154,6 +169,7 @@ static apr_status_t wait_listening(deploy_job_t *job, const char **err)
     apr_time_t deadline = apr_time_now() +
                           apr_time_from_sec(job->cli->config->deploy_timeout);
     const char *address = job->cli->config->https_address;
+    apr_interval_time_t delay = POLL_FIRST;
     while (!tls_probe_listening(address, apr_time_from_sec(2),
                                 job->cli->pool)) {
         if (apr_time_now() > deadline) {
@@ -161,7 +177,7 @@ static apr_status_t wait_listening(deploy_job_t *job, const char **err)
                                 "%s after the graceful reload", address);
             return APR_TIMEUP;
         }
-        apr_sleep(POLL_INTERVAL);
+        poll_pause(&delay);
     }
     return APR_SUCCESS;
 }
@@ -174,6 +190,7 @@ static apr_status_t wait_served(deploy_job_t *job, X509 *want,
                           apr_time_from_sec(job->cli->config->deploy_timeout);
     const char *address = job->cli->config->https_address;
     const char *why = "no answer";
+    apr_interval_time_t delay = POLL_FIRST;
     for (;;) {
         X509 *served = NULL;
         const char *probe_err = NULL;
@@ -191,7 +208,7 @@ static apr_status_t wait_served(deploy_job_t *job, X509 *want,
                                 job->sni ? job->sni : "none", why);
             return APR_TIMEUP;
         }
-        apr_sleep(POLL_INTERVAL);
+        poll_pause(&delay);
     }
 }
 
