@@ -223,6 +223,9 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
             }
             continue;
         }
+        /* The problem outlives the caller's scratch pool: the status of
+         * the order keeps it. */
+        s->problem = acme_problem_parse(resp, s->pool);
         *err = acme_problem_text(p, pool);
         *out = resp;
         return APR_EGENERAL;

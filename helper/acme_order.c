@@ -65,12 +65,10 @@ static int name_requested(const order_run_t *run, const char *value)
 /* Next poll delay: doubling from 20 ms to 2 s, or the CA's Retry-After
  * when it gives one (capped), never past the deadline. */
 static apr_status_t poll_wait(order_run_t *run, apr_interval_time_t *delay,
-                              const http_response_t *resp, const char **err)
+                              const char *retry_after, const char **err)
 {
     apr_interval_time_t wait = *delay;
-    long ra = resp ? http_retry_after_seconds(resp->retry_after,
-                                              apr_time_now())
-                   : -1;
+    long ra = http_retry_after_seconds(retry_after, apr_time_now());
     if (ra >= 0)
         wait = apr_time_from_sec(ra) > POLL_RETRY_AFTER_MAX
                    ? POLL_RETRY_AFTER_MAX
@@ -183,11 +181,31 @@ static json_t *find_http01(json_t *authz)
     return NULL;
 }
 
-static apr_status_t authz_load(order_run_t *run, authz_t *a, const char **err)
+/* Per-request memory: a scratch pool each, so a 100-name order does not
+ * keep every answer until the end.  What outlives the request (and an
+ * error message) is copied to the run's pool. */
+static apr_pool_t *scratch_pool(order_run_t *run)
+{
+    apr_pool_t *scratch = NULL;
+    apr_pool_create(&scratch, run->pool);
+    return scratch;
+}
+
+static apr_status_t scratch_done(order_run_t *run, apr_pool_t *scratch,
+                                 apr_status_t rv, const char **err)
+{
+    if (rv != APR_SUCCESS && *err != NULL)
+        *err = apr_pstrdup(run->pool, *err);
+    apr_pool_destroy(scratch);
+    return rv;
+}
+
+static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
+                                const char **err, apr_pool_t *scratch)
 {
     json_t *authz = NULL;
     apr_status_t rv = acme_post_json(&authz, NULL, run->s, a->url, NULL, err,
-                                     run->pool);
+                                     scratch);
     if (rv != APR_SUCCESS)
         return rv;
     const char *status = json_string_member(authz, "status");
@@ -224,6 +242,12 @@ static apr_status_t authz_load(order_run_t *run, authz_t *a, const char **err)
     return APR_SUCCESS;
 }
 
+static apr_status_t authz_load(order_run_t *run, authz_t *a, const char **err)
+{
+    apr_pool_t *scratch = scratch_pool(run);
+    return scratch_done(run, scratch, authz_fetch(run, a, err, scratch), err);
+}
+
 static apr_status_t publish(order_run_t *run, const char **err)
 {
     for (int i = 0; i < run->authzs->nelts; i++) {
@@ -252,8 +276,12 @@ static apr_status_t answer_all(order_run_t *run, const char **err)
         if (a->valid)
             continue;
         http_response_t *resp = NULL;
-        apr_status_t rv = acme_post(&resp, run->s, a->challenge_url, empty,
-                                    NULL, err, run->pool);
+        apr_pool_t *scratch = scratch_pool(run);
+        apr_status_t rv = scratch_done(
+            run, scratch,
+            acme_post(&resp, run->s, a->challenge_url, empty, NULL, err,
+                      scratch),
+            err);
         if (rv != APR_SUCCESS)
             return rv;
     }
@@ -276,7 +304,7 @@ static const char *challenge_error(order_run_t *run, json_t *authz,
 /* One round over the authorizations not yet valid; *pending counts those
  * still waiting. */
 static apr_status_t poll_round(order_run_t *run, int *pending,
-                               http_response_t **last, const char **err)
+                               const char **retry_after, const char **err)
 {
     *pending = 0;
     for (int i = 0; i < run->authzs->nelts; i++) {
@@ -284,12 +312,14 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
         if (a->valid)
             continue;
         json_t *authz = NULL;
-        apr_status_t rv = acme_post_json(&authz, last, run->s, a->url, NULL,
-                                         err, run->pool);
-        if (rv != APR_SUCCESS)
-            return rv;
+        apr_pool_t *scratch = scratch_pool(run);
+        http_response_t *resp = NULL;
+        apr_status_t rv = acme_post_json(&authz, &resp, run->s, a->url, NULL,
+                                         err, scratch);
         const char *status = json_string_member(authz, "status");
-        if (status != NULL && strcmp(status, "valid") == 0) {
+        if (rv != APR_SUCCESS) {
+            /* fall through to scratch_done with the error */
+        } else if (status != NULL && strcmp(status, "valid") == 0) {
             a->valid = 1;
         } else if (status != NULL && (strcmp(status, "pending") == 0 ||
                                       strcmp(status, "processing") == 0)) {
@@ -297,8 +327,13 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
         } else {
             run->result->failed_identifier = a->identifier;
             *err = challenge_error(run, authz, a->identifier);
-            return APR_EGENERAL;
+            rv = APR_EGENERAL;
         }
+        if (resp != NULL && resp->retry_after != NULL)
+            *retry_after = apr_pstrdup(run->pool, resp->retry_after);
+        rv = scratch_done(run, scratch, rv, err);
+        if (rv != APR_SUCCESS)
+            return rv;
     }
     return APR_SUCCESS;
 }
@@ -310,8 +345,8 @@ static apr_status_t authz_wait(order_run_t *run, const char **err)
     int reported = -1;
     for (;;) {
         int pending = 0;
-        http_response_t *last = NULL;
-        apr_status_t rv = poll_round(run, &pending, &last, err);
+        const char *retry_after = NULL;
+        apr_status_t rv = poll_round(run, &pending, &retry_after, err);
         if (rv != APR_SUCCESS)
             return rv;
         if (total - pending != reported) {
@@ -321,7 +356,7 @@ static apr_status_t authz_wait(order_run_t *run, const char **err)
         }
         if (pending == 0)
             return APR_SUCCESS;
-        rv = poll_wait(run, &delay, last, err);
+        rv = poll_wait(run, &delay, retry_after, err);
         if (rv != APR_SUCCESS)
             return rv;
     }

@@ -4,10 +4,10 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
-#include "apr_date.h"
 #include "apr_strings.h"
 
 #include "build_config.h"
@@ -273,8 +273,13 @@ long http_retry_after_seconds(const char *value, apr_time_t now)
             return -1;
         return (long)n;
     }
-    apr_time_t when = apr_date_parse_http(value);
-    if (when == APR_DATE_BAD)
+    /* IMF-fixdate, the only form RFC 9110 lets a sender produce. */
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != '\0')
         return -1;
-    return when <= now ? 0 : (long)apr_time_sec(when - now);
+    apr_int64_t when = (apr_int64_t)timegm(&tm);
+    apr_int64_t now_s = (apr_int64_t)apr_time_sec(now);
+    return when <= now_s ? 0 : (long)(when - now_s);
 }
