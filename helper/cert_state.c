@@ -12,6 +12,7 @@
 #include "apr_strings.h"
 
 #include "challenge_store.h"
+#include "challenge_window.h"
 #include "json.h"
 #include "state.h"
 
@@ -163,6 +164,8 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
     apr_status_t rv = withdraw_tokens(cert, json_object_get(signing,
                                                             "tokens"),
                                       err);
+    if (rv == APR_SUCCESS)
+        rv = challenge_window_close(cert->cli, err);
     if (rv != APR_SUCCESS)
         return rv;
     cert_state_set_sign(cert, "interrupted",

@@ -19,7 +19,7 @@
 #include "deploy.h"
 #include "json.h"
 #include "notify.h"
-#include "run_command.h"
+#include "httpd_ctl.h"
 #include "state.h"
 #include "tls_probe.h"
 
@@ -44,7 +44,6 @@ static const char *const step_names[] = {
 _Static_assert(sizeof(step_names) / sizeof(step_names[0]) == STEP_COUNT,
                "one name per step");
 
-#define COMMAND_TIMEOUT (apr_time_from_sec(60))
 /* Polls start fast and slow down: a reload is usually done in tens of
  * milliseconds, but a busy server can take seconds. */
 #define POLL_FIRST (apr_time_from_msec(10))
@@ -105,28 +104,6 @@ static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
     if (crash != NULL && strcmp(crash, step_names[step]) == 0)
         raise(SIGKILL);
     return rv;
-}
-
-static apr_status_t run_configured(deploy_job_t *job, const char *configured,
-                                   const char *verb, const char **err)
-{
-    apr_pool_t *pool = job->cli->pool;
-    const char *line = configured
-                           ? configured
-                           : apr_pstrcat(pool, job->cli->config->apachectl,
-                                         " ", verb, NULL);
-    run_command_result_t res;
-    apr_status_t rv = run_command(&res, run_command_split(line, pool), NULL,
-                                  COMMAND_TIMEOUT, err, pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (res.exit_code != 0) {
-        *err = apr_psprintf(pool, "%s %s (exit %d): %s", line,
-                            res.timed_out ? "timed out" : "failed",
-                            res.exit_code, res.output);
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
 }
 
 static apr_status_t verify_pending(deploy_job_t *job, const char **err)
@@ -235,13 +212,11 @@ static apr_status_t run_steps(deploy_job_t *job, const char **err)
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_CONFIGTEST, err);
     if (rv == APR_SUCCESS)
-        rv = run_configured(job, job->cli->config->configtest_command,
-                            "configtest", err);
+        rv = httpd_ctl_run(job->cli, HTTPD_CTL_CONFIGTEST, err);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_GRACEFUL, err);
     if (rv == APR_SUCCESS)
-        rv = run_configured(job, job->cli->config->graceful_command,
-                            "graceful", err);
+        rv = httpd_ctl_run(job->cli, HTTPD_CTL_GRACEFUL, err);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_CHECK_UP, err);
     if (rv == APR_SUCCESS)
@@ -268,8 +243,7 @@ static const char *roll_back(deploy_job_t *job, deploy_step_t failed_at)
         return apr_psprintf(pool, "ROLLBACK FAILED: %s", err);
     deploy_prune(&job->live, job->old_gen, NULL, pool);
     if (failed_at >= STEP_GRACEFUL &&
-        run_configured(job, job->cli->config->graceful_command, "graceful",
-                       &err) != APR_SUCCESS)
+        httpd_ctl_run(job->cli, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
         return apr_psprintf(pool, "previous pair restored, but the graceful "
                             "reload failed: %s", err);
     return job->old_gen ? "previous certificate restored"

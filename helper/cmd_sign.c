@@ -11,6 +11,7 @@
 #include "acme_order.h"
 #include "cert_state.h"
 #include "challenge_store.h"
+#include "challenge_window.h"
 #include "crypt.h"
 #include "notify.h"
 #include "provider.h"
@@ -70,6 +71,8 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
     challenge_store_writer_close(w);
     cli_progress(pub->cert->cli, "published %d challenge%s", list->nelts,
                  list->nelts == 1 ? "" : "s");
+    if (rv == APR_SUCCESS)
+        rv = challenge_window_open(pub->cert->cli, err);
     return rv;
 }
 
@@ -87,6 +90,9 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
                             &removed);
     }
     challenge_store_writer_close(w);
+    const char *window_err = NULL;
+    if (challenge_window_close(pub->cert->cli, &window_err) != APR_SUCCESS)
+        cli_progress(pub->cert->cli, "warning: %s", window_err);
     json_object_del(json_object_get(pub->cert->status, "signing"), "tokens");
     return cert_state_save(pub->cert, err);
 }

@@ -27,6 +27,10 @@ static const string_key_t global_keys[] = {
     {"configtest_command", offsetof(expacme_config_t, configtest_command)},
     {"graceful_command", offsetof(expacme_config_t, graceful_command)},
     {"notify_command", offsetof(expacme_config_t, notify_command)},
+    {"challenge_window_include",
+     offsetof(expacme_config_t, challenge_window_include)},
+    {"challenge_window_listen",
+     offsetof(expacme_config_t, challenge_window_listen)},
     {NULL, 0}};
 
 typedef struct {

@@ -27,6 +27,8 @@ typedef struct {
     const char *configtest_command; /* NULL: "<apachectl> configtest" */
     const char *graceful_command;   /* NULL: "<apachectl> graceful" */
     const char *notify_command;     /* NULL: none */
+    const char *challenge_window_include; /* see challenge_window.h */
+    const char *challenge_window_listen;
     unsigned long deploy_timeout;   /* seconds to see the new certificate */
     unsigned long ca_connect_timeout; /* seconds */
     unsigned long ca_timeout;         /* seconds, one request */
