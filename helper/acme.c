@@ -85,8 +85,10 @@ static void parse_subproblems(acme_problem_t *p, json_t *list,
         if (i >= 200)
             break;
         acme_subproblem_t *sub = apr_array_push(p->subproblems);
-        sub->type = json_string_member(item, "type");
-        sub->detail = json_string_member(item, "detail");
+        const char *type = json_string_member(item, "type");
+        const char *detail = json_string_member(item, "detail");
+        sub->type = type ? apr_pstrdup(pool, type) : NULL;
+        sub->detail = detail ? apr_pstrdup(pool, detail) : NULL;
         json_t *id = json_object_member(item, "identifier");
         const char *t = json_string_member(id, "type");
         const char *v = json_string_member(id, "value");
@@ -94,24 +96,34 @@ static void parse_subproblems(acme_problem_t *p, json_t *list,
     }
 }
 
-acme_problem_t *acme_problem_parse(const http_response_t *resp,
-                                   apr_pool_t *pool)
+acme_problem_t *acme_problem_from_json(const json_t *doc, int http_status,
+                                       apr_pool_t *pool)
 {
     acme_problem_t *p = apr_pcalloc(pool, sizeof(*p));
-    p->http_status = (int)resp->status;
-    p->retry_after_s = http_retry_after_seconds(resp->retry_after,
-                                                apr_time_now());
+    p->http_status = http_status;
+    p->retry_after_s = -1;
     p->subproblems = apr_array_make(pool, 0, sizeof(acme_subproblem_t));
-    json_t *doc = NULL;
-    const char *ignored = NULL;
-    if (json_parse_object(&doc, resp->body, resp->body_len, "problem",
-                          &ignored, pool) != APR_SUCCESS)
-        return p;
-    p->type = json_string_member(doc, "type");
-    p->detail = json_string_member(doc, "detail");
+    const char *type = json_string_member(doc, "type");
+    const char *detail = json_string_member(doc, "detail");
+    /* Copied: the document usually lives in a scratch pool. */
+    p->type = type ? apr_pstrdup(pool, type) : NULL;
+    p->detail = detail ? apr_pstrdup(pool, detail) : NULL;
     json_t *subs = json_array_member(doc, "subproblems");
     if (subs != NULL)
         parse_subproblems(p, subs, pool);
+    return p;
+}
+
+acme_problem_t *acme_problem_parse(const http_response_t *resp,
+                                   apr_pool_t *pool)
+{
+    json_t *doc = NULL;
+    const char *ignored = NULL;
+    json_parse_object(&doc, resp->body, resp->body_len, "problem", &ignored,
+                      pool);
+    acme_problem_t *p = acme_problem_from_json(doc, (int)resp->status, pool);
+    p->retry_after_s = http_retry_after_seconds(resp->retry_after,
+                                                apr_time_now());
     return p;
 }
 
@@ -206,7 +218,6 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
             return APR_SUCCESS;
         }
         acme_problem_t *p = acme_problem_parse(resp, pool);
-        s->problem = p;
         if (problem_is(p, "badNonce") &&
             bad_nonces++ < s->options.bad_nonce_retries) {
             progress(s, "CA rejected the nonce; retrying with its fresh one");
@@ -283,7 +294,7 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
     s->pool = pool;
     s->options = *options;
     if (s->options.bad_nonce_retries <= 0)
-        s->options.bad_nonce_retries = 5;
+        s->options.bad_nonce_retries = 20;
     if (s->options.max_retry_after_s <= 0)
         s->options.max_retry_after_s = 60;
     s->directory_url = directory_url;

@@ -34,7 +34,10 @@ typedef void acme_progress_fn(void *baton, const char *fmt, ...)
 
 typedef struct {
     http_options_t http;
-    int bad_nonce_retries;   /* default 5 */
+    int bad_nonce_retries;   /* default 20: a CA rejecting half of all
+                                nonces still gets through a 100-name
+                                order; one rejecting all is given up on
+                                within milliseconds */
     long max_retry_after_s;  /* wait at most this long for a 503/429
                                 Retry-After inside one command (default 60) */
     acme_progress_fn *progress;
@@ -85,6 +88,11 @@ apr_status_t acme_post_json(json_t **out, http_response_t **resp,
  * malformed body still gives the HTTP status). */
 acme_problem_t *acme_problem_parse(const http_response_t *resp,
                                    apr_pool_t *pool);
+
+/* A problem document found inside another object (a challenge's
+ * "error", an order's "error"); strings copied to pool. */
+acme_problem_t *acme_problem_from_json(const json_t *doc, int http_status,
+                                       apr_pool_t *pool);
 
 /* The problem as one line (type and detail verbatim but with control
  * characters escaped, subproblems appended). */

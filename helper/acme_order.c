@@ -75,10 +75,12 @@ static apr_status_t poll_wait(order_run_t *run, apr_interval_time_t *delay,
                    : apr_time_from_sec(ra);
     *delay = *delay * 2 > POLL_MAX ? POLL_MAX : *delay * 2;
     apr_time_t now = apr_time_now();
-    if (now + wait > run->deadline) {
+    if (now >= run->deadline) {
         *err = "timed out waiting for the CA";
         return APR_TIMEUP;
     }
+    if (now + wait > run->deadline)
+        wait = run->deadline - now; /* one last look at the deadline */
     apr_status_t rv = acme_wait(run->s, wait);
     if (rv != APR_SUCCESS)
         *err = "interrupted";
@@ -288,11 +290,13 @@ static apr_status_t answer_all(order_run_t *run, const char **err)
     return APR_SUCCESS;
 }
 
+/* The challenge's problem, as status keeps it and as one line. */
 static const char *challenge_error(order_run_t *run, json_t *authz,
                                    const char *identifier)
 {
     json_t *c = find_http01(authz);
     json_t *e = json_object_member(c, "error");
+    run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
     return apr_psprintf(run->pool, "validation of %s failed: %s: %s",
                         acme_escape(identifier, 253, run->pool),
                         acme_escape(json_string_member(e, "type"), 200,
@@ -379,6 +383,7 @@ static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
         if (status == NULL || (strcmp(status, "processing") != 0 &&
                                strcmp(status, "ready") != 0)) {
             json_t *e = json_object_member(order, "error");
+            run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
             *err = apr_psprintf(run->pool, "order became %s: %s: %s",
                                 acme_escape(status, 32, run->pool),
                                 acme_escape(json_string_member(e, "type"),

@@ -116,7 +116,7 @@ static cli_exit_t account_register(cli_t *cli)
                              cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2303, "--key-type: %s", err);
     provider_conn_t c;
-    apr_status_t rv = provider_connect(&c, cli, name, 0, &err);
+    apr_status_t rv = provider_connect_direct(&c, cli, name, &err);
     if (rv != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2304, "%s", err);
     const char *tos = c.session->terms_of_service;

@@ -284,7 +284,6 @@ static void report_generated(cli_t *cli, cert_state_t *cert,
             crypt_key_type_name(req->key_type),
             crypt_digest_name(req->spec.digest), cert->dir);
     say_names(cli, json_object_get(record, "names"));
-    cmd_status_refresh(cli);
 }
 
 static cli_exit_t csr_generate(cli_t *cli)
@@ -410,7 +409,6 @@ static cli_exit_t csr_discard(cli_t *cli)
     cli->result = json_pack("{s:s, s:b}", "cert", cert->name, "discarded", 1);
     warn_pending(cli, cert, cli->result);
     cli_say(cli, "CSR and key of %s discarded\n", cert->name);
-    cmd_status_refresh(cli);
     return CLI_EXIT_OK;
 }
 

@@ -326,7 +326,6 @@ static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
         deploy_step_t at = job->step;
         const char *what = roll_back(job, at);
         set_deploy_status(job, "failure", step_names[at], err);
-        cmd_status_refresh(cli);
         return cli_fail(cli, CLI_EXIT_FAILED, 2603, "deploy failed at step "
                         "%s: %s; %s", step_names[at], err, what);
     }
@@ -334,7 +333,6 @@ static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
     if (record_deployed(job, &rec_err) != APR_SUCCESS)
         cli_progress(cli, "warning: %s", rec_err);
     set_deploy_status(job, "success", "done", "new certificate served");
-    cmd_status_refresh(cli);
     cli->result = json_pack("{s:s, s:s, s:s}", "cert", job->cert->name,
                             "state", "deployed", "generation", job->new_gen);
     cli_say(cli, "deployed: %s now serves the new certificate of %s\n",

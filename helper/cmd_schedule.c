@@ -212,7 +212,6 @@ cli_exit_t cmd_schedule_run(cli_t *cli)
     json_object_set_new(sched, "minute", json_integer(minute));
     if (save_schedule(cert, sched, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2955, "%s", err);
-    cmd_status_refresh(cli);
     cli->result = json_pack("{s:s, s:b, s:i, s:s}", "cert", cert->name,
                             "automated", strcmp(on, "on") == 0, "days",
                             (int)mask, "time",
@@ -389,7 +388,6 @@ cli_exit_t cmd_renew_run(cli_t *cli)
         cli->pool = outer;
         apr_pool_destroy(sub);
     }
-    cmd_status_refresh(cli);
     cli->result = json_pack("{s:o}", "certificates", list);
     return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -260,7 +260,6 @@ cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile,
     json_t *sign = json_object_get(job.cert->status, "last_sign");
     notify_event(cli, code == CLI_EXIT_OK ? "sign-success" : "sign-failure",
                  name, json_string_value(json_object_get(sign, "detail")));
-    cmd_status_refresh(cli);
     return code;
 }
 

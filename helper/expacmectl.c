@@ -144,7 +144,7 @@ static int takes_state_lock(const command_t *cmd, const cli_t *cli)
     const char *verb = cli->argc > 0 ? cli->argv[0] : "";
     for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
         if (strcmp(cmd->name, writers[i]) == 0)
-            return strcmp(cmd->name, "csr") != 0 || strcmp(verb, "show") != 0;
+            return strcmp(verb, "show") != 0;
     }
     return (strcmp(cmd->name, "provider") == 0 && strcmp(verb, "add") == 0) ||
            (strcmp(cmd->name, "pending") == 0 && strcmp(verb, "discard") == 0);
@@ -176,10 +176,16 @@ static cli_exit_t dispatch(cli_t *cli)
         if (config_load(&cli->config, &err, cli->config_path, cli->pool) !=
             APR_SUCCESS)
             return cli_fail(cli, CLI_EXIT_USAGE, 2009, "%s", err);
-        if (takes_state_lock(cmd, cli) &&
-            state_lock(cli->config, apr_time_from_sec(5), &err, cli->pool) !=
-                APR_SUCCESS)
-            return cli_fail(cli, CLI_EXIT_FAILED, 2012, "%s", err);
+        if (takes_state_lock(cmd, cli)) {
+            if (state_lock(cli->config, apr_time_from_sec(5), &err,
+                           cli->pool) != APR_SUCCESS)
+                return cli_fail(cli, CLI_EXIT_FAILED, 2012, "%s", err);
+            /* Whatever it changed, failure included, the status page
+             * shows next. */
+            cli_exit_t code = cmd->run(cli);
+            cmd_status_refresh(cli);
+            return code;
+        }
     }
     return cmd->run(cli);
 }

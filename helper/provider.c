@@ -267,15 +267,15 @@ static apr_status_t load_account(provider_conn_t *c, cli_t *cli,
     return APR_SUCCESS;
 }
 
-apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
-                              const char *name, int need_account,
-                              const char **err)
+static apr_status_t connect_chain(provider_conn_t *out, cli_t *cli,
+                                  const char *name, int need_account,
+                                  int depth_max, const char **err)
 {
     memset(out, 0, sizeof(*out));
     apr_status_t rv = APR_SUCCESS;
     if (name == NULL)
         rv = provider_current(&name, cli, err);
-    for (int depth = 0; rv == APR_SUCCESS && depth < FALLBACK_DEPTH; depth++) {
+    for (int depth = 0; rv == APR_SUCCESS && depth < depth_max; depth++) {
         const provider_t *p = NULL;
         rv = provider_find(&p, cli, name, err);
         if (rv != APR_SUCCESS)
@@ -288,7 +288,7 @@ apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
         int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
         if (rv == APR_SUCCESS)
             return need_account ? load_account(out, cli, err) : APR_SUCCESS;
-        if (!unreachable || p->fallback == NULL)
+        if (!unreachable || p->fallback == NULL || depth + 1 >= depth_max)
             return rv;
         cli_progress(cli, "provider %s unreachable (%s); trying fallback %s",
                      p->name, *err, p->fallback);
@@ -302,4 +302,17 @@ apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
         rv = APR_EINVAL;
     }
     return rv;
+}
+
+apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
+                              const char *name, int need_account,
+                              const char **err)
+{
+    return connect_chain(out, cli, name, need_account, FALLBACK_DEPTH, err);
+}
+
+apr_status_t provider_connect_direct(provider_conn_t *out, cli_t *cli,
+                                     const char *name, const char **err)
+{
+    return connect_chain(out, cli, name, 0, 1, err);
 }

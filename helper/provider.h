@@ -50,11 +50,14 @@ apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
                               const char **err);
 
 /* Opens a session with name (NULL: the current provider), trying the
- * fallback chain when a CA cannot be reached; with need_account the
+ * fallback chain when a CA cannot be reached (unless direct: registering
+ * an account is with the named CA or not at all); with need_account the
  * account's key and URL are loaded and the session signs with them. */
 apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
                               const char *name, int need_account,
                               const char **err);
+apr_status_t provider_connect_direct(provider_conn_t *out, cli_t *cli,
+                                     const char *name, const char **err);
 
 /* The jws signer of a key (signing callback over crypt_jws_sign). */
 void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool);
