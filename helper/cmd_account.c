@@ -146,15 +146,25 @@ static cli_exit_t account_register(cli_t *cli)
     return register_with_ca(cli, &c, email, key);
 }
 
-static cli_exit_t account_show(cli_t *cli)
+/* The current provider's account, for the verbs that take no options. */
+static cli_exit_t connect_account(cli_t *cli, provider_conn_t *c, int logno)
 {
     cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
+    const char *err = NULL;
+    if (provider_connect(c, cli, NULL, 1, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, logno, "%s", err);
+    return CLI_EXIT_OK;
+}
+
+static cli_exit_t account_show(cli_t *cli)
+{
     provider_conn_t c;
     const char *err = NULL;
-    if (provider_connect(&c, cli, NULL, 1, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2311, "%s", err);
+    cli_exit_t code = connect_account(cli, &c, 2311);
+    if (code != CLI_EXIT_OK)
+        return code;
     json_t *account = NULL;
     if (acme_account_fetch(&account, c.session, &err, cli->pool) !=
         APR_SUCCESS)
@@ -228,13 +238,11 @@ static cli_exit_t account_rollover(cli_t *cli)
 
 static cli_exit_t account_deactivate(cli_t *cli)
 {
-    cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
-    if (code != CLI_EXIT_OK)
-        return code;
     provider_conn_t c;
     const char *err = NULL;
-    if (provider_connect(&c, cli, NULL, 1, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2331, "%s", err);
+    cli_exit_t code = connect_account(cli, &c, 2331);
+    if (code != CLI_EXIT_OK)
+        return code;
     json_t *account = NULL;
     if (acme_account_deactivate(&account, c.session, &err, cli->pool) !=
         APR_SUCCESS)

@@ -2,7 +2,6 @@
 #include "deploy.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,17 +52,6 @@ const char *deploy_current(const deploy_live_t *live, apr_pool_t *pool)
     return apr_pstrdup(pool, target);
 }
 
-static apr_status_t fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    return rc == 0 ? APR_SUCCESS : saved;
-}
-
 /* Replaces whatever is at path by a symlink to target, in one rename. */
 static apr_status_t link_replace(const char *path, const char *target,
                                  const char **err, apr_pool_t *pool)
@@ -78,7 +66,7 @@ static apr_status_t link_replace(const char *path, const char *target,
                             strerror(saved));
         return saved;
     }
-    apr_status_t rv = fsync_path(dir_of(path, pool), O_RDONLY | O_DIRECTORY);
+    apr_status_t rv = state_fsync_dir_of(path, pool);
     if (rv != APR_SUCCESS)
         *err = apr_psprintf(pool, "cannot sync the directory of %s: %s",
                             path, strerror(rv));

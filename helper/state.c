@@ -20,7 +20,7 @@ static const char *sys_error(apr_pool_t *pool, const char *what,
     return apr_psprintf(pool, "%s %s: %s", what, path, strerror(error));
 }
 
-static apr_status_t fsync_dir_of(const char *path, apr_pool_t *pool)
+apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool)
 {
     char *dir = apr_pstrdup(pool, path);
     char *slash = strrchr(dir, '/');
@@ -82,7 +82,7 @@ apr_status_t state_write_file(const char *path, const void *data,
         unlink(tmp);
         return rv;
     }
-    rv = fsync_dir_of(path, pool);
+    rv = state_fsync_dir_of(path, pool);
     if (rv != APR_SUCCESS)
         *err = sys_error(pool, "cannot sync the directory of", path, rv);
     return rv;

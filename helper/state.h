@@ -31,6 +31,9 @@
 apr_status_t state_write_file(const char *path, const void *data,
                               apr_size_t len, apr_fileperms_t mode,
                               const char **err, apr_pool_t *pool);
+/* fsync of the directory holding path: makes a rename there durable. */
+apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool);
+
 /* Reads a whole file (at most max bytes, NUL-terminated). APR_ENOENT
  * passes through without *err so callers can tell "absent". */
 apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
