@@ -10,6 +10,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_status.h"
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -139,6 +140,9 @@ static void register_hooks(apr_pool_t *p)
      * would outlive a store the helper has since replaced. */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Optional: does nothing unless mod_status is loaded. */
+    APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL,
+                      NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(expacme) = {

@@ -31,7 +31,9 @@ extern module AP_MODULE_DECLARE_DATA expacme_module;
 /* http_port.c: the port-80 decision, run as the first quick_handler. */
 int http_port_handle(request_rec *r, int lookup_uri);
 
-/* status_handler.c: `SetHandler expacme-status`. */
+/* status_handler.c: `SetHandler expacme-status`, and a section in
+ * mod_status's server-status. */
 int status_handler_handle(request_rec *r);
+int status_handler_server_status(request_rec *r, int flags);
 
 #endif

@@ -9,6 +9,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_status.h"
 
 APLOG_USE_MODULE(expacme);
 
@@ -43,12 +44,11 @@ static apr_status_t read_status(request_rec *r, const char *path,
     return rv;
 }
 
-int status_handler_handle(request_rec *r)
+/* The published status, or a placeholder when there is none yet. */
+static const char *status_body(request_rec *r)
 {
     const expacme_server_conf_t *conf =
         ap_get_module_config(r->server->module_config, &expacme_module);
-    if (r->method_number != M_GET)
-        return HTTP_METHOD_NOT_ALLOWED;
     const char *body = "{\"state\":\"unknown\",\"detail\":\"expacmectl has "
                        "not published a status yet\"}";
     char *data = NULL;
@@ -62,6 +62,14 @@ int status_handler_handle(request_rec *r)
                           EXPLOGNO(01020) "cannot read status file %s",
                           conf->status_file);
     }
+    return body;
+}
+
+int status_handler_handle(request_rec *r)
+{
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    const char *body = status_body(r);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (wants_json(r)) {
@@ -75,5 +83,16 @@ int status_handler_handle(request_rec *r)
              r);
     ap_rputs(ap_escape_html(r->pool, body), r);
     ap_rputs("</pre></body></html>\n", r);
+    return OK;
+}
+
+int status_handler_server_status(request_rec *r, int flags)
+{
+    if (flags & AP_STATUS_SHORT)
+        return OK; /* the ?auto form is for numbers, ours is a document */
+    ap_rputs("<hr />\n<h2>ACME certificate service (mod_expacme)</h2>\n<pre>",
+             r);
+    ap_rputs(ap_escape_html(r->pool, status_body(r)), r);
+    ap_rputs("</pre>\n", r);
     return OK;
 }
