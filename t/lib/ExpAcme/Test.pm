@@ -19,7 +19,7 @@ use JSON::PP ();
 use Time::HiRes ();
 
 our @EXPORT = qw(
-    ctl token_put token_del token_list reset_store remove_store
+    ctl ctl_with token_put token_del token_list reset_store remove_store
     store_path store_file config_file
     req chal_path new_token new_keyauth wait_for vhost_port
     error_log_path error_log_size error_log_lines_since
@@ -74,8 +74,11 @@ sub expacmectl {
 
 # Runs expacmectl --config FILE ARGS...; returns (exit code, stdout, stderr)
 # in list context, the exit code in scalar context.  Never uses a shell.
-sub ctl {
-    my @args = @_;
+sub ctl { return ctl_with(config_file(), @_) }
+
+# The same with another config file.
+sub ctl_with {
+    my ($config, @args) = @_;
     my $out = File::Temp->new;
     my $err = File::Temp->new;
     my $pid = fork // die "fork: $!";
@@ -83,7 +86,7 @@ sub ctl {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>&', $out or die;
         open STDERR, '>&', $err or die;
-        exec expacmectl(), '--config', config_file(), @args;
+        exec expacmectl(), '--config', $config, @args;
         exit 127;
     }
     waitpid $pid, 0;
