@@ -83,6 +83,7 @@ static void facts_gather(renew_cert_t *rc)
         f->not_after = int_member(j, "not_after");
     }
     f->next_attempt = int_member(rc->sched, "next_attempt");
+    f->failures = (int)int_member(rc->sched, "failures");
     f->ari_time = int_member(rc->sched, "ari_time");
     json_t *times = json_object_get(rc->sched, "resubmit");
     f->resubmit[0] = json_integer_value(json_array_get(times, 0));

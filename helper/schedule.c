@@ -64,7 +64,10 @@ static void decide_renewal(schedule_decision_t *out,
                            const schedule_facts_t *f, apr_int64_t now)
 {
     apr_int64_t due = out->renewal_due;
-    if (f->ari_time > 0 && f->ari_time < due)
+    /* The ARI moment is already a random time the CA chose the window
+     * for: no second draw on top of it. */
+    int by_ari = f->ari_time > 0 && f->ari_time < due;
+    if (by_ari)
         due = f->ari_time;
     out->renewal_due = due;
     apr_int64_t chance = f->resubmit[0];
@@ -74,6 +77,12 @@ static void decide_renewal(schedule_decision_t *out,
         out->why = "renewal not due yet";
     } else if (f->next_attempt > now) {
         out->why = "waiting after a failed attempt";
+    } else if (f->failures > 0) {
+        out->action = SCHEDULE_SIGN;
+        out->why = "renewal due: trying again after a failed attempt";
+    } else if (by_ari) {
+        out->action = SCHEDULE_SIGN;
+        out->why = "inside the CA's renewal window (ARI)";
     } else if ((chance > 0 && chance <= now) || now >= f->not_after - 60) {
         out->action = SCHEDULE_SIGN;
         out->why = "renewal due: resubmitting the CSR";

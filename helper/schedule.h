@@ -21,6 +21,7 @@ typedef struct {
     apr_int64_t not_after;
     apr_int64_t ari_time;     /* a moment inside the CA's ARI window, or 0 */
     apr_int64_t next_attempt; /* backoff / Retry-After, or 0 */
+    int failures;             /* failed attempts since the last success */
     apr_int64_t resubmit[2];  /* the stored random resubmission times */
 } schedule_facts_t;
 

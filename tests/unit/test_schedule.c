@@ -144,13 +144,25 @@ static void test_decide(void)
     schedule_decide(&d, &c, &f, MONDAY + 60 * DAY + 5000);
     is_int(d.action, SCHEDULE_SIGN, "due, at the random time: resubmit");
     f.next_attempt = MONDAY + 61 * DAY;
+    f.failures = 1;
     schedule_decide(&d, &c, &f, MONDAY + 60 * DAY + 6000);
     is_int(d.action, SCHEDULE_NOTHING, "backoff holds the resubmission");
+    f.resubmit[0] = MONDAY + 70 * DAY;
+    f.resubmit[1] = MONDAY + 71 * DAY;
+    schedule_decide(&d, &c, &f, MONDAY + 61 * DAY);
+    is_int(d.action, SCHEDULE_SIGN,
+           "backoff over: retried then, not at a new random time");
     f = deployed_facts();
     f.ari_time = MONDAY + 40 * DAY;
-    f.resubmit[0] = MONDAY + 40 * DAY;
+    f.resubmit[0] = MONDAY + 45 * DAY;
+    schedule_decide(&d, &c, &f, MONDAY + 39 * DAY);
+    is_int(d.action, SCHEDULE_NOTHING, "before the ARI moment: nothing");
     schedule_decide(&d, &c, &f, MONDAY + 40 * DAY);
-    is_int(d.action, SCHEDULE_SIGN, "ARI window earlier than 2/3: used");
+    is_int(d.action, SCHEDULE_SIGN,
+           "ARI moment earlier than 2/3: signs then, no extra random wait");
+    f.ari_time = MONDAY + 70 * DAY;
+    schedule_decide(&d, &c, &f, MONDAY + 60 * DAY + 10);
+    is_int(d.renewal_due, MONDAY + 60 * DAY, "ARI later than 2/3: ignored");
     f = deployed_facts();
     f.resubmit[0] = MONDAY + 200 * DAY;
     schedule_decide(&d, &c, &f, MONDAY + 90 * DAY - 30);
