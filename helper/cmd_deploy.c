@@ -319,7 +319,8 @@ apr_status_t cmd_deploy_recover(cli_t *cli, cert_state_t *cert,
     return APR_SUCCESS;
 }
 
-static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
+static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err,
+                         const char *reason)
 {
     cli_t *cli = job->cli;
     if (rv != APR_SUCCESS) {
@@ -332,7 +333,10 @@ static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
     const char *rec_err = NULL;
     if (record_deployed(job, &rec_err) != APR_SUCCESS)
         cli_progress(cli, "warning: %s", rec_err);
-    set_deploy_status(job, "success", "done", "new certificate served");
+    set_deploy_status(job, "success", "done",
+                      reason ? apr_psprintf(cli->pool, "new certificate "
+                                            "served (%s)", reason)
+                             : "new certificate served");
     cli->result = json_pack("{s:s, s:s, s:s}", "cert", job->cert->name,
                             "state", "deployed", "generation", job->new_gen);
     cli_say(cli, "deployed: %s now serves the new certificate of %s\n",
@@ -340,7 +344,7 @@ static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err)
     return CLI_EXIT_OK;
 }
 
-cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name)
+cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name, const char *reason)
 {
     deploy_job_t job;
     memset(&job, 0, sizeof(job));
@@ -363,7 +367,7 @@ cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name)
     deploy_live_init(&job.live, job.conf, cli->pool);
     job.sni = job.conf->sni;
     apr_status_t rv = run_steps(&job, &err);
-    cli_exit_t code = finish(&job, rv, err);
+    cli_exit_t code = finish(&job, rv, err, reason);
     notify_event(cli, code == CLI_EXIT_OK ? "deploy-success" : "deploy-failure",
                  name, code == CLI_EXIT_OK ? "new certificate served" : err);
     return code;
@@ -374,5 +378,5 @@ cli_exit_t cmd_deploy_run(cli_t *cli)
     cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
-    return cmd_deploy_cert(cli, cli->cert_name);
+    return cmd_deploy_cert(cli, cli->cert_name, NULL);
 }

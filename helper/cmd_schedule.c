@@ -249,13 +249,15 @@ static void note_success(renew_cert_t *rc)
         json_object_del(rc->sched, spent[i]);
 }
 
-static void warn_manual(cli_t *cli, renew_cert_t *rc,
-                        const schedule_decision_t *d, apr_int64_t now)
+/* Manual mode past two-thirds: the warning (stderr, syslog, notify) once
+ * a day; returned so that renew --json carries it too. */
+static const char *warn_manual(cli_t *cli, renew_cert_t *rc,
+                               const schedule_decision_t *d, apr_int64_t now)
 {
     if (rc->conf.automated || !rc->facts.has_deployed ||
         now < d->renewal_due ||
         now - int_member(rc->sched, "last_warned") < WARN_INTERVAL)
-        return;
+        return NULL;
     const char *msg = apr_psprintf(cli->pool, "two-thirds of the lifetime "
                                    "of certificate %s has elapsed: sign and "
                                    "deploy a new one", rc->cert->name);
@@ -263,6 +265,7 @@ static void warn_manual(cli_t *cli, renew_cert_t *rc,
     cli_progress(cli, "warning: %s", msg);
     notify_event(cli, "renewal-warning", rc->cert->name, msg);
     json_object_set_new(rc->sched, "last_warned", json_integer(now));
+    return msg;
 }
 
 static schedule_action_t forced_action(const renew_cert_t *rc,
@@ -309,7 +312,7 @@ static json_t *renew_act(cli_t *cli, renew_cert_t *rc,
                                : NULL;
     cli_exit_t code = action == SCHEDULE_SIGN
                           ? cmd_sign_cert(cli, rc->cert->name, NULL, replaces)
-                          : cmd_deploy_cert(cli, rc->cert->name);
+                          : cmd_deploy_cert(cli, rc->cert->name, d->why);
     const char *error = take_error(cli);
     /* Reread what sign or deploy wrote (last_sign with its problem). */
     const char *ignored = NULL;
@@ -346,16 +349,23 @@ static json_t *renew_one(cli_t *cli, const char *name, int now_flag,
     if (rc.conf.automated) {
         ari_refresh(cli, &rc, now);
         rc.facts.ari_time = int_member(rc.sched, "ari_time");
-        plan_resubmit(&rc, now);
     }
     schedule_decision_t d;
     schedule_decide(&d, &rc.conf, &rc.facts, now);
-    warn_manual(cli, &rc, &d, now);
+    /* New random times only once the stored ones were used or missed:
+     * a time that passed between two runs still counts (decided above). */
+    if (rc.conf.automated && d.action == SCHEDULE_NOTHING) {
+        plan_resubmit(&rc, now);
+        schedule_decide(&d, &rc.conf, &rc.facts, now);
+    }
+    const char *warning = warn_manual(cli, &rc, &d, now);
     schedule_action_t action = now_flag ? forced_action(&rc, &d, now)
                                         : d.action;
     if (now_flag && action != SCHEDULE_NOTHING)
         d.why = "renew --now";
     json_t *entry = renew_act(cli, &rc, &d, action, now);
+    if (warning != NULL)
+        json_object_set_new(entry, "warning", json_string(warning));
     if (json_string_member(entry, "error") != NULL)
         *failed = 1;
     if (save_schedule(rc.cert, rc.sched, &err) != APR_SUCCESS) {

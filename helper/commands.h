@@ -19,7 +19,8 @@ cli_exit_t cmd_renew_run(cli_t *cli);
 /* One certificate's sign or deploy, for renew as for the commands. */
 cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile,
                          const char *replaces);
-cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name);
+/* reason: why renew deploys now, recorded in Last Deploy Status. */
+cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name, const char *reason);
 cli_exit_t cmd_status_run(cli_t *cli);
 
 /* Rewrites status_file (what the module's status page shows) from the
