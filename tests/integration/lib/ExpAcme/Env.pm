@@ -13,6 +13,20 @@ package ExpAcme::Env;
 # Ports are picked at run time (bind port 0, read it back); readiness is
 # polled with deadlines; every process started here is stopped when the
 # object goes away, at END, on die and on SIGINT/SIGTERM.
+#
+# For deploy, renewal and the challenge window (14_ and up):
+#
+#   ExpAcme::Env->new(https => 1)       # httpd also serves TLS (mod_ssl)
+#       from live/server.pem + live/server.key (a self-signed pair to
+#       start with), includes httpd.d/*.conf, and expacme.conf gets
+#       https_address, configtest/graceful commands and [cert server]
+#   ExpAcme::Env->new(https => 1, window => 1)   # no plain-HTTP Listen:
+#       port 80 (Pebble's httpPort) only through the challenge window
+#   ExpAcme::Env->new(cert_validity => S)        # Pebble issues S-second
+#                                                # certificates
+#   $env->ctl({env => {EXPACME_TEST_NOW => $t}}, 'renew');
+#   $env->set_config(notify_command => '...');   # rewrites expacme.conf
+#   $env->served_pem;  $env->live_pair_ok;  $env->pem_fingerprint($pem)
 
 use strict;
 use warnings;
@@ -112,7 +126,9 @@ sub new {
         $self->_port_retry([qw(dns_port cts_port)],
                            sub { $self->_start_challtestsrv })
             unless defined $opt{challtestsrv} && !$opt{challtestsrv};
-        $self->_port_retry([qw(http_port)], sub { $self->_start_httpd })
+        $self->{opt}{https} ||= {} if $opt{window};
+        $self->_port_retry([qw(http_port https_port)],
+                           sub { $self->_start_httpd })
             unless defined $opt{httpd} && !$opt{httpd};
         $self->{http_port} //= free_port();
         $self->_port_retry([qw(pebble_port pebble_mgmt tls_port)],
@@ -141,6 +157,16 @@ sub pebble_port { $_[0]{pebble_port} }
 sub pebble_url { "https://127.0.0.1:$_[0]{pebble_port}/dir" }
 sub proxy_url { "https://127.0.0.1:$_[0]{proxy_port}/dir" }
 sub proxy_port { $_[0]{proxy_port} }
+sub https_port { $_[0]{https_port} }
+sub https_address { "127.0.0.1:$_[0]{https_port}" }
+sub httpd_conf { "$_[0]{dir}/httpd.conf" }
+# The directory httpd includes (IncludeOptional httpd.d/*.conf), https only.
+sub include_dir { "$_[0]{dir}/httpd.d" }
+# The name the HTTPS listener is asked for (and [cert server] sni).
+sub sni { $_[0]{sni} }
+sub live_cert { "$_[0]{dir}/live/server.pem" }
+sub live_key { "$_[0]{dir}/live/server.key" }
+sub pebble_mgmt_port { $_[0]{pebble_mgmt} }
 
 # A name of our own for this run, so authorizations are never shared
 # between two environments (or two runs) talking to Pebble.
@@ -321,6 +347,8 @@ sub start_pebble {
                                                       : JSON::PP::false,
     );
     $pebble{externalAccountMACKeys} = $opt->{eab} if $opt->{eab};
+    $pebble{certificateValidityPeriod} = $opt->{cert_validity} + 0
+        if $opt->{cert_validity};
     my $conf = "$self->{dir}/pebble.json";
     _write($conf, $JSON->encode({pebble => \%pebble}));
     my %env = (PEBBLE_VA_NOSLEEP => 1, PEBBLE_AUTHZREUSE => 0);
@@ -341,16 +369,71 @@ sub start_pebble {
 
 sub kill_pebble { $_[0]->stop_proc('pebble', $_[1] // 'KILL') }
 
+sub _https_opt {
+    my ($self) = @_;
+    my $h = $self->{opt}{https} or return undef;
+    return ref $h ? $h : {};
+}
+
+# The self-signed pair httpd serves before the first deploy.
+sub _live_pair {
+    my ($self) = @_;
+    my $d = "$self->{dir}/live";
+    return if -e "$d/server.pem";
+    mkdir $d, 0755 unless -d $d;
+    chmod 0755, $d;
+    _run_quiet($OPENSSL, 'req', '-x509', '-newkey', 'ec',
+               '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+               '-keyout', "$d/server.key", '-out', "$d/server.pem",
+               '-days', '2', '-subj', "/CN=$self->{sni}",
+               '-addext', "subjectAltName=DNS:$self->{sni}");
+    chmod 0600, "$d/server.key";
+    chmod 0644, "$d/server.pem";
+}
+
 sub _start_httpd {
     my ($self) = @_;
     die "$MODULE not built (run make)" unless -f $MODULE;
     my $d = $self->{dir};
     my $port = $self->{http_port} //= free_port();
+    my $https = $self->_https_opt;
+    my $window = $self->{opt}{window};
     my $user = $> == 0 ? "User www-data\nGroup www-data\n" : '';
+    my ($listen, $tls) = ("Listen 127.0.0.1:$port\n", '');
+    my $plain = <<"VHOST";
+<VirtualHost 127.0.0.1:$port>
+    ServerName www.example.test
+    ExpAcmeHttpMode redirect
+</VirtualHost>
+VHOST
+    if ($https) {
+        $self->{https_port} //= free_port();
+        $self->{sni} //= $https->{sni} // "www.$self->{tag}.example.test";
+        $self->_live_pair;
+        mkdir "$d/httpd.d", 0755 unless -d "$d/httpd.d";
+        ($listen, $plain) = ('', '') if $window;
+        $listen .= "Listen 127.0.0.1:$self->{https_port}\n";
+        my $extra = $https->{httpd_extra} // '';
+        $tls = <<"TLS";
+LoadModule ssl_module $APACHE_MODS/mod_ssl.so
+LoadModule socache_shmcb_module $APACHE_MODS/mod_socache_shmcb.so
+SSLSessionCache shmcb:$d/run/ssl_scache(512000)
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 30
+$extra
+<VirtualHost 127.0.0.1:$self->{https_port}>
+    ServerName $self->{sni}
+    SSLEngine on
+    SSLCertificateFile $d/live/server.pem
+    SSLCertificateKeyFile $d/live/server.key
+</VirtualHost>
+IncludeOptional $d/httpd.d/*.conf
+TLS
+    }
     _write("$d/httpd.conf", <<"CONF");
 ServerRoot $d
-Listen 127.0.0.1:$port
-LoadModule mpm_event_module $APACHE_MODS/mod_mpm_event.so
+${listen}LoadModule mpm_event_module $APACHE_MODS/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODS/mod_authz_core.so
 LoadModule expacme_module $MODULE
 $user
@@ -361,22 +444,38 @@ ServerName localhost
 DocumentRoot $d/htdocs
 ExpAcmeChallengeStore shm:$d/run/challenges
 ExpAcmeStatusFile $d/run/status.json
-<VirtualHost 127.0.0.1:$port>
-    ServerName www.example.test
-    ExpAcmeHttpMode redirect
-</VirtualHost>
+$plain$tls
 CONF
     $self->spawn('httpd', {}, $APACHE, '-f', "$d/httpd.conf",
                  '-DFOREGROUND');
     my $ok = wait_for(sub {
         return 1 unless $self->alive('httpd');
+        return defined $self->served_pem if $https && $window;
         my $r = $self->http_get('/', 'www.example.test');
-        return $r->{status} == 301;
+        return $r->{status} == 301 && (!$https || defined $self->served_pem);
     }, 20, 0.05);
     die "httpd did not start:\n" . $self->log_tail('httpd')
         . _slurp("$d/logs/error.log")
         unless $ok && $self->alive('httpd');
 }
+
+# The certificates the HTTPS listener presents for SNI (default
+# $env->sni), as `openssl s_client -servername` shows them: the leaf's
+# PEM, or undef when there is no TLS answer.
+sub served_pem {
+    my ($self, $sni) = @_;
+    $sni //= $self->{sni};
+    return undef unless $self->{https_port};
+    my @cmd = ('timeout', '5', $OPENSSL, 's_client', '-connect',
+               "127.0.0.1:$self->{https_port}",
+               (defined $sni ? ('-servername', $sni) : ()));
+    my $out = `@{[join ' ', map { _shq($_) } @cmd]} </dev/null 2>/dev/null`;
+    my ($leaf) = split_pem($out);
+    return $leaf;
+}
+
+# Whether httpd's parent is running.
+sub httpd_alive { $_[0]->alive('httpd') }
 
 # What httpd answers for GET PATH with Host: HOST (the way Pebble asks
 # for a challenge): {status, headers => {lowercase name => value}, body}.
@@ -431,6 +530,8 @@ sub kill_proxy { $_[0]->stop_proc('proxy', $_[1] // 'KILL') }
 
 # ---------------------------------------------------------------- config
 
+# expacme.conf: the globals of this environment, the keys set_config
+# added, then (https) the [cert server] section for the live pair.
 sub write_config {
     my ($self, %extra) = @_;
     my $d = $self->{dir};
@@ -444,8 +545,55 @@ sub write_config {
                  order_timeout => 20, (ref $t ? %$t : ()));
         $text .= "$_ = $t{$_}\n" for sort keys %t;
     }
-    $text .= "$_ = $extra{$_}\n" for sort keys %extra;
+    my %conf = (%{$self->{conf_extra} || {}}, %extra);
+    if ($self->_https_opt && $self->{https_port}) {
+        my $apache = "$APACHE -f $d/httpd.conf";
+        %conf = (https_address => $self->https_address,
+                 configtest_command => "$apache -t",
+                 graceful_command => "$apache -k graceful",
+                 deploy_timeout => 10, %conf);
+    }
+    for my $k (sort keys %conf) {
+        $text .= "$k = $conf{$k}\n" if defined $conf{$k};
+    }
+    my %certs = %{$self->{conf_certs} || {}};
+    if ($self->_https_opt && $self->{https_port}) {
+        $certs{server} = {cert_file => $self->live_cert,
+                          key_file => $self->live_key,
+                          sni => $self->{sni},
+                          %{$certs{server} || {}}};
+    }
+    for my $name (sort keys %certs) {
+        $text .= "\n[cert $name]\n";
+        my $c = $certs{$name};
+        for my $k (sort keys %$c) {
+            $text .= "$k = $c->{$k}\n" if defined $c->{$k};
+        }
+    }
     _write($self->config, $text);
+}
+
+# Changes expacme.conf for the rest of the test: KEY => VALUE sets a
+# global key, KEY => undef drops it (and overrides a default of this
+# environment), cert => {NAME => {KEY => VALUE}} a [cert NAME] key.
+sub set_config {
+    my ($self, %kv) = @_;
+    if (my $certs = delete $kv{cert}) {
+        for my $name (keys %$certs) {
+            $self->{conf_certs}{$name}{$_} = $certs->{$name}{$_}
+                for keys %{$certs->{$name}};
+        }
+    }
+    $self->{conf_extra}{$_} = $kv{$_} for keys %kv;
+    $self->write_config;
+}
+
+# Back to this environment's own value of global KEYs (what set_config
+# changed is forgotten).
+sub reset_config {
+    my ($self, @keys) = @_;
+    delete $self->{conf_extra}{$_} for @keys;
+    $self->write_config;
 }
 
 # ---------------------------------------------------------------- helper
@@ -520,7 +668,9 @@ our $VALGRIND = -x '/usr/bin/valgrind' ? '/usr/bin/valgrind' : undef;
 
 # expacmectl with this environment's config, in the background.  A
 # leading {valgrind => 1} runs it under valgrind's memcheck (exit 99 on
-# a memory error); EXPACME_IT_WRAP="cmd args" wraps every run.
+# a memory error); EXPACME_IT_WRAP="cmd args" wraps every run.  Also in
+# that hash: env => {NAME => VALUE (undef: unset)} for this run only,
+# wrap => [cmd, args] to run it under.
 sub ctl_bg {
     my ($self, @args) = @_;
     my $o = ref $args[0] eq 'HASH' ? shift @args : {};
@@ -530,6 +680,7 @@ sub ctl_bg {
     my @wrap = split ' ', $ENV{EXPACME_IT_WRAP} // '';
     @wrap = ($VALGRIND, '-q', '--error-exitcode=99', '--leak-check=no')
         if $o->{valgrind} && $VALGRIND;
+    @wrap = (@{$o->{wrap}}, @wrap) if $o->{wrap};
     my @cmd = (@wrap, $CTL, '--config', $self->config, @args);
     my $start = time;
     my $pid = fork;
@@ -541,13 +692,19 @@ sub ctl_bg {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', $out or POSIX::_exit(126);
         open STDERR, '>', $err or POSIX::_exit(126);
+        for my $k (keys %{$o->{env} || {}}) {
+            if (defined $o->{env}{$k}) { $ENV{$k} = $o->{env}{$k} }
+            else { delete $ENV{$k} }
+        }
         { exec { $cmd[0] } @cmd; }
         print STDERR "exec $CTL: $!\n";
         POSIX::_exit(127);
     }
     push @{$self->{ctl_runs}}, $pid;
     open my $log, '>>', "$self->{dir}/logs/ctl.log";
-    print $log "[$n] @cmd\n";
+    my $envs = join '', map { "$_=" . ($o->{env}{$_} // '') . ' ' }
+        sort keys %{$o->{env} || {}};
+    print $log "[$n] $envs@cmd\n";
     close $log;
     return bless {pid => $pid, out => $out, err => $err, start => $start,
                   args => [@args],
@@ -672,16 +829,17 @@ sub store_tokens {
 
 sub status {
     my ($self, @args) = @_;
-    my $r = $self->ctl('--json', @args, 'status');
+    my $o = ref $args[0] eq 'HASH' ? shift @args : {};
+    my $r = $self->ctl($o, '--json', @args, 'status');
     die "status:\n" . explain($r) unless $r->{exit} == 0 && $r->{json};
     return $r->{json};
 }
 
 # The status entry of one managed certificate.
 sub cert_status {
-    my ($self, $name) = @_;
+    my ($self, $name, $o) = @_;
     my ($c) = grep { $_->{name} eq ($name // 'server') }
-        @{$self->status->{certificates} || []};
+        @{$self->status($o || {})->{certificates} || []};
     return $c;
 }
 
@@ -755,6 +913,9 @@ sub faults { $_[0]->_control('PUT', '/faults', $_[1] // []) }
 sub add_faults { $_[0]->_control('POST', '/faults', $_[1]) }
 sub proxy_requests { $_[0]->_control('GET', '/requests') }
 sub proxy_reset { $_[0]->_control('POST', '/reset') }
+# ARI through the proxy (see fault_proxy): {start, end (RFC 3339),
+# retry_after}, or undef to switch it off.
+sub ari { $_[0]->_control('PUT', '/ari', $_[1]) }
 
 # The recorded requests whose path matches $re.
 sub requests_to {
@@ -837,6 +998,28 @@ sub key_pubkey {
     my ($file) = @_;
     my $out = `$OPENSSL pkey -pubout -in @{[_shq($file)]} 2>&1`;
     return $out;
+}
+
+# The SHA-256 fingerprint of the leaf of a PEM chain: lowercase hex.
+sub pem_fingerprint {
+    my ($pem) = @_;
+    my ($leaf) = split_pem($pem);
+    return undef unless $leaf;
+    my $out = _x509_text($leaf, '-fingerprint', '-sha256');
+    return $out =~ /Fingerprint=([0-9A-Fa-f:]+)/ ? lc($1 =~ s/://gr) : undef;
+}
+
+# The live pair as httpd would read it now (through the symlinks):
+# (1, '') when cert_file's leaf is for key_file's key, else (0, why).
+sub live_pair_ok {
+    my ($self) = @_;
+    my $pem = _slurp($self->live_cert);
+    return (0, 'cert_file is unreadable or empty') unless split_pem($pem);
+    my $cp = cert_pubkey($pem);
+    my $kp = key_pubkey($self->live_key);
+    return (0, "key_file: $kp") unless $kp =~ /BEGIN PUBLIC KEY/;
+    return (0, "cert_file and key_file do not match") unless $cp eq $kp;
+    return (1, '');
 }
 
 # ---------------------------------------------------------------- files

@@ -12,7 +12,8 @@ use Test::More;
 use ExpAcme::Env;
 
 our @EXPORT = qw(exit_is stderr_like json_error_like sign_ok no_tokens
-                 chain_ok progress_lines);
+                 chain_ok progress_lines served_is pair_ok renew_entry
+                 deploy_ok);
 
 sub exit_is {
     my ($r, $code, $name) = @_;
@@ -82,6 +83,43 @@ sub chain_ok {
     is(ExpAcme::Env::cert_pubkey($pem), ExpAcme::Env::key_pubkey($key),
        "$label: the certificate is for the stored key");
     return $pem;
+}
+
+# The HTTPS listener presents the leaf of $pem (polled: up to $timeout
+# seconds, default 10); returns whether it did.
+sub served_is {
+    my ($env, $pem, $name, $timeout) = @_;
+    my $want = ExpAcme::Env::pem_fingerprint($pem) // 'none';
+    my $got;
+    ExpAcme::Env::wait_for(sub {
+        $got = ExpAcme::Env::pem_fingerprint($env->served_pem) // 'none';
+        return $got eq $want;
+    }, $timeout // 10, 0.05);
+    return is($got, $want, $name);
+}
+
+# The live pair (cert_file, key_file, through any symlinks) matches.
+sub pair_ok {
+    my ($env, $name) = @_;
+    my ($ok, $why) = $env->live_pair_ok;
+    ok($ok, $name) or diag($why);
+    return $ok;
+}
+
+# The entry of CERT (default server) in the JSON of `renew --json`.
+sub renew_entry {
+    my ($r, $cert) = @_;
+    my ($e) = grep { ($_->{cert} // '') eq ($cert // 'server') }
+        @{($r->{json} || {})->{certificates} || []};
+    return $e || {};
+}
+
+# deploy, expecting success; returns the result.
+sub deploy_ok {
+    my ($env, $name, @args) = @_;
+    my $r = $env->ctl(@args, 'deploy');
+    exit_is($r, 0, $name // 'deploy succeeds');
+    return $r;
 }
 
 1;
