@@ -162,6 +162,36 @@ apr_int64_t cli_now(void)
     return (apr_int64_t)time(NULL);
 }
 
+/* "a, b or c" */
+static const char *verb_names(const cli_verb_t *verbs, apr_pool_t *pool)
+{
+    const char *names = "";
+    for (const cli_verb_t *v = verbs; v->name != NULL; v++) {
+        const char *sep = v == verbs ? "" : v[1].name == NULL ? " or " : ", ";
+        names = apr_pstrcat(pool, names, sep, v->name, NULL);
+    }
+    return names;
+}
+
+cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
+                        int logno)
+{
+    const char *verb = cli->argc > 0 ? cli->argv[0] : NULL;
+    for (const cli_verb_t *v = verbs; verb != NULL && v->name != NULL; v++) {
+        if (strcmp(v->name, verb) == 0) {
+            cli->argc--;
+            cli->argv++;
+            return v->run(cli);
+        }
+    }
+    const char *names = verb_names(verbs, cli->pool);
+    if (verb == NULL)
+        return cli_fail(cli, CLI_EXIT_USAGE, logno, "%s needs %s", area,
+                        names);
+    return cli_fail(cli, CLI_EXIT_USAGE, logno,
+                    "unknown %s command '%s' (%s)", area, verb, names);
+}
+
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
     char *end = NULL;

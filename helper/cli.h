@@ -66,6 +66,17 @@ void cli_trap_signals(void);
  * seconds), which only the test suite sets, to run years in seconds. */
 apr_int64_t cli_now(void);
 
+/* A command area's verbs ("token put", "csr show", ...). */
+typedef struct {
+    const char *name;
+    cli_exit_t (*run)(cli_t *cli);
+} cli_verb_t;
+
+/* Takes the first word as the verb and runs it from verbs (ended by a
+ * NULL name); a usage error naming the verbs otherwise. */
+cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
+                        int logno);
+
 /* Parses a non-negative decimal; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 

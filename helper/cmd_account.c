@@ -265,17 +265,10 @@ static cli_exit_t account_deactivate(cli_t *cli)
 
 cli_exit_t cmd_account_run(cli_t *cli)
 {
-    const char *verb = cli->argc > 0 ? cli->argv[0] : "";
-    cli->argc--;
-    cli->argv++;
-    if (strcmp(verb, "register") == 0)
-        return account_register(cli);
-    if (strcmp(verb, "show") == 0)
-        return account_show(cli);
-    if (strcmp(verb, "rollover") == 0)
-        return account_rollover(cli);
-    if (strcmp(verb, "deactivate") == 0)
-        return account_deactivate(cli);
-    return cli_fail(cli, CLI_EXIT_USAGE, 2300,
-                    "account needs register, show, rollover or deactivate");
+    static const cli_verb_t verbs[] = {{"register", account_register},
+                                       {"show", account_show},
+                                       {"rollover", account_rollover},
+                                       {"deactivate", account_deactivate},
+                                       {NULL, NULL}};
+    return cli_run_verb(cli, "account", verbs, 2300);
 }

@@ -414,18 +414,9 @@ static cli_exit_t csr_discard(cli_t *cli)
 
 cli_exit_t cmd_csr_run(cli_t *cli)
 {
-    if (cli->argc < 1)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2800,
-                        "csr needs generate, show or discard");
-    const char *verb = cli->argv[0];
-    cli->argc--;
-    cli->argv++;
-    if (strcmp(verb, "generate") == 0)
-        return csr_generate(cli);
-    if (strcmp(verb, "show") == 0)
-        return csr_show(cli);
-    if (strcmp(verb, "discard") == 0)
-        return csr_discard(cli);
-    return cli_fail(cli, CLI_EXIT_USAGE, 2800,
-                    "unknown csr command '%s' (generate, show, discard)", verb);
+    static const cli_verb_t verbs[] = {{"generate", csr_generate},
+                                       {"show", csr_show},
+                                       {"discard", csr_discard},
+                                       {NULL, NULL}};
+    return cli_run_verb(cli, "csr", verbs, 2800);
 }

@@ -14,9 +14,20 @@
 static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG},
                                               {NULL, 0}};
 
-static cli_exit_t pending_show(cli_t *cli, cert_state_t *cert)
+static cli_exit_t open_cert(cli_t *cli, cert_state_t **cert)
 {
+    const char *err = NULL;
+    if (cert_state_open(cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2506, "%s", err);
+    return CLI_EXIT_OK;
+}
+
+static cli_exit_t pending_show(cli_t *cli)
+{
+    cert_state_t *cert = NULL;
     cli_exit_t code = cli_parse_options(cli, show_options, 0, 0);
+    if (code == CLI_EXIT_OK)
+        code = open_cert(cli, &cert);
     if (code != CLI_EXIT_OK)
         return code;
     char *pem = NULL;
@@ -52,9 +63,12 @@ static cli_exit_t pending_show(cli_t *cli, cert_state_t *cert)
     return CLI_EXIT_OK;
 }
 
-static cli_exit_t pending_discard(cli_t *cli, cert_state_t *cert)
+static cli_exit_t pending_discard(cli_t *cli)
 {
+    cert_state_t *cert = NULL;
     cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
+    if (code == CLI_EXIT_OK)
+        code = open_cert(cli, &cert);
     if (code != CLI_EXIT_OK)
         return code;
     const char *err = NULL;
@@ -75,17 +89,8 @@ static cli_exit_t pending_discard(cli_t *cli, cert_state_t *cert)
 
 cli_exit_t cmd_pending_run(cli_t *cli)
 {
-    const char *verb = cli->argc > 0 ? cli->argv[0] : "";
-    cli->argc--;
-    cli->argv++;
-    cert_state_t *cert = NULL;
-    const char *err = NULL;
-    if (strcmp(verb, "show") != 0 && strcmp(verb, "discard") != 0)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2500,
-                        "pending needs show or discard");
-    if (cert_state_open(&cert, cli, cli->cert_name, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2506, "%s", err);
-    if (strcmp(verb, "show") == 0)
-        return pending_show(cli, cert);
-    return pending_discard(cli, cert);
+    static const cli_verb_t verbs[] = {{"show", pending_show},
+                                       {"discard", pending_discard},
+                                       {NULL, NULL}};
+    return cli_run_verb(cli, "pending", verbs, 2500);
 }

@@ -173,13 +173,8 @@ static cli_exit_t provider_add_run(cli_t *cli)
 
 cli_exit_t cmd_provider_run(cli_t *cli)
 {
-    const char *verb = cli->argc > 0 ? cli->argv[0] : "";
-    cli->argc--;
-    cli->argv++;
-    if (strcmp(verb, "list") == 0)
-        return provider_list_run(cli);
-    if (strcmp(verb, "add") == 0)
-        return provider_add_run(cli);
-    return cli_fail(cli, CLI_EXIT_USAGE, 2200,
-                    "provider needs list or add");
+    static const cli_verb_t verbs[] = {{"list", provider_list_run},
+                                       {"add", provider_add_run},
+                                       {NULL, NULL}};
+    return cli_run_verb(cli, "provider", verbs, 2200);
 }

@@ -189,18 +189,8 @@ static cli_exit_t token_list(cli_t *cli)
 
 cli_exit_t cmd_token_run(cli_t *cli)
 {
-    if (cli->argc < 1)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2100,
-                        "token needs put, del or list");
-    const char *verb = cli->argv[0];
-    cli->argc--;
-    cli->argv++;
-    if (strcmp(verb, "put") == 0)
-        return token_put(cli);
-    if (strcmp(verb, "del") == 0)
-        return token_del(cli);
-    if (strcmp(verb, "list") == 0)
-        return token_list(cli);
-    return cli_fail(cli, CLI_EXIT_USAGE, 2100,
-                    "unknown token command '%s' (put, del, list)", verb);
+    static const cli_verb_t verbs[] = {
+        {"put", token_put}, {"del", token_del}, {"list", token_list}, {NULL,
+                                                                       NULL}};
+    return cli_run_verb(cli, "token", verbs, 2100);
 }

@@ -976,36 +976,29 @@ const char *crypt_csr_pem(X509_REQ *csr, apr_pool_t *pool)
     return pem;
 }
 
-const char *crypt_csr_der_b64url(X509_REQ *csr, apr_pool_t *pool)
+/* DER of any ASN.1 object, base64url. */
+static const char *der_b64url(const void *obj, const ASN1_ITEM *it,
+                              apr_pool_t *pool)
 {
-    int len = i2d_X509_REQ(csr, NULL);
+    unsigned char *der = NULL;
+    int len = ASN1_item_i2d((const ASN1_VALUE *)obj, &der, it);
     if (len <= 0) {
         ERR_clear_error();
         return NULL;
     }
-    unsigned char *der = apr_palloc(pool, (apr_size_t)len);
-    unsigned char *p = der;
-    if (i2d_X509_REQ(csr, &p) != len) {
-        ERR_clear_error();
-        return NULL;
-    }
-    return base64url_encode(pool, der, (apr_size_t)len);
+    const char *out = base64url_encode(pool, der, (apr_size_t)len);
+    OPENSSL_free(der);
+    return out;
+}
+
+const char *crypt_csr_der_b64url(X509_REQ *csr, apr_pool_t *pool)
+{
+    return der_b64url(csr, ASN1_ITEM_rptr(X509_REQ), pool);
 }
 
 const char *crypt_cert_der_b64url(X509 *cert, apr_pool_t *pool)
 {
-    int len = i2d_X509(cert, NULL);
-    if (len <= 0) {
-        ERR_clear_error();
-        return NULL;
-    }
-    unsigned char *der = apr_palloc(pool, (apr_size_t)len);
-    unsigned char *p = der;
-    if (i2d_X509(cert, &p) != len) {
-        ERR_clear_error();
-        return NULL;
-    }
-    return base64url_encode(pool, der, (apr_size_t)len);
+    return der_b64url(cert, ASN1_ITEM_rptr(X509), pool);
 }
 
 apr_array_header_t *crypt_csr_names(X509_REQ *csr, apr_pool_t *pool)
