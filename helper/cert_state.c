@@ -11,7 +11,7 @@
 
 #include "apr_strings.h"
 
-#include "challenge_store.h"
+#include "challenge_publish.h"
 #include "challenge_window.h"
 #include "json.h"
 #include "state.h"
@@ -124,31 +124,19 @@ static int process_alive(json_int_t pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *tokens,
+static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
                                     const char **err)
 {
-    if (json_array_size(tokens) == 0)
-        return APR_SUCCESS;
-    const char *path = config_store_path(cert->cli->config, err);
-    if (path == NULL)
-        return APR_EINVAL;
-    challenge_store_writer_t *w = NULL;
-    challenge_store_status_t rv = challenge_store_writer_open(
-        &w, path, (uint32_t)cert->cli->config->challenge_capacity);
-    if (rv != CHALLENGE_STORE_OK) {
-        *err = apr_psprintf(cert->cli->pool, "%s: %s", path,
-                            challenge_store_status_text(rv));
-        return APR_EGENERAL;
-    }
+    apr_array_header_t *tokens = apr_array_make(cert->cli->pool, 8,
+                                                sizeof(const char *));
     size_t i;
     json_t *t;
-    json_array_foreach(tokens, i, t) {
-        unsigned removed = 0;
+    json_array_foreach(list, i, t) {
         if (json_is_string(t))
-            challenge_store_del(w, json_string_value(t), &removed);
+            APR_ARRAY_PUSH(tokens, const char *) = json_string_value(t);
     }
-    challenge_store_writer_close(w);
-    return APR_SUCCESS;
+    return challenge_publish_withdraw(cert->cli->config, tokens, err,
+                                      cert->cli->pool);
 }
 
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,

@@ -53,17 +53,12 @@ apr_status_t challenge_window_open(cli_t *cli, const char **err)
     if (rv != APR_SUCCESS)
         return rv;
     cli_progress(cli, "opened port %s for the challenge window", listen);
-    apr_time_t deadline = apr_time_now() + LISTEN_WAIT;
     const char *probe = probe_address(listen, cli->pool);
-    while (!tls_probe_listening(probe, apr_time_from_sec(1), cli->pool)) {
-        if (apr_time_now() > deadline) {
-            *err = apr_psprintf(cli->pool, "httpd does not listen on %s "
-                                "after the reload", probe);
-            return APR_TIMEUP;
-        }
-        apr_sleep(apr_time_from_msec(20));
-    }
-    return APR_SUCCESS;
+    if (tls_probe_wait_listening(probe, LISTEN_WAIT, cli->pool))
+        return APR_SUCCESS;
+    *err = apr_psprintf(cli->pool, "httpd does not listen on %s after the "
+                        "reload", probe);
+    return APR_TIMEUP;
 }
 
 apr_status_t challenge_window_close(cli_t *cli, const char **err)

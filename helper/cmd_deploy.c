@@ -143,20 +143,14 @@ static apr_status_t verify_pending(deploy_job_t *job, const char **err)
 
 static apr_status_t wait_listening(deploy_job_t *job, const char **err)
 {
-    apr_time_t deadline = apr_time_now() +
-                          apr_time_from_sec(job->cli->config->deploy_timeout);
     const char *address = job->cli->config->https_address;
-    apr_interval_time_t delay = POLL_FIRST;
-    while (!tls_probe_listening(address, apr_time_from_sec(2),
-                                job->cli->pool)) {
-        if (apr_time_now() > deadline) {
-            *err = apr_psprintf(job->cli->pool, "httpd is not listening on "
-                                "%s after the graceful reload", address);
-            return APR_TIMEUP;
-        }
-        poll_pause(&delay);
-    }
-    return APR_SUCCESS;
+    if (tls_probe_wait_listening(
+            address, apr_time_from_sec(job->cli->config->deploy_timeout),
+            job->cli->pool))
+        return APR_SUCCESS;
+    *err = apr_psprintf(job->cli->pool, "httpd is not listening on %s after "
+                        "the graceful reload", address);
+    return APR_TIMEUP;
 }
 
 static apr_status_t wait_served(deploy_job_t *job, X509 *want,

@@ -10,6 +10,7 @@
 
 #include "acme_order.h"
 #include "cert_state.h"
+#include "challenge_publish.h"
 #include "challenge_store.h"
 #include "challenge_window.h"
 #include "crypt.h"
@@ -19,22 +20,7 @@
 
 typedef struct {
     cert_state_t *cert;
-    const char *store_path;
 } sign_publisher_t;
-
-static apr_status_t open_store(challenge_store_writer_t **w,
-                               sign_publisher_t *pub, const char **err,
-                               apr_pool_t *pool)
-{
-    challenge_store_status_t rv = challenge_store_writer_open(
-        w, pub->store_path,
-        (uint32_t)pub->cert->cli->config->challenge_capacity);
-    if (rv == CHALLENGE_STORE_OK)
-        return APR_SUCCESS;
-    *err = apr_psprintf(pool, "challenge store %s: %s", pub->store_path,
-                        challenge_store_status_text(rv));
-    return APR_EGENERAL;
-}
 
 /* The tokens are recorded before they are published, so that a helper
  * killed at any point leaves a list the next run can withdraw. */
@@ -53,7 +39,7 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
     apr_status_t rv = cert_state_save(pub->cert, err);
     challenge_store_writer_t *w = NULL;
     if (rv == APR_SUCCESS)
-        rv = open_store(&w, pub, err, pool);
+        rv = challenge_publish_open(&w, pub->cert->cli->config, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_int64_t now = (apr_int64_t)time(NULL);
@@ -80,16 +66,15 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
                              const char **err, apr_pool_t *pool)
 {
     sign_publisher_t *pub = baton;
-    challenge_store_writer_t *w = NULL;
-    apr_status_t rv = open_store(&w, pub, err, pool);
+    apr_array_header_t *tokens = apr_array_make(pool, list->nelts,
+                                                sizeof(const char *));
+    for (int i = 0; i < list->nelts; i++)
+        APR_ARRAY_PUSH(tokens, const char *) =
+            APR_ARRAY_IDX(list, i, acme_challenge_t).token;
+    apr_status_t rv = challenge_publish_withdraw(pub->cert->cli->config,
+                                                 tokens, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    for (int i = 0; i < list->nelts; i++) {
-        unsigned removed = 0;
-        challenge_store_del(w, APR_ARRAY_IDX(list, i, acme_challenge_t).token,
-                            &removed);
-    }
-    challenge_store_writer_close(w);
     const char *window_err = NULL;
     if (challenge_window_close(pub->cert->cli, &window_err) != APR_SUCCESS)
         cli_progress(pub->cert->cli, "warning: %s", window_err);
@@ -183,8 +168,10 @@ static cli_exit_t run_order(sign_job_t *job, const char *profile,
 {
     cli_t *cli = job->cli;
     const char *err = NULL;
-    sign_publisher_t pub = {job->cert, config_store_path(cli->config, &err)};
-    if (pub.store_path == NULL)
+    sign_publisher_t pub = {job->cert};
+    /* A store the helper cannot use is a configuration error: found
+     * before the CA is asked for anything. */
+    if (config_store_path(cli->config, &err) == NULL)
         return cli_fail(cli, CLI_EXIT_USAGE, 2404, "%s", err);
     json_object_set_new(job->cert->status, "signing",
                         json_pack("{s:I, s:I, s:s}", "pid",

@@ -3,58 +3,27 @@
  * challenge_store_put, so what works here works there. */
 #include "commands.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "apr_strings.h"
 
+#include "challenge_publish.h"
 #include "challenge_store.h"
 #include "token_rules.h"
 
 #define TOKEN_DEFAULT_TTL 600
 #define TOKEN_MAX_TTL (7 * 24 * 3600)
 
-/* mkdir -p for the store's directory, world-traversable: httpd's workers
- * must reach the file. */
-static int make_parent_dirs(const char *path, apr_pool_t *pool)
-{
-    char *dir = apr_pstrdup(pool, path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 static cli_exit_t open_writer(cli_t *cli, challenge_store_writer_t **writer)
 {
     const char *err = NULL;
-    const char *path = config_store_path(cli->config, &err);
-    if (path == NULL)
+    apr_status_t rv = challenge_publish_open(writer, cli->config, &err,
+                                             cli->pool);
+    if (rv == APR_EINVAL)
         return cli_fail(cli, CLI_EXIT_USAGE, 2101, "%s", err);
-    if (make_parent_dirs(path, cli->pool) != 0)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2102,
-                        "cannot create the directory of %s: %s", path,
-                        strerror(errno));
-    challenge_store_status_t rv = challenge_store_writer_open(
-        writer, path, (uint32_t)cli->config->challenge_capacity);
-    if (rv != CHALLENGE_STORE_OK)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2103, "%s: %s%s%s", path,
-                        challenge_store_status_text(rv),
-                        rv == CHALLENGE_STORE_IO ? ": " : "",
-                        rv == CHALLENGE_STORE_IO ? strerror(errno) : "");
+    if (rv != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_FAILED, 2103, "%s", err);
     return CLI_EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
  * command table, --json output and the exit code. */
 #include "build_config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -93,8 +94,50 @@ static cli_exit_t cmd_version(cli_t *cli)
     return CLI_EXIT_OK;
 }
 
-/* Takes --config and --json from anywhere before "--"; the rest stays in
- * order for the command. */
+/* The global options that take a value: --config FILE, --cert NAME. */
+typedef struct {
+    const char *name;
+    size_t offset; /* of the const char * in cli_t */
+    int logno;
+} global_value_t;
+
+static const global_value_t global_values[] = {
+    {"config", offsetof(cli_t, config_path), 2006},
+    {"cert", offsetof(cli_t, cert_name), 2010},
+};
+
+/* Consumes argv[*i] (and its value) when it is one of global_values:
+ * 1 taken, 0 not ours, -1 usage error already reported. */
+static int take_global_value(cli_t *cli, int argc, const char *const *argv,
+                             int *i)
+{
+    const char *word = argv[*i];
+    for (size_t k = 0; k < sizeof(global_values) / sizeof(global_values[0]);
+         k++) {
+        const global_value_t *g = &global_values[k];
+        size_t n = strlen(g->name);
+        const char **field = (const char **)((char *)cli + g->offset);
+        if (strncmp(word, "--", 2) != 0 || strncmp(word + 2, g->name, n) != 0)
+            continue;
+        if (word[2 + n] == '=') {
+            *field = word + 3 + n;
+            return 1;
+        }
+        if (word[2 + n] != '\0')
+            continue;
+        if (*i + 1 >= argc) {
+            cli_fail(cli, CLI_EXIT_USAGE, g->logno, "--%s needs a value",
+                     g->name);
+            return -1;
+        }
+        *field = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+/* Takes --config, --cert and --json from anywhere before "--"; the rest
+ * stays in order for the command. */
 static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
 {
     const char **rest = apr_pcalloc(cli->pool, sizeof(char *) * (argc + 1));
@@ -105,25 +148,15 @@ static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
                 rest[count++] = argv[i++];
             break;
         }
-        if (strcmp(argv[i], "--json") == 0) {
+        int taken = take_global_value(cli, argc, argv, &i);
+        if (taken < 0)
+            return CLI_EXIT_USAGE;
+        if (taken)
+            continue;
+        if (strcmp(argv[i], "--json") == 0)
             cli->json = 1;
-        } else if (strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc)
-                return cli_fail(cli, CLI_EXIT_USAGE, 2006,
-                                "--config needs a file");
-            cli->config_path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            cli->config_path = argv[i] + 9;
-        } else if (strcmp(argv[i], "--cert") == 0) {
-            if (i + 1 >= argc)
-                return cli_fail(cli, CLI_EXIT_USAGE, 2010,
-                                "--cert needs a name");
-            cli->cert_name = argv[++i];
-        } else if (strncmp(argv[i], "--cert=", 7) == 0) {
-            cli->cert_name = argv[i] + 7;
-        } else {
+        else
             rest[count++] = argv[i];
-        }
     }
     cli->argv = rest;
     cli->argc = count;

@@ -74,6 +74,21 @@ int tls_probe_listening(const char *address, apr_interval_time_t timeout,
     return 1;
 }
 
+int tls_probe_wait_listening(const char *address, apr_interval_time_t wait,
+                             apr_pool_t *pool)
+{
+    apr_time_t deadline = apr_time_now() + wait;
+    apr_interval_time_t delay = apr_time_from_msec(10);
+    while (!tls_probe_listening(address, apr_time_from_sec(2), pool)) {
+        if (apr_time_now() > deadline)
+            return 0;
+        apr_sleep(delay);
+        delay = delay * 2 > apr_time_from_msec(200) ? apr_time_from_msec(200)
+                                                    : delay * 2;
+    }
+    return 1;
+}
+
 static apr_status_t x509_cleanup(void *data)
 {
     X509_free(data);

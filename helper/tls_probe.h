@@ -18,4 +18,9 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
 int tls_probe_listening(const char *address, apr_interval_time_t timeout,
                         apr_pool_t *pool);
 
+/* Polls (10 ms, doubling to 200 ms) until something listens on address or
+ * `wait` has passed: what follows a graceful reload. 1 when it listens. */
+int tls_probe_wait_listening(const char *address, apr_interval_time_t wait,
+                             apr_pool_t *pool);
+
 #endif
