@@ -1,5 +1,5 @@
 /* acme.c — the session with one CA (see acme.h). */
-#include "acme.h"
+#include "acme/acme.h"
 
 #include <string.h>
 #include <time.h>
@@ -7,7 +7,7 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-#include "json.h"
+#include "acme/json.h"
 #include "token_rules.h"
 
 #define JOSE_TYPE "application/jose+json"

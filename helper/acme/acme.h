@@ -10,8 +10,8 @@
 #include "apr_pools.h"
 #include "apr_tables.h"
 
-#include "http.h"
-#include "jws.h"
+#include "acme/http.h"
+#include "acme/jws.h"
 
 /* RFC 8555 §6.7 problem document, as the CA sent it (strings escaped
  * only when printed). */

@@ -1,12 +1,12 @@
 /* acme_account.c — see acme_account.h. */
-#include "acme_account.h"
+#include "acme/acme_account.h"
 
 #include <string.h>
 
 #include "apr_strings.h"
 
-#include "json.h"
-#include "state.h"
+#include "acme/json.h"
+#include "base/json_pool.h"
 
 static json_t *new_account_payload(const char *email, int agree_tos)
 {
@@ -31,7 +31,7 @@ apr_status_t acme_account_register(const char **url, json_t **account,
                "provider with --eab-kid and --eab-hmac-key-file";
         return APR_EINVAL;
     }
-    json_t *payload = state_json_pool(new_account_payload(email, agree_tos),
+    json_t *payload = json_pool_bind(new_account_payload(email, agree_tos),
                                       pool);
     if (eab != NULL) {
         json_t *binding = NULL;
@@ -72,7 +72,7 @@ apr_status_t acme_account_key_change(acme_session_t *s,
     }
     jws_signer_t inner_signer = *new_signer;
     inner_signer.kid = NULL; /* the inner JWS carries the new jwk */
-    json_t *inner_payload = state_json_pool(
+    json_t *inner_payload = json_pool_bind(
         json_pack("{s:s, s:O}", "account", s->signer.kid, "oldKey",
                   s->signer.jwk),
         pool);
@@ -94,7 +94,7 @@ apr_status_t acme_account_key_change(acme_session_t *s,
 apr_status_t acme_account_deactivate(json_t **account, acme_session_t *s,
                                      const char **err, apr_pool_t *pool)
 {
-    json_t *payload = state_json_pool(
+    json_t *payload = json_pool_bind(
         json_pack("{s:s}", "status", "deactivated"), pool);
     return acme_post_json(account, NULL, s, s->signer.kid, payload, err,
                           pool);

@@ -3,7 +3,7 @@
 #ifndef EXPACME_ACME_ACCOUNT_H
 #define EXPACME_ACME_ACCOUNT_H
 
-#include "acme.h"
+#include "acme/acme.h"
 
 typedef struct {
     const char *kid;

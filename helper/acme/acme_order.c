@@ -1,5 +1,5 @@
 /* acme_order.c — see acme_order.h. */
-#include "acme_order.h"
+#include "acme/acme_order.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -8,9 +8,9 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-#include "crypt.h"
-#include "json.h"
-#include "state.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "base/json_pool.h"
 #include "token_rules.h"
 
 #define MAX_AUTHZ 1000
@@ -136,7 +136,7 @@ static apr_status_t order_create(order_run_t *run, const char **err)
 {
     json_t *order = NULL;
     http_response_t *resp = NULL;
-    json_t *payload = state_json_pool(order_payload(run), run->pool);
+    json_t *payload = json_pool_bind(order_payload(run), run->pool);
     apr_status_t rv = acme_post_json(&order, &resp, run->s,
                                      run->s->new_order_url, payload, err,
                                      run->pool);
@@ -272,7 +272,7 @@ static apr_status_t publish(order_run_t *run, const char **err)
 
 static apr_status_t answer_all(order_run_t *run, const char **err)
 {
-    json_t *empty = state_json_pool(json_object(), run->pool);
+    json_t *empty = json_pool_bind(json_object(), run->pool);
     for (int i = 0; i < run->authzs->nelts; i++) {
         authz_t *a = &APR_ARRAY_IDX(run->authzs, i, authz_t);
         if (a->valid)
@@ -405,7 +405,7 @@ static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
 static apr_status_t finalize(order_run_t *run, const char **err)
 {
     say(run, "finalizing");
-    json_t *payload = state_json_pool(
+    json_t *payload = json_pool_bind(
         json_pack("{s:s}", "csr", run->req->csr_der_b64url), run->pool);
     json_t *order = NULL;
     apr_status_t rv = acme_post_json(&order, NULL, run->s, run->finalize_url,

@@ -5,7 +5,7 @@
 #ifndef EXPACME_ACME_ORDER_H
 #define EXPACME_ACME_ORDER_H
 
-#include "acme.h"
+#include "acme/acme.h"
 
 typedef struct {
     const char *host;

@@ -1,6 +1,6 @@
 /* http.c — libcurl behind http.h. One easy handle per client, reused so
  * that every request of an order rides the same TLS connection. */
-#include "http.h"
+#include "acme/http.h"
 
 #include <ctype.h>
 #include <string.h>

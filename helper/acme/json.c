@@ -1,11 +1,11 @@
 /* json.c — see json.h. */
-#include "json.h"
+#include "acme/json.h"
 
 #include <string.h>
 
 #include "apr_strings.h"
 
-#include "state.h"
+#include "base/json_pool.h"
 
 apr_status_t json_parse_object(json_t **out, const char *text,
                                apr_size_t len, const char *what,
@@ -18,7 +18,7 @@ apr_status_t json_parse_object(json_t **out, const char *text,
         *err = apr_psprintf(pool, "%s: malformed JSON: %s", what, jerr.text);
         return APR_EINVAL;
     }
-    state_json_pool(json, pool);
+    json_pool_bind(json, pool);
     if (!json_is_object(json)) {
         *err = apr_psprintf(pool, "%s: JSON is not an object", what);
         return APR_EINVAL;

@@ -1,14 +1,14 @@
 /* jws.c — see jws.h. */
-#include "jws.h"
+#include "acme/jws.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "crypt.h"
-#include "state.h"
+#include "base/base64url.h"
+#include "crypto/crypt.h"
+#include "base/json_pool.h"
 
 static const char *json_compact(const json_t *json, apr_pool_t *pool)
 {
@@ -45,7 +45,7 @@ apr_status_t jws_build_json(json_t **out, const jws_signer_t *signer,
         *err = "JWS needs a kid or a jwk";
         return APR_EINVAL;
     }
-    json_t *header = state_json_pool(protected_header(signer, url, nonce),
+    json_t *header = json_pool_bind(protected_header(signer, url, nonce),
                                      pool);
     const char *header_text = json_compact(header, pool);
     const char *payload_text = payload ? json_compact(payload, pool) : "";
@@ -65,7 +65,7 @@ apr_status_t jws_build_json(json_t **out, const jws_signer_t *signer,
         *err = "signing the request failed";
         return rv;
     }
-    *out = state_json_pool(
+    *out = json_pool_bind(
         json_pack("{s:s, s:s, s:s}", "protected", h64, "payload", p64,
                   "signature", base64url_encode(pool, sig, sig_len)),
         pool);

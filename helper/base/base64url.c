@@ -1,7 +1,7 @@
 /* base64url.c — RFC 4648 §5 without padding (see base64url.h).  Written
  * here rather than taken from APR or OpenSSL: both speak standard base64
  * with padding and tolerate input JOSE must refuse. */
-#include "base64url.h"
+#include "base/base64url.h"
 
 #include "apr_errno.h"
 

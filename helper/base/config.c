@@ -1,5 +1,5 @@
 /* config.c — parser for expacme.conf (see config.h). */
-#include "config.h"
+#include "base/config.h"
 
 #include <ctype.h>
 #include <errno.h>

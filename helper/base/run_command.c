@@ -1,5 +1,5 @@
 /* run_command.c — see run_command.h. */
-#include "run_command.h"
+#include "base/run_command.h"
 
 #include <errno.h>
 #include <fcntl.h>

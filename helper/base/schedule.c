@@ -1,5 +1,5 @@
 /* schedule.c — see schedule.h. */
-#include "schedule.h"
+#include "base/schedule.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,6 +1,6 @@
 /* state.c — atomic files and the layout of the state directory (see
  * state.h). */
-#include "state.h"
+#include "base/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,20 +165,6 @@ apr_status_t state_remove(const char *path, const char **err,
     return APR_SUCCESS;
 }
 
-static apr_status_t json_decref_cleanup(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
-json_t *state_json_pool(json_t *json, apr_pool_t *pool)
-{
-    if (json != NULL)
-        apr_pool_cleanup_register(pool, json, json_decref_cleanup,
-                                  apr_pool_cleanup_null);
-    return json;
-}
-
 apr_status_t state_read_json(json_t **out, const char *path, const char **err,
                              apr_pool_t *pool)
 {
@@ -197,7 +183,7 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
                             json ? "not an object" : jerr.text);
         return APR_EINVAL;
     }
-    *out = state_json_pool(json, pool);
+    *out = json_pool_bind(json, pool);
     return APR_SUCCESS;
 }
 

@@ -23,7 +23,8 @@
 #include "apr_file_info.h"
 #include "apr_pools.h"
 
-#include "config.h"
+#include "base/config.h"
+#include "base/json_pool.h"
 
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 
@@ -73,8 +74,5 @@ apr_status_t state_provider_dir(const char **out,
 apr_status_t state_lock(const expacme_config_t *config,
                         apr_interval_time_t wait, const char **err,
                         apr_pool_t *pool);
-
-/* Binds a json_t to a pool: decref'd when the pool goes. Returns json. */
-json_t *state_json_pool(json_t *json, apr_pool_t *pool);
 
 #endif

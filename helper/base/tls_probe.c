@@ -1,5 +1,5 @@
 /* tls_probe.c — see tls_probe.h. */
-#include "tls_probe.h"
+#include "base/tls_probe.h"
 
 #include <errno.h>
 #include <netdb.h>

@@ -1,5 +1,5 @@
 /* cli.c — argument parsing and output shared by every command. */
-#include "cli.h"
+#include "cmd/cli.h"
 
 #include <errno.h>
 #include <signal.h>

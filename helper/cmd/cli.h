@@ -8,7 +8,7 @@
 #include "apr_pools.h"
 #include "apr_tables.h"
 
-#include "config.h"
+#include "base/config.h"
 
 /* The exit code is part of the interface (SPEC §3). */
 typedef enum {

@@ -1,5 +1,5 @@
 /* cmd_account.c — `account register|show|rollover|deactivate`. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -10,10 +10,10 @@
 
 #include "apr_strings.h"
 
-#include "acme_account.h"
-#include "crypt.h"
-#include "provider.h"
-#include "state.h"
+#include "acme/acme_account.h"
+#include "crypto/crypt.h"
+#include "ops/provider.h"
+#include "base/state.h"
 
 static int file_exists(const char *path)
 {
@@ -81,7 +81,7 @@ static cli_exit_t register_with_ca(cli_t *cli, provider_conn_t *c,
     if (rv != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2307, "account register: %s",
                         err);
-    json_t *rec = state_json_pool(account_record(c, url, email, account),
+    json_t *rec = json_pool_bind(account_record(c, url, email, account),
                                   cli->pool);
     if (state_write_json(account_file(c, "account.json", cli->pool), rec,
                          &err, cli->pool) != APR_SUCCESS ||

@@ -3,7 +3,7 @@
  * key.pem (0600), csr.pem, and csr.json (what was asked for, which
  * `status` shows).  Nothing secret is ever printed: the key stays in
  * key.pem. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,9 +12,9 @@
 
 #include "apr_strings.h"
 
-#include "cert_state.h"
-#include "crypt.h"
-#include "state.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "base/state.h"
 
 typedef struct {
     crypt_csr_spec_t spec;
@@ -311,7 +311,7 @@ static cli_exit_t csr_generate(cli_t *cli)
     const char *pem = crypt_csr_pem(csr, cli->pool);
     if (pem == NULL)
         return cli_fail(cli, CLI_EXIT_FAILED, 2815, "cannot encode the CSR");
-    json_t *record = state_json_pool(
+    json_t *record = json_pool_bind(
         csr_record(&req, crypt_csr_names(csr, cli->pool)), cli->pool);
     code = store_csr(cli, cert, &req, key, record, pem);
     if (code == CLI_EXIT_OK)

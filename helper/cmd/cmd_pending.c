@@ -1,15 +1,15 @@
 /* cmd_pending.c — `pending show [--pem]` and `pending discard`. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 #include <time.h>
 
 #include "apr_strings.h"
 
-#include "cert_info.h"
-#include "cert_state.h"
-#include "crypt.h"
-#include "state.h"
+#include "ops/cert_info.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "base/state.h"
 
 static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG},
                                               {NULL, 0}};

@@ -1,5 +1,5 @@
 /* cmd_provider.c — `provider list` and `provider add`. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -8,9 +8,9 @@
 
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "provider.h"
-#include "state.h"
+#include "base/base64url.h"
+#include "ops/provider.h"
+#include "base/state.h"
 
 static json_t *provider_json(const provider_t *p, const char *current)
 {

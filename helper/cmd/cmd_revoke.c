@@ -1,18 +1,18 @@
 /* cmd_revoke.c — `revoke CERTFILE`: RFC 8555 §7.6, signed by the account
  * key (which needs valid authorizations for every name) or, with --key,
  * by the certificate's own key. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 
 #include "apr_strings.h"
 
-#include "acme.h"
-#include "cert_state.h"
-#include "crypt.h"
-#include "json.h"
-#include "provider.h"
-#include "state.h"
+#include "acme/acme.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "ops/provider.h"
+#include "base/state.h"
 
 typedef struct {
     const char *name;
@@ -128,7 +128,7 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     if (conn.session->revoke_cert_url == NULL)
         return cli_fail(cli, CLI_EXIT_FAILED, 2708, "this CA offers no "
                         "revokeCert");
-    json_t *payload = state_json_pool(
+    json_t *payload = json_pool_bind(
         json_pack("{s:s, s:i}", "certificate",
                   crypt_cert_der_b64url(leaf, cli->pool), "reason", rcode),
         cli->pool);

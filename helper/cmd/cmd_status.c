@@ -1,7 +1,7 @@
 /* cmd_status.c — `status`: per managed certificate what SPEC §3 lists,
  * and the same document published (no secrets) to status_file for the
  * module's status page. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +11,13 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
-#include "cert_info.h"
-#include "cert_state.h"
-#include "crypt.h"
-#include "json.h"
-#include "provider.h"
-#include "schedule.h"
-#include "state.h"
+#include "ops/cert_info.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "ops/provider.h"
+#include "base/schedule.h"
+#include "base/state.h"
 
 static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
                               apr_pool_t *pool)
@@ -200,7 +200,7 @@ void cmd_status_publish(cli_t *cli, json_t *doc)
 
 void cmd_status_refresh(cli_t *cli)
 {
-    json_t *doc = state_json_pool(status_document(cli), cli->pool);
+    json_t *doc = json_pool_bind(status_document(cli), cli->pool);
     cmd_status_publish(cli, doc);
 }
 

@@ -1,14 +1,14 @@
 /* cmd_token.c — `token put|del|list`: the challenge store by hand, for
  * diagnostics and tests.  The ACME code publishes through the same
  * challenge_store_put, so what works here works there. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 #include <time.h>
 
 #include "apr_strings.h"
 
-#include "challenge_publish.h"
+#include "ops/challenge_publish.h"
 #include "challenge_store.h"
 #include "token_rules.h"
 

@@ -2,8 +2,8 @@
 #ifndef EXPACME_COMMANDS_H
 #define EXPACME_COMMANDS_H
 
-#include "cert_state.h"
-#include "cli.h"
+#include "ops/cert_state.h"
+#include "cmd/cli.h"
 
 cli_exit_t cmd_token_run(cli_t *cli);
 cli_exit_t cmd_provider_run(cli_t *cli);

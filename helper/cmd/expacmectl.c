@@ -11,9 +11,9 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "cli.h"
-#include "commands.h"
-#include "state.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "base/state.h"
 
 typedef struct {
     const char *name;

@@ -2,7 +2,7 @@
  * to a caller is bound to a pool; temporaries are freed before return.
  * After a failure the OpenSSL error queue is cleared so that a later,
  * unrelated error is not reported with a stale reason. */
-#include "crypt.h"
+#include "crypto/crypt.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -19,8 +19,8 @@
 
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "state.h"
+#include "base/base64url.h"
+#include "base/state.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 #define CHAIN_MAX_CERTS 10

@@ -1,5 +1,5 @@
 /* cert_info.c — see cert_info.h. */
-#include "cert_info.h"
+#include "ops/cert_info.h"
 
 #include <time.h>
 

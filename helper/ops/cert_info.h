@@ -3,8 +3,8 @@
 #ifndef EXPACME_CERT_INFO_H
 #define EXPACME_CERT_INFO_H
 
-#include "cli.h"
-#include "crypt.h"
+#include "cmd/cli.h"
+#include "crypto/crypt.h"
 
 json_t *cert_info_json(const crypt_cert_info_t *info);
 void cert_info_print(cli_t *cli, const char *label,

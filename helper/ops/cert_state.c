@@ -1,5 +1,5 @@
 /* cert_state.c — see cert_state.h. */
-#include "cert_state.h"
+#include "ops/cert_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 
 #include "apr_strings.h"
 
-#include "challenge_publish.h"
-#include "challenge_window.h"
-#include "json.h"
-#include "state.h"
+#include "ops/challenge_publish.h"
+#include "ops/challenge_window.h"
+#include "acme/json.h"
+#include "base/state.h"
 
 static apr_status_t unlock_cleanup(void *data)
 {
@@ -40,7 +40,7 @@ apr_status_t cert_state_open(cert_state_t **out, cli_t *cli, const char *name,
     rv = state_read_json(&cert->status, cert_state_file(cert, "status.json"),
                          err, cli->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        cert->status = state_json_pool(json_object(), cli->pool);
+        cert->status = json_pool_bind(json_object(), cli->pool);
         rv = APR_SUCCESS;
     }
     apr_pool_cleanup_register(cli->pool, cert, unlock_cleanup,

@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-#include "acme.h"
-#include "cli.h"
+#include "acme/acme.h"
+#include "cmd/cli.h"
 
 typedef struct {
     const char *name;

@@ -1,12 +1,12 @@
 /* challenge_publish.c — see challenge_publish.h. */
-#include "challenge_publish.h"
+#include "ops/challenge_publish.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "apr_strings.h"
 
-#include "state.h"
+#include "base/state.h"
 
 apr_status_t challenge_publish_open(challenge_store_writer_t **writer,
                                     const expacme_config_t *config,

@@ -9,7 +9,7 @@
 #include "apr_tables.h"
 
 #include "challenge_store.h"
-#include "config.h"
+#include "base/config.h"
 
 /* APR_EINVAL (with *err) when challenge_store is not a usable shm: path;
  * another error when the store cannot be created or opened. */

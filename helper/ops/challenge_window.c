@@ -1,14 +1,14 @@
 /* challenge_window.c — see challenge_window.h. */
-#include "challenge_window.h"
+#include "ops/challenge_window.h"
 
 #include <string.h>
 #include <unistd.h>
 
 #include "apr_strings.h"
 
-#include "httpd_ctl.h"
-#include "state.h"
-#include "tls_probe.h"
+#include "ops/httpd_ctl.h"
+#include "base/state.h"
+#include "base/tls_probe.h"
 
 #define LISTEN_WAIT (apr_time_from_sec(10))
 

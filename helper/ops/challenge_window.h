@@ -9,7 +9,7 @@
 #ifndef EXPACME_CHALLENGE_WINDOW_H
 #define EXPACME_CHALLENGE_WINDOW_H
 
-#include "cli.h"
+#include "cmd/cli.h"
 
 apr_status_t challenge_window_open(cli_t *cli, const char **err);
 /* Also what recovery calls after a helper died with the window open. */

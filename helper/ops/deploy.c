@@ -4,7 +4,7 @@
  * Every step is written to the certificate's status.json ("deploying")
  * before it starts, so a helper killed at any point leaves enough for the
  * next deploy or status to put the previous pair back. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -14,14 +14,14 @@
 
 #include "apr_strings.h"
 
-#include "cert_state.h"
-#include "crypt.h"
-#include "deploy.h"
-#include "json.h"
-#include "notify.h"
-#include "httpd_ctl.h"
-#include "state.h"
-#include "tls_probe.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "ops/deploy_live.h"
+#include "acme/json.h"
+#include "ops/notify.h"
+#include "ops/httpd_ctl.h"
+#include "base/state.h"
+#include "base/tls_probe.h"
 
 typedef enum {
     STEP_VERIFY,
@@ -265,7 +265,7 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
         *err = "cannot read the deployed certificate";
         return rv;
     }
-    json_t *rec = state_json_pool(
+    json_t *rec = json_pool_bind(
         json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "time",
                   (json_int_t)time(NULL), "serial", info.serial, "sha256",
                   info.sha256, "not_before", (json_int_t)info.not_before,

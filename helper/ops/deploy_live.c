@@ -1,5 +1,5 @@
 /* deploy.c — see deploy.h. */
-#include "deploy.h"
+#include "ops/deploy_live.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +11,7 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-#include "state.h"
+#include "base/state.h"
 
 static const char *dir_of(const char *path, apr_pool_t *pool)
 {

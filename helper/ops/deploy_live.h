@@ -17,7 +17,7 @@
 
 #include "apr_pools.h"
 
-#include "config.h"
+#include "base/config.h"
 
 typedef struct {
     const char *name;

@@ -1,9 +1,9 @@
 /* httpd_ctl.c — see httpd_ctl.h. */
-#include "httpd_ctl.h"
+#include "ops/httpd_ctl.h"
 
 #include "apr_strings.h"
 
-#include "run_command.h"
+#include "base/run_command.h"
 
 #define COMMAND_TIMEOUT (apr_time_from_sec(60))
 

@@ -4,7 +4,7 @@
 #ifndef EXPACME_HTTPD_CTL_H
 #define EXPACME_HTTPD_CTL_H
 
-#include "cli.h"
+#include "cmd/cli.h"
 
 typedef enum { HTTPD_CTL_CONFIGTEST, HTTPD_CTL_GRACEFUL } httpd_ctl_verb_t;
 

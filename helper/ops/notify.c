@@ -1,12 +1,12 @@
 /* notify.c — see notify.h. */
-#include "notify.h"
+#include "ops/notify.h"
 
 #include <syslog.h>
 
 #include "apr_strings.h"
 
-#include "acme.h"
-#include "run_command.h"
+#include "acme/acme.h"
+#include "base/run_command.h"
 
 #define NOTIFY_TIMEOUT (apr_time_from_sec(30))
 

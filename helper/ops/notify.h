@@ -5,7 +5,7 @@
 #ifndef EXPACME_NOTIFY_H
 #define EXPACME_NOTIFY_H
 
-#include "cli.h"
+#include "cmd/cli.h"
 
 void notify_event(cli_t *cli, const char *event, const char *cert,
                   const char *detail);

@@ -1,5 +1,5 @@
 /* provider.c — see provider.h. */
-#include "provider.h"
+#include "ops/provider.h"
 
 #include <string.h>
 
@@ -7,10 +7,10 @@
 
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "crypt.h"
-#include "json.h"
-#include "state.h"
+#include "base/base64url.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "base/state.h"
 
 #define FALLBACK_DEPTH 4
 
@@ -43,7 +43,7 @@ static apr_status_t providers_load(json_t **out, cli_t *cli, const char **err)
     apr_status_t rv = state_read_json(out, providers_path(cli), err,
                                       cli->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        *out = state_json_pool(json_pack("{s:{}}", "providers"), cli->pool);
+        *out = json_pool_bind(json_pack("{s:{}}", "providers"), cli->pool);
         return APR_SUCCESS;
     }
     return rv;
@@ -216,7 +216,7 @@ void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
 {
     memset(signer, 0, sizeof(*signer));
     signer->alg = crypt_jws_alg(key);
-    signer->jwk = state_json_pool(crypt_jwk_public(key), pool);
+    signer->jwk = json_pool_bind(crypt_jwk_public(key), pool);
     signer->sign = sign_with_key;
     signer->baton = key;
 }

@@ -1,19 +1,19 @@
 /* cmd_schedule.c — `schedule` (automated renewal on or off, deploy days
  * and time) and `renew` (what the timer runs every few minutes). */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 #include <syslog.h>
 
 #include "apr_strings.h"
 
-#include "cert_state.h"
-#include "crypt.h"
-#include "json.h"
-#include "notify.h"
-#include "provider.h"
-#include "schedule.h"
-#include "state.h"
+#include "ops/cert_state.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "ops/notify.h"
+#include "ops/provider.h"
+#include "base/schedule.h"
+#include "base/state.h"
 
 #define ALL_DAYS 0x7f
 #define DEFAULT_MINUTE (3 * 60)
@@ -33,7 +33,7 @@ static apr_status_t load_schedule(json_t **out, cert_state_t *cert,
                                                            "schedule.json"),
                                       err, cert->cli->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        *out = state_json_pool(json_object(), cert->cli->pool);
+        *out = json_pool_bind(json_object(), cert->cli->pool);
         return APR_SUCCESS;
     }
     return rv;

@@ -1,6 +1,6 @@
 /* cmd_sign.c — `sign [--profile NAME]`: the stored CSR through an ACME
  * order to a verified, staged pending certificate (SPEC §4). */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <string.h>
 #include <time.h>
@@ -8,15 +8,15 @@
 
 #include "apr_strings.h"
 
-#include "acme_order.h"
-#include "cert_state.h"
-#include "challenge_publish.h"
+#include "acme/acme_order.h"
+#include "ops/cert_state.h"
+#include "ops/challenge_publish.h"
 #include "challenge_store.h"
-#include "challenge_window.h"
-#include "crypt.h"
-#include "notify.h"
-#include "provider.h"
-#include "state.h"
+#include "ops/challenge_window.h"
+#include "crypto/crypt.h"
+#include "ops/notify.h"
+#include "ops/provider.h"
+#include "base/state.h"
 
 typedef struct {
     cert_state_t *cert;
@@ -130,7 +130,7 @@ static apr_status_t stage_pending(sign_job_t *job,
                             *err);
         return rv;
     }
-    json_t *meta = state_json_pool(
+    json_t *meta = json_pool_bind(
         json_pack("{s:s, s:s?, s:s, s:I, s:i}", "provider",
                   job->conn.provider->name, "order", res->order_url,
                   "issuer", res->chain_issuer, "signed", (json_int_t)time(NULL),

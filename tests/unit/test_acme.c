@@ -8,13 +8,13 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "acme.h"
+#include "acme/acme.h"
 #include <openssl/x509v3.h>
 
-#include "base64url.h"
-#include "crypt.h"
-#include "json.h"
-#include "jws.h"
+#include "base/base64url.h"
+#include "crypto/crypt.h"
+#include "acme/json.h"
+#include "acme/jws.h"
 
 static apr_pool_t *pool;
 

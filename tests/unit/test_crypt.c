@@ -18,8 +18,8 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "crypt.h"
+#include "base/base64url.h"
+#include "crypto/crypt.h"
 
 static char dir[] = "/tmp/expacme-crypt-test.XXXXXX";
 static EVP_PKEY *keys[CRYPT_KEY_TYPE_COUNT];
