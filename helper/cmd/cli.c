@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "apr_strings.h"
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "ops/cert_info.h"
 
 static const cli_opt_spec_t *find_spec(const cli_opt_spec_t *specs,
                                        const char *name, size_t len)
@@ -105,7 +108,7 @@ cli_exit_t cli_fail(cli_t *cli, cli_exit_t code, int logno, const char *fmt,
     char *message = apr_pvsprintf(cli->pool, fmt, ap);
     va_end(ap);
     fprintf(stderr, "expacmectl: EXP%05d: %s\n", logno, message);
-    syslog(LOG_ERR, "EXP%05d: %s", logno, message);
+    log_error(logno, "%s", message);
     if (cli->result == NULL)
         cli->result = json_object();
     json_object_set_new(cli->result, "error", json_string(message));
@@ -124,16 +127,21 @@ void cli_say(cli_t *cli, const char *fmt, ...)
 
 volatile int cli_interrupted;
 
-void cli_progress(void *baton, const char *fmt, ...)
+static void progress_v(void *baton, const char *fmt, va_list ap)
 {
     cli_t *cli = baton;
     if (cli->json)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     fputs("expacmectl: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+void cli_progress(void *baton, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    progress_v(baton, fmt, ap);
     va_end(ap);
 }
 
@@ -153,13 +161,24 @@ void cli_trap_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-apr_int64_t cli_now(void)
+void cli_ctx_init(cli_t *cli)
 {
-    const char *fake = getenv("EXPACME_TEST_NOW");
-    unsigned long t = 0;
-    if (fake != NULL && cli_parse_uint(fake, 1UL << 40, &t) == 0)
-        return (apr_int64_t)t;
-    return (apr_int64_t)time(NULL);
+    cli->ctx.pool = cli->pool;
+    cli->ctx.config = cli->config;
+    cli->ctx.now = clock_now;
+    cli->ctx.progress = progress_v;
+    cli->ctx.progress_baton = cli;
+    cli->ctx.interrupted = &cli_interrupted;
+}
+
+cli_exit_t cli_report(cli_t *cli, ops_status_t status,
+                      const ops_error_t *error)
+{
+    if (status == OPS_OK)
+        return CLI_EXIT_OK;
+    return cli_fail(cli, status == OPS_USAGE ? CLI_EXIT_USAGE
+                                             : CLI_EXIT_FAILED,
+                    error->logno, "%s", error->message);
 }
 
 /* "a, b or c" */
@@ -204,3 +223,19 @@ int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
     *out = v;
     return 0;
 }
+
+void cli_print_cert(cli_t *cli, const char *label,
+                     const crypt_cert_info_t *info)
+{
+    cli_say(cli, "%s\n  subject:    %s\n  issuer:     %s\n", label,
+            info->subject, info->issuer);
+    for (int i = 0; i < info->names->nelts; i++)
+        cli_say(cli, "  name:       %s\n",
+                APR_ARRAY_IDX(info->names, i, const char *));
+    cli_say(cli, "  not before: %s\n  not after:  %s\n  key:        %s\n"
+            "  serial:     %s\n  SHA-256:    %s\n  SHA-1:      %s\n",
+            cert_info_time(info->not_before, cli->pool),
+            cert_info_time(info->not_after, cli->pool), info->key_type, info->serial,
+            info->sha256, info->sha1);
+}
+

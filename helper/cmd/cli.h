@@ -9,6 +9,8 @@
 #include "apr_tables.h"
 
 #include "base/config.h"
+#include "crypto/crypt.h"
+#include "ops/ops.h"
 
 /* The exit code is part of the interface (SPEC §3). */
 typedef enum {
@@ -30,6 +32,7 @@ typedef struct {
     const char *config_path; /* as given, or NULL */
     const char *cert_name;   /* --cert NAME, default "server" */
     expacme_config_t *config;
+    ops_ctx_t ctx;           /* what operations run in (cli_ctx_init) */
     json_t *result;          /* what --json prints on success */
     int argc;                /* remaining words after the command */
     const char **argv;
@@ -62,9 +65,18 @@ void cli_progress(void *cli, const char *fmt, ...)
 extern volatile int cli_interrupted;
 void cli_trap_signals(void);
 
-/* The time renewal decisions use: time(NULL), or $EXPACME_TEST_NOW (epoch
- * seconds), which only the test suite sets, to run years in seconds. */
-apr_int64_t cli_now(void);
+/* Makes cli->ctx the context operations run in: the command's pool and
+ * configuration, the clock, progress on stderr, the interrupted flag. */
+void cli_ctx_init(cli_t *cli);
+
+/* An operation's outcome as the command's: OPS_OK passes, anything else
+ * is reported like cli_fail with the operation's message number. */
+cli_exit_t cli_report(cli_t *cli, ops_status_t status,
+                      const ops_error_t *error);
+
+/* A certificate as `pending show` prints it. */
+void cli_print_cert(cli_t *cli, const char *label,
+                    const crypt_cert_info_t *info);
 
 /* A command area's verbs ("token put", "csr show", ...). */
 typedef struct {

@@ -64,7 +64,7 @@ static cli_exit_t register_with_ca(cli_t *cli, provider_conn_t *c,
     acme_eab_t eab = {0};
     unsigned char *hmac = NULL;
     if (c->provider->eab_kid != NULL) {
-        if (provider_eab_key(&hmac, &eab.hmac_key_len, cli, c->provider,
+        if (provider_eab_key(&hmac, &eab.hmac_key_len, &cli->ctx, c->provider,
                              &err) != APR_SUCCESS)
             return cli_fail(cli, CLI_EXIT_FAILED, 2306, "%s", err);
         eab.kid = c->provider->eab_kid;
@@ -85,7 +85,7 @@ static cli_exit_t register_with_ca(cli_t *cli, provider_conn_t *c,
                                   cli->pool);
     if (state_write_json(account_file(c, "account.json", cli->pool), rec,
                          &err, cli->pool) != APR_SUCCESS ||
-        provider_set_current(cli, c->provider->name, &err) != APR_SUCCESS)
+        provider_set_current(&cli->ctx, c->provider->name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2308, "%s", err);
     cli->result = json_pack("{s:O}", "account", rec);
     cli_say(cli, "account %s registered at %s\n", url, c->provider->name);
@@ -116,7 +116,7 @@ static cli_exit_t account_register(cli_t *cli)
                              cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2303, "--key-type: %s", err);
     provider_conn_t c;
-    apr_status_t rv = provider_connect_direct(&c, cli, name, &err);
+    apr_status_t rv = provider_connect_direct(&c, &cli->ctx, name, &err);
     if (rv != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2304, "%s", err);
     const char *tos = c.session->terms_of_service;
@@ -153,7 +153,7 @@ static cli_exit_t connect_account(cli_t *cli, provider_conn_t *c, int logno)
     if (code != CLI_EXIT_OK)
         return code;
     const char *err = NULL;
-    if (provider_connect(c, cli, NULL, 1, &err) != APR_SUCCESS)
+    if (provider_connect(c, &cli->ctx, NULL, 1, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, logno, "%s", err);
     return CLI_EXIT_OK;
 }
@@ -202,7 +202,7 @@ static cli_exit_t account_rollover(cli_t *cli)
         return code;
     provider_conn_t c;
     const char *err = NULL;
-    if (provider_connect(&c, cli, NULL, 1, &err) != APR_SUCCESS)
+    if (provider_connect(&c, &cli->ctx, NULL, 1, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2321, "%s", err);
     crypt_key_type_t type;
     crypt_key_type_of(&type, c.account_key);

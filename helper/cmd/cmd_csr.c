@@ -128,7 +128,7 @@ static cli_exit_t parse_request(cli_t *cli, csr_request_t *req)
 static cli_exit_t open_locked(cli_t *cli, cert_state_t **cert)
 {
     const char *err = NULL;
-    if (cert_state_open(cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+    if (cert_state_open(cert, &cli->ctx, cli->cert_name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2806, "%s", err);
     if (cert_state_lock(*cert, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2807, "%s", err);
@@ -166,10 +166,10 @@ static cli_exit_t reuse_key(cli_t *cli, cert_state_t *cert, csr_request_t *req,
 static apr_status_t remove_csr(cert_state_t *cert, const char **err)
 {
     apr_status_t rv =
-        state_remove(cert_state_file(cert, "csr.pem"), err, cert->cli->pool);
+        state_remove(cert_state_file(cert, "csr.pem"), err, cert->ctx->pool);
     if (rv == APR_SUCCESS)
         rv = state_remove(cert_state_file(cert, "csr.json"), err,
-                          cert->cli->pool);
+                          cert->ctx->pool);
     return rv;
 }
 
@@ -179,7 +179,7 @@ static apr_status_t remove_csr(cert_state_t *cert, const char **err)
 static apr_status_t replace_key(cert_state_t *cert, EVP_PKEY *key,
                                 const char **err)
 {
-    apr_pool_t *pool = cert->cli->pool;
+    apr_pool_t *pool = cert->ctx->pool;
     const char *path = cert_state_file(cert, "key.pem");
     const char *prev = cert_state_file(cert, "key.pem.prev");
     apr_status_t rv = state_remove(prev, err, pool);
@@ -364,7 +364,7 @@ static cli_exit_t csr_show(cli_t *cli)
     cli_exit_t code = cli_parse_options(cli, show_options, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
-    if (cert_state_open(&cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+    if (cert_state_open(&cert, &cli->ctx, cli->cert_name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2831, "%s", err);
     apr_status_t rv =
         state_read_file(&pem, &len, cert_state_file(cert, "csr.pem"),

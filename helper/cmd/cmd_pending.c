@@ -17,7 +17,7 @@ static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG},
 static cli_exit_t open_cert(cli_t *cli, cert_state_t **cert)
 {
     const char *err = NULL;
-    if (cert_state_open(cert, cli, cli->cert_name, &err) != APR_SUCCESS)
+    if (cert_state_open(cert, &cli->ctx, cli->cert_name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2506, "%s", err);
     return CLI_EXIT_OK;
 }
@@ -57,7 +57,7 @@ static cli_exit_t pending_show(cli_t *cli)
             return cli_fail(cli, CLI_EXIT_FAILED, 2503,
                             "cannot decode certificate %d of the chain", i);
         json_array_append_new(list, cert_info_json(&info));
-        cert_info_print(cli, i == 0 ? "certificate:" : "chain:", &info);
+        cli_print_cert(cli, i == 0 ? "certificate:" : "chain:", &info);
     }
     cli->result = json_pack("{s:s, s:o}", "cert", cert->name, "chain", list);
     return CLI_EXIT_OK;

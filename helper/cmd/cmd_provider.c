@@ -37,11 +37,11 @@ static cli_exit_t provider_list_run(cli_t *cli)
         return code;
     apr_array_header_t *list = NULL;
     const char *err = NULL;
-    if (provider_list(&list, cli, &err) != APR_SUCCESS)
+    if (provider_list(&list, &cli->ctx, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2201, "%s", err);
     const char *current = NULL;
     const char *ignored = NULL;
-    provider_current(&current, cli, &ignored);
+    provider_current(&current, &cli->ctx, &ignored);
     json_t *out = json_array();
     for (int i = 0; i < list->nelts; i++) {
         const provider_t *p = APR_ARRAY_IDX(list, i, const provider_t *);
@@ -99,7 +99,7 @@ static cli_exit_t check_add(cli_t *cli, const provider_t *p,
     if (!config_name_valid(p->name))
         return cli_fail(cli, CLI_EXIT_USAGE, 2215, "provider name: letters, "
                         "digits, '.', '-', '_'");
-    if (provider_find(&existing, cli, p->name, &err) == APR_SUCCESS &&
+    if (provider_find(&existing, &cli->ctx, p->name, &err) == APR_SUCCESS &&
         existing->builtin)
         return cli_fail(cli, CLI_EXIT_USAGE, 2216,
                         "%s is a built-in provider", p->name);
@@ -122,7 +122,7 @@ static cli_exit_t check_add(cli_t *cli, const provider_t *p,
     }
     if (p->fallback != NULL &&
         (strcmp(p->fallback, p->name) == 0 ||
-         provider_find(&existing, cli, p->fallback, &err) != APR_SUCCESS))
+         provider_find(&existing, &cli->ctx, p->fallback, &err) != APR_SUCCESS))
         return cli_fail(cli, CLI_EXIT_USAGE, 2220,
                         "--fallback %s: not another known provider",
                         p->fallback);
@@ -160,7 +160,7 @@ static cli_exit_t provider_add_run(cli_t *cli)
             return code;
     }
     const char *err = NULL;
-    apr_status_t rv = provider_save(cli, &p, key, key_len, &err);
+    apr_status_t rv = provider_save(&cli->ctx, &p, key, key_len, &err);
     if (key != NULL)
         OPENSSL_cleanse(key, key_len);
     if (rv != APR_SUCCESS)

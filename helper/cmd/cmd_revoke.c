@@ -117,7 +117,7 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     provider_conn_t conn;
     const char *err = NULL;
     const char *key_file = cli_option(cli, "key");
-    if (provider_connect(&conn, cli, cli_option(cli, "provider"),
+    if (provider_connect(&conn, &cli->ctx, cli_option(cli, "provider"),
                          key_file == NULL, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2707, "%s", err);
     if (key_file != NULL) {

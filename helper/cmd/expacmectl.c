@@ -13,6 +13,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "ops/status.h"
 #include "base/state.h"
 
 typedef struct {
@@ -209,6 +210,7 @@ static cli_exit_t dispatch(cli_t *cli)
         if (config_load(&cli->config, &err, cli->config_path, cli->pool) !=
             APR_SUCCESS)
             return cli_fail(cli, CLI_EXIT_USAGE, 2009, "%s", err);
+        cli_ctx_init(cli);
         if (takes_state_lock(cmd, cli)) {
             if (state_lock(cli->config, apr_time_from_sec(5), &err,
                            cli->pool) != APR_SUCCESS)
@@ -216,7 +218,7 @@ static cli_exit_t dispatch(cli_t *cli)
             /* Whatever it changed, failure included, the status page
              * shows next. */
             cli_exit_t code = cmd->run(cli);
-            cmd_status_refresh(cli);
+            status_refresh(&cli->ctx);
             return code;
         }
     }

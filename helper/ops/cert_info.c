@@ -29,19 +29,3 @@ json_t *cert_info_json(const crypt_cert_info_t *info)
                      "serial", info->serial, "sha256", info->sha256, "sha1",
                      info->sha1);
 }
-
-void cert_info_print(cli_t *cli, const char *label,
-                     const crypt_cert_info_t *info)
-{
-    cli_say(cli, "%s\n  subject:    %s\n  issuer:     %s\n", label,
-            info->subject, info->issuer);
-    for (int i = 0; i < info->names->nelts; i++)
-        cli_say(cli, "  name:       %s\n",
-                APR_ARRAY_IDX(info->names, i, const char *));
-    cli_say(cli, "  not before: %s\n  not after:  %s\n  key:        %s\n"
-            "  serial:     %s\n  SHA-256:    %s\n  SHA-1:      %s\n",
-            cert_info_time(info->not_before, cli->pool),
-            cert_info_time(info->not_after, cli->pool), info->key_type, info->serial,
-            info->sha256, info->sha1);
-}
-

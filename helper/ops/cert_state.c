@@ -25,25 +25,25 @@ static apr_status_t unlock_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t cert_state_open(cert_state_t **out, cli_t *cli, const char *name,
+apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx, const char *name,
                              const char **err)
 {
-    cert_state_t *cert = apr_pcalloc(cli->pool, sizeof(*cert));
+    cert_state_t *cert = apr_pcalloc(ctx->pool, sizeof(*cert));
     *out = NULL;
     cert->name = name;
-    cert->cli = cli;
+    cert->ctx = ctx;
     cert->lock_fd = -1;
-    apr_status_t rv = state_cert_dir(&cert->dir, cli->config, name, err,
-                                     cli->pool);
+    apr_status_t rv = state_cert_dir(&cert->dir, ctx->config, name, err,
+                                     ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
     rv = state_read_json(&cert->status, cert_state_file(cert, "status.json"),
-                         err, cli->pool);
+                         err, ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        cert->status = json_pool_bind(json_object(), cli->pool);
+        cert->status = json_pool_bind(json_object(), ctx->pool);
         rv = APR_SUCCESS;
     }
-    apr_pool_cleanup_register(cli->pool, cert, unlock_cleanup,
+    apr_pool_cleanup_register(ctx->pool, cert, unlock_cleanup,
                               apr_pool_cleanup_null);
     if (rv == APR_SUCCESS)
         *out = cert;
@@ -52,7 +52,7 @@ apr_status_t cert_state_open(cert_state_t **out, cli_t *cli, const char *name,
 
 const char *cert_state_file(const cert_state_t *cert, const char *file)
 {
-    return apr_pstrcat(cert->cli->pool, cert->dir, "/", file, NULL);
+    return apr_pstrcat(cert->ctx->pool, cert->dir, "/", file, NULL);
 }
 
 int cert_state_has(const cert_state_t *cert, const char *file)
@@ -63,7 +63,7 @@ int cert_state_has(const cert_state_t *cert, const char *file)
 apr_status_t cert_state_save(cert_state_t *cert, const char **err)
 {
     return state_write_json(cert_state_file(cert, "status.json"),
-                            cert->status, err, cert->cli->pool);
+                            cert->status, err, cert->ctx->pool);
 }
 
 apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
@@ -71,13 +71,13 @@ apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
     const char *path = cert_state_file(cert, "lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        *err = apr_psprintf(cert->cli->pool, "cannot open %s: %s", path,
+        *err = apr_psprintf(cert->ctx->pool, "cannot open %s: %s", path,
                             strerror(errno));
         return errno;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        *err = apr_psprintf(cert->cli->pool, "busy: another expacmectl is "
+        *err = apr_psprintf(cert->ctx->pool, "busy: another expacmectl is "
                             "working on certificate %s", cert->name);
         return APR_EBUSY;
     }
@@ -127,7 +127,7 @@ static int process_alive(json_int_t pid)
 static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
                                     const char **err)
 {
-    apr_array_header_t *tokens = apr_array_make(cert->cli->pool, 8,
+    apr_array_header_t *tokens = apr_array_make(cert->ctx->pool, 8,
                                                 sizeof(const char *));
     size_t i;
     json_t *t;
@@ -135,8 +135,8 @@ static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
         if (json_is_string(t))
             APR_ARRAY_PUSH(tokens, const char *) = json_string_value(t);
     }
-    return challenge_publish_withdraw(cert->cli->config, tokens, err,
-                                      cert->cli->pool);
+    return challenge_publish_withdraw(cert->ctx->config, tokens, err,
+                                      cert->ctx->pool);
 }
 
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
@@ -153,7 +153,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
                                                             "tokens"),
                                       err);
     if (rv == APR_SUCCESS)
-        rv = challenge_window_close(cert->cli, err);
+        rv = challenge_window_close(cert->ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
     cert_state_set_sign(cert, "interrupted",

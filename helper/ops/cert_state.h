@@ -7,17 +7,17 @@
 #include <jansson.h>
 
 #include "acme/acme.h"
-#include "cmd/cli.h"
+#include "ops/ops.h"
 
 typedef struct {
     const char *name;
     const char *dir;
     json_t *status; /* status.json, {} when new */
     int lock_fd;    /* -1 unless locked */
-    cli_t *cli;
+    const ops_ctx_t *ctx;
 } cert_state_t;
 
-apr_status_t cert_state_open(cert_state_t **out, cli_t *cli, const char *name,
+apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx, const char *name,
                              const char **err);
 const char *cert_state_file(const cert_state_t *cert, const char *file);
 int cert_state_has(const cert_state_t *cert, const char *file);

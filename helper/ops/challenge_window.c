@@ -12,10 +12,10 @@
 
 #define LISTEN_WAIT (apr_time_from_sec(10))
 
-static int configured(const cli_t *cli)
+static int configured(const ops_ctx_t *ctx)
 {
-    return cli->config->challenge_window_include != NULL &&
-           cli->config->challenge_window_listen != NULL;
+    return ctx->config->challenge_window_include != NULL &&
+           ctx->config->challenge_window_listen != NULL;
 }
 
 /* "80" listens everywhere; "192.0.2.1:80" or "[2001:db8::1]:80" on one
@@ -33,45 +33,45 @@ static const char *probe_address(const char *listen, apr_pool_t *pool)
                                              NULL);
 }
 
-apr_status_t challenge_window_open(cli_t *cli, const char **err)
+apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
 {
-    if (!configured(cli))
+    if (!configured(ctx))
         return APR_SUCCESS;
-    const char *listen = cli->config->challenge_window_listen;
+    const char *listen = ctx->config->challenge_window_listen;
     const char *text = apr_psprintf(
-        cli->pool,
+        ctx->pool,
         "# Written by expacmectl while ACME challenges are open; removed\n"
         "# when the order ends.  Do not edit.\n"
         "Listen %s\n<VirtualHost %s>\n    ExpAcmeHttpMode challenge-only\n"
         "</VirtualHost>\n",
-        listen, vhost_address(listen, cli->pool));
-    apr_status_t rv = state_write_file(cli->config->challenge_window_include,
+        listen, vhost_address(listen, ctx->pool));
+    apr_status_t rv = state_write_file(ctx->config->challenge_window_include,
                                        text, strlen(text), 0644, err,
-                                       cli->pool);
+                                       ctx->pool);
     if (rv == APR_SUCCESS)
-        rv = httpd_ctl_run(cli, HTTPD_CTL_GRACEFUL, err);
+        rv = httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, err);
     if (rv != APR_SUCCESS)
         return rv;
-    cli_progress(cli, "opened port %s for the challenge window", listen);
-    const char *probe = probe_address(listen, cli->pool);
-    if (tls_probe_wait_listening(probe, LISTEN_WAIT, cli->pool))
+    ops_progress(ctx, "opened port %s for the challenge window", listen);
+    const char *probe = probe_address(listen, ctx->pool);
+    if (tls_probe_wait_listening(probe, LISTEN_WAIT, ctx->pool))
         return APR_SUCCESS;
-    *err = apr_psprintf(cli->pool, "httpd does not listen on %s after the "
+    *err = apr_psprintf(ctx->pool, "httpd does not listen on %s after the "
                         "reload", probe);
     return APR_TIMEUP;
 }
 
-apr_status_t challenge_window_close(cli_t *cli, const char **err)
+apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
 {
-    if (!configured(cli) ||
-        access(cli->config->challenge_window_include, F_OK) != 0)
+    if (!configured(ctx) ||
+        access(ctx->config->challenge_window_include, F_OK) != 0)
         return APR_SUCCESS;
-    apr_status_t rv = state_remove(cli->config->challenge_window_include, err,
-                                   cli->pool);
+    apr_status_t rv = state_remove(ctx->config->challenge_window_include, err,
+                                   ctx->pool);
     if (rv == APR_SUCCESS)
-        rv = httpd_ctl_run(cli, HTTPD_CTL_GRACEFUL, err);
+        rv = httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, err);
     if (rv == APR_SUCCESS)
-        cli_progress(cli, "closed port %s again",
-                     cli->config->challenge_window_listen);
+        ops_progress(ctx, "closed port %s again",
+                     ctx->config->challenge_window_listen);
     return rv;
 }

@@ -9,10 +9,10 @@
 #ifndef EXPACME_CHALLENGE_WINDOW_H
 #define EXPACME_CHALLENGE_WINDOW_H
 
-#include "cmd/cli.h"
+#include "ops/ops.h"
 
-apr_status_t challenge_window_open(cli_t *cli, const char **err);
+apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err);
 /* Also what recovery calls after a helper died with the window open. */
-apr_status_t challenge_window_close(cli_t *cli, const char **err);
+apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err);
 
 #endif

@@ -1,10 +1,10 @@
-/* cmd_deploy.c — `deploy`: the pending certificate into the files httpd
- * serves, with no restart and no failed handshake (SPEC §5).
+/* deploy.c — the deploy engine: the pending certificate into the files
+ * httpd serves, with no restart and no failed handshake (SPEC §5).
  *
  * Every step is written to the certificate's status.json ("deploying")
  * before it starts, so a helper killed at any point leaves enough for the
  * next deploy or status to put the previous pair back. */
-#include "cmd/commands.h"
+#include "ops/deploy.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ static void poll_pause(apr_interval_time_t *delay)
 }
 
 typedef struct {
-    cli_t *cli;
+    const ops_ctx_t *ctx;
     cert_state_t *cert;
     const expacme_cert_conf_t *conf;
     deploy_live_t live;
@@ -90,7 +90,7 @@ static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
     job->step = step;
     if (job->started == 0)
         job->started = apr_time_now();
-    cli_progress(job->cli, "deploy %s: %s (%" APR_TIME_T_FMT " ms)",
+    ops_progress(job->ctx, "deploy %s: %s (%" APR_TIME_T_FMT " ms)",
                  job->cert->name, step_names[step],
                  apr_time_as_msec(apr_time_now() - job->started));
     json_object_set_new(job->cert->status, "deploying",
@@ -108,7 +108,7 @@ static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
 
 static apr_status_t verify_pending(deploy_job_t *job, const char **err)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     apr_array_header_t *chain = NULL;
     EVP_PKEY *key = NULL;
     apr_status_t rv = state_read_file(
@@ -143,12 +143,12 @@ static apr_status_t verify_pending(deploy_job_t *job, const char **err)
 
 static apr_status_t wait_listening(deploy_job_t *job, const char **err)
 {
-    const char *address = job->cli->config->https_address;
+    const char *address = job->ctx->config->https_address;
     if (tls_probe_wait_listening(
-            address, apr_time_from_sec(job->cli->config->deploy_timeout),
-            job->cli->pool))
+            address, apr_time_from_sec(job->ctx->config->deploy_timeout),
+            job->ctx->pool))
         return APR_SUCCESS;
-    *err = apr_psprintf(job->cli->pool, "httpd is not listening on %s after "
+    *err = apr_psprintf(job->ctx->pool, "httpd is not listening on %s after "
                         "the graceful reload", address);
     return APR_TIMEUP;
 }
@@ -156,10 +156,10 @@ static apr_status_t wait_listening(deploy_job_t *job, const char **err)
 static apr_status_t wait_served(deploy_job_t *job, X509 *want,
                                 const char **err)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     apr_time_t deadline = apr_time_now() +
-                          apr_time_from_sec(job->cli->config->deploy_timeout);
-    const char *address = job->cli->config->https_address;
+                          apr_time_from_sec(job->ctx->config->deploy_timeout);
+    const char *address = job->ctx->config->https_address;
     const char *why = "no answer";
     apr_interval_time_t delay = POLL_FIRST;
     for (;;) {
@@ -185,32 +185,32 @@ static apr_status_t wait_served(deploy_job_t *job, X509 *want,
 
 static apr_status_t run_steps(deploy_job_t *job, const char **err)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     apr_status_t rv = enter(job, STEP_VERIFY, err);
     if (rv == APR_SUCCESS)
         rv = verify_pending(job, err);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_ADOPT, err);
     if (rv == APR_SUCCESS)
-        rv = deploy_adopt(&job->old_gen, &job->live, err, pool);
+        rv = deploy_live_adopt(&job->old_gen, &job->live, err, pool);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_WRITE, err);
     if (rv == APR_SUCCESS)
-        rv = deploy_write(&job->new_gen, &job->live, job->chain_pem,
+        rv = deploy_live_write(&job->new_gen, &job->live, job->chain_pem,
                           job->chain_len, job->key_pem, job->key_len, err,
                           pool);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_SWITCH, err);
     if (rv == APR_SUCCESS)
-        rv = deploy_switch(&job->live, job->new_gen, err, pool);
+        rv = deploy_live_switch(&job->live, job->new_gen, err, pool);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_CONFIGTEST, err);
     if (rv == APR_SUCCESS)
-        rv = httpd_ctl_run(job->cli, HTTPD_CTL_CONFIGTEST, err);
+        rv = httpd_ctl_run(job->ctx, HTTPD_CTL_CONFIGTEST, err);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_GRACEFUL, err);
     if (rv == APR_SUCCESS)
-        rv = httpd_ctl_run(job->cli, HTTPD_CTL_GRACEFUL, err);
+        rv = httpd_ctl_run(job->ctx, HTTPD_CTL_GRACEFUL, err);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_CHECK_UP, err);
     if (rv == APR_SUCCESS)
@@ -226,18 +226,18 @@ static apr_status_t run_steps(deploy_job_t *job, const char **err)
  * new one already. */
 static const char *roll_back(deploy_job_t *job, deploy_step_t failed_at)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     const char *err = NULL;
     if (failed_at < STEP_SWITCH) {
         if (job->new_gen != NULL)
-            deploy_prune(&job->live, job->old_gen, NULL, pool);
+            deploy_live_prune(&job->live, job->old_gen, NULL, pool);
         return "nothing live was changed";
     }
-    if (deploy_switch(&job->live, job->old_gen, &err, pool) != APR_SUCCESS)
+    if (deploy_live_switch(&job->live, job->old_gen, &err, pool) != APR_SUCCESS)
         return apr_psprintf(pool, "ROLLBACK FAILED: %s", err);
-    deploy_prune(&job->live, job->old_gen, NULL, pool);
+    deploy_live_prune(&job->live, job->old_gen, NULL, pool);
     if (failed_at >= STEP_GRACEFUL &&
-        httpd_ctl_run(job->cli, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
+        httpd_ctl_run(job->ctx, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
         return apr_psprintf(pool, "previous pair restored, but the graceful "
                             "reload failed: %s", err);
     return job->old_gen ? "previous certificate restored"
@@ -258,7 +258,7 @@ static void set_deploy_status(deploy_job_t *job, const char *result,
 
 static apr_status_t record_deployed(deploy_job_t *job, const char **err)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     crypt_cert_info_t info;
     apr_status_t rv = crypt_cert_info(&info, job->leaf, pool);
     if (rv != APR_SUCCESS) {
@@ -280,15 +280,15 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
     if (rv == APR_SUCCESS)
         rv = state_remove(cert_state_file(job->cert, "pending.json"), err,
                           pool);
-    deploy_prune(&job->live, job->new_gen, job->old_gen, pool);
+    deploy_live_prune(&job->live, job->new_gen, job->old_gen, pool);
     return rv;
 }
 
-apr_status_t cmd_deploy_recover(cli_t *cli, cert_state_t *cert,
-                                int *recovered)
+apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
+                            int *recovered)
 {
     json_t *d = json_object_member(cert->status, "deploying");
-    const expacme_cert_conf_t *conf = config_cert(cli->config, cert->name);
+    const expacme_cert_conf_t *conf = config_cert(ctx->config, cert->name);
     *recovered = 0;
     if (d == NULL || conf == NULL)
         return APR_SUCCESS;
@@ -297,80 +297,83 @@ apr_status_t cmd_deploy_recover(cli_t *cli, cert_state_t *cert,
         return APR_SUCCESS; /* still running */
     deploy_job_t job;
     memset(&job, 0, sizeof(job));
-    job.cli = cli;
+    job.ctx = ctx;
     job.cert = cert;
     job.conf = conf;
-    deploy_live_init(&job.live, conf, cli->pool);
+    deploy_live_init(&job.live, conf, ctx->pool);
     int step = step_from_name(json_string_member(d, "step"));
     job.old_gen = json_string_member(d, "old_gen");
     job.new_gen = json_string_member(d, "new_gen");
     const char *what = roll_back(&job, step < 0 ? STEP_SWITCH : step);
     set_deploy_status(&job, "interrupted", step >= 0 ? step_names[step] : "?",
-                      apr_psprintf(cli->pool, "the previous deploy was killed "
+                      apr_psprintf(ctx->pool, "the previous deploy was killed "
                                    "at step %s; %s",
                                    step >= 0 ? step_names[step] : "?", what));
     *recovered = 1;
     return APR_SUCCESS;
 }
 
-static cli_exit_t finish(deploy_job_t *job, apr_status_t rv, const char *err,
-                         const char *reason)
+static ops_status_t finish(deploy_result_t *result, ops_error_t *error,
+                           deploy_job_t *job, apr_status_t rv,
+                           const char *err, const char *reason)
 {
-    cli_t *cli = job->cli;
+    apr_pool_t *pool = job->ctx->pool;
     if (rv != APR_SUCCESS) {
         deploy_step_t at = job->step;
         const char *what = roll_back(job, at);
         set_deploy_status(job, "failure", step_names[at], err);
-        return cli_fail(cli, CLI_EXIT_FAILED, 2603, "deploy failed at step "
-                        "%s: %s; %s", step_names[at], err, what);
+        error->step = step_names[at];
+        return ops_fail(error, OPS_FAILED, 2603, pool, "deploy failed at "
+                        "step %s: %s; %s", step_names[at], err, what);
     }
     const char *rec_err = NULL;
     if (record_deployed(job, &rec_err) != APR_SUCCESS)
-        cli_progress(cli, "warning: %s", rec_err);
+        ops_progress(job->ctx, "warning: %s", rec_err);
     set_deploy_status(job, "success", "done",
-                      reason ? apr_psprintf(cli->pool, "new certificate "
+                      reason ? apr_psprintf(pool, "new certificate "
                                             "served (%s)", reason)
                              : "new certificate served");
-    cli->result = json_pack("{s:s, s:s, s:s}", "cert", job->cert->name,
-                            "state", "deployed", "generation", job->new_gen);
-    cli_say(cli, "deployed: %s now serves the new certificate of %s\n",
-            cli->config->https_address, job->cert->name);
-    return CLI_EXIT_OK;
+    result->generation = job->new_gen;
+    return OPS_OK;
 }
 
-cli_exit_t cmd_deploy_cert(cli_t *cli, const char *name, const char *reason)
+static ops_status_t check_conf(ops_error_t *error, const ops_ctx_t *ctx,
+                               const expacme_cert_conf_t *conf,
+                               const char *name)
+{
+    if (conf == NULL)
+        return ops_fail(error, OPS_USAGE, 2600, ctx->pool, "no [cert %s] "
+                        "section names the files to deploy to", name);
+    if (strcmp(conf->cert_file, conf->key_file) == 0)
+        return ops_fail(error, OPS_USAGE, 2601, ctx->pool, "[cert %s]: "
+                        "cert_file and key_file must be two files", name);
+    return OPS_OK;
+}
+
+ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
+                        const ops_ctx_t *ctx, const char *name,
+                        const char *reason)
 {
     deploy_job_t job;
     memset(&job, 0, sizeof(job));
-    job.cli = cli;
-    job.conf = config_cert(cli->config, name);
+    memset(result, 0, sizeof(*result));
+    job.ctx = ctx;
+    job.conf = config_cert(ctx->config, name);
     const char *err = NULL;
-    if (job.conf == NULL)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2600, "no [cert %s] section "
-                        "names the files to deploy to", name);
-    if (strcmp(job.conf->cert_file, job.conf->key_file) == 0)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2601, "[cert %s]: cert_file and "
-                        "key_file must be two files", name);
-    int recovered = 0;
-    if (cert_state_open(&job.cert, cli, name, &err) != APR_SUCCESS ||
+    ops_status_t st = check_conf(error, ctx, job.conf, name);
+    if (st != OPS_OK)
+        return st;
+    if (cert_state_open(&job.cert, ctx, name, &err) != APR_SUCCESS ||
         cert_state_lock(job.cert, &err) != APR_SUCCESS ||
-        cmd_deploy_recover(cli, job.cert, &recovered) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2602, "%s", err);
-    if (recovered)
-        cli_progress(cli, "an interrupted deploy was rolled back first");
-    deploy_live_init(&job.live, job.conf, cli->pool);
+        deploy_recover(ctx, job.cert, &result->recovered) != APR_SUCCESS)
+        return ops_fail(error, OPS_FAILED, 2602, ctx->pool, "%s", err);
+    if (result->recovered)
+        ops_progress(ctx, "an interrupted deploy was rolled back first");
+    deploy_live_init(&job.live, job.conf, ctx->pool);
     job.sni = job.conf->sni;
     apr_status_t rv = run_steps(&job, &err);
-    cli_exit_t code = finish(&job, rv, err, reason);
-    notify_event(cli, code == CLI_EXIT_OK ? "deploy-success" : "deploy-failure",
-                 name, code == CLI_EXIT_OK ? "new certificate served" : err);
-    return code;
-}
-
-cli_exit_t cmd_deploy_run(cli_t *cli)
-{
-    cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
-    if (code != CLI_EXIT_OK)
-        return code;
-    return cmd_deploy_cert(cli, cli->cert_name, NULL);
+    st = finish(result, error, &job, rv, err, reason);
+    notify_event(ctx, st == OPS_OK ? "deploy-success" : "deploy-failure",
+                 name, st == OPS_OK ? "new certificate served" : err);
+    return st;
 }

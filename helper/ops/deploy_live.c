@@ -41,7 +41,7 @@ static const char *in_root(const deploy_live_t *live, const char *rel,
     return apr_pstrcat(pool, live->root, "/", rel, NULL);
 }
 
-const char *deploy_current(const deploy_live_t *live, apr_pool_t *pool)
+const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool)
 {
     char target[PATH_MAX];
     ssize_t n = readlink(in_root(live, "current", pool), target,
@@ -106,7 +106,7 @@ static const char *new_gen_name(apr_pool_t *pool)
     return apr_psprintf(pool, "gen-%" APR_TIME_T_FMT, apr_time_now());
 }
 
-apr_status_t deploy_write(const char **gen, const deploy_live_t *live,
+apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
                           const char *chain, apr_size_t chain_len,
                           const char *key, apr_size_t key_len,
                           const char **err, apr_pool_t *pool)
@@ -119,7 +119,7 @@ apr_status_t deploy_write(const char **gen, const deploy_live_t *live,
                       key_len, err, pool);
 }
 
-apr_status_t deploy_switch(const deploy_live_t *live, const char *gen,
+apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
                            const char **err, apr_pool_t *pool)
 {
     if (gen == NULL) {
@@ -143,13 +143,13 @@ apr_status_t deploy_switch(const deploy_live_t *live, const char *gen,
     return rv;
 }
 
-apr_status_t deploy_adopt(const char **gen, const deploy_live_t *live,
+apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
                           const char **err, apr_pool_t *pool)
 {
     *gen = NULL;
     if (points_into_current(live, live->cert_file, "cert.pem", pool) &&
         points_into_current(live, live->key_file, "key.pem", pool)) {
-        *gen = deploy_current(live, pool);
+        *gen = deploy_live_current(live, pool);
         return APR_SUCCESS;
     }
     char *chain = NULL, *key = NULL;
@@ -162,17 +162,17 @@ apr_status_t deploy_adopt(const char **gen, const deploy_live_t *live,
         rv = state_read_file(&key, &key_len, live->key_file, STATE_FILE_MAX,
                              err, pool);
     if (rv == APR_SUCCESS)
-        rv = deploy_write(gen, live, chain, chain_len, key, key_len, err,
+        rv = deploy_live_write(gen, live, chain, chain_len, key, key_len, err,
                           pool);
     if (key != NULL)
         memset(key, 0, key_len);
     /* The same bytes as before, now reached through `current`. */
     if (rv == APR_SUCCESS)
-        rv = deploy_switch(live, *gen, err, pool);
+        rv = deploy_live_switch(live, *gen, err, pool);
     return rv;
 }
 
-void deploy_prune(const deploy_live_t *live, const char *keep,
+void deploy_live_prune(const deploy_live_t *live, const char *keep,
                   const char *keep_too, apr_pool_t *pool)
 {
     apr_dir_t *dir = NULL;

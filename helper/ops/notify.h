@@ -5,9 +5,9 @@
 #ifndef EXPACME_NOTIFY_H
 #define EXPACME_NOTIFY_H
 
-#include "cmd/cli.h"
+#include "ops/ops.h"
 
-void notify_event(cli_t *cli, const char *event, const char *cert,
+void notify_event(const ops_ctx_t *ctx, const char *event, const char *cert,
                   const char *detail);
 
 #endif

@@ -22,28 +22,28 @@ static const provider_t builtins[] = {
      NULL, NULL, NULL, 1},
 };
 
-static const char *providers_path(cli_t *cli)
+static const char *providers_path(const ops_ctx_t *ctx)
 {
-    return apr_pstrcat(cli->pool, cli->config->state_dir, "/providers.json",
+    return apr_pstrcat(ctx->pool, ctx->config->state_dir, "/providers.json",
                        NULL);
 }
 
-static apr_status_t providers_store(cli_t *cli, json_t *all,
+static apr_status_t providers_store(const ops_ctx_t *ctx, json_t *all,
                                     const char **err)
 {
-    apr_status_t rv = state_make_dir(cli->config->state_dir, 0700, err,
-                                     cli->pool);
+    apr_status_t rv = state_make_dir(ctx->config->state_dir, 0700, err,
+                                     ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    return state_write_json(providers_path(cli), all, err, cli->pool);
+    return state_write_json(providers_path(ctx), all, err, ctx->pool);
 }
 
-static apr_status_t providers_load(json_t **out, cli_t *cli, const char **err)
+static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx, const char **err)
 {
-    apr_status_t rv = state_read_json(out, providers_path(cli), err,
-                                      cli->pool);
+    apr_status_t rv = state_read_json(out, providers_path(ctx), err,
+                                      ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        *out = json_pool_bind(json_pack("{s:{}}", "providers"), cli->pool);
+        *out = json_pool_bind(json_pack("{s:{}}", "providers"), ctx->pool);
         return APR_SUCCESS;
     }
     return rv;
@@ -69,24 +69,24 @@ static provider_t *provider_from_json(const char *name, json_t *obj,
     return p->directory ? p : NULL;
 }
 
-apr_status_t provider_list(apr_array_header_t **out, cli_t *cli,
+apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,
                            const char **err)
 {
     json_t *all = NULL;
-    apr_status_t rv = providers_load(&all, cli, err);
+    apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
-    apr_array_header_t *list = apr_array_make(cli->pool, 4,
+    apr_array_header_t *list = apr_array_make(ctx->pool, 4,
                                               sizeof(provider_t *));
     for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
         APR_ARRAY_PUSH(list, const provider_t *) = &builtins[i];
     const char *name;
     json_t *obj;
     json_object_foreach(json_object_member(all, "providers"), name, obj) {
-        provider_t *p = provider_from_json(name, obj, cli->pool);
+        provider_t *p = provider_from_json(name, obj, ctx->pool);
         if (p == NULL) {
-            *err = apr_psprintf(cli->pool, "%s: provider %s has no directory",
-                                providers_path(cli), name);
+            *err = apr_psprintf(ctx->pool, "%s: provider %s has no directory",
+                                providers_path(ctx), name);
             return APR_EINVAL;
         }
         APR_ARRAY_PUSH(list, const provider_t *) = p;
@@ -95,12 +95,12 @@ apr_status_t provider_list(apr_array_header_t **out, cli_t *cli,
     return APR_SUCCESS;
 }
 
-apr_status_t provider_find(const provider_t **out, cli_t *cli,
+apr_status_t provider_find(const provider_t **out, const ops_ctx_t *ctx,
                            const char *name, const char **err)
 {
     apr_array_header_t *list = NULL;
     *out = NULL;
-    apr_status_t rv = provider_list(&list, cli, err);
+    apr_status_t rv = provider_list(&list, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
     for (int i = list->nelts - 1; i >= 0; i--) {
@@ -110,7 +110,7 @@ apr_status_t provider_find(const provider_t **out, cli_t *cli,
             return APR_SUCCESS;
         }
     }
-    *err = apr_psprintf(cli->pool, "no provider named '%s' (see 'expacmectl "
+    *err = apr_psprintf(ctx->pool, "no provider named '%s' (see 'expacmectl "
                         "provider list')", name);
     return APR_ENOENT;
 }
@@ -121,22 +121,22 @@ static void set_opt(json_t *obj, const char *key, const char *value)
         json_object_set_new(obj, key, json_string(value));
 }
 
-apr_status_t provider_save(cli_t *cli, const provider_t *p,
+apr_status_t provider_save(const ops_ctx_t *ctx, const provider_t *p,
                            const unsigned char *eab_key, apr_size_t eab_len,
                            const char **err)
 {
     json_t *all = NULL;
-    apr_status_t rv = providers_load(&all, cli, err);
+    apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
     if (eab_key != NULL) {
         const char *dir = NULL;
-        rv = state_provider_dir(&dir, cli->config, p->name, err, cli->pool);
+        rv = state_provider_dir(&dir, ctx->config, p->name, err, ctx->pool);
         if (rv != APR_SUCCESS)
             return rv;
-        const char *text = base64url_encode(cli->pool, eab_key, eab_len);
-        rv = state_write_file(apr_pstrcat(cli->pool, dir, "/eab.key", NULL),
-                              text, strlen(text), 0600, err, cli->pool);
+        const char *text = base64url_encode(ctx->pool, eab_key, eab_len);
+        rv = state_write_file(apr_pstrcat(ctx->pool, dir, "/eab.key", NULL),
+                              text, strlen(text), 0600, err, ctx->pool);
         if (rv != APR_SUCCESS)
             return rv;
     }
@@ -153,14 +153,14 @@ apr_status_t provider_save(cli_t *cli, const provider_t *p,
         json_object_set_new(all, "providers", providers);
     }
     json_object_set_new(providers, p->name, obj);
-    return providers_store(cli, all, err);
+    return providers_store(ctx, all, err);
 }
 
-apr_status_t provider_current(const char **name, cli_t *cli, const char **err)
+apr_status_t provider_current(const char **name, const ops_ctx_t *ctx, const char **err)
 {
     json_t *all = NULL;
     *name = NULL;
-    apr_status_t rv = providers_load(&all, cli, err);
+    apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
     *name = json_string_member(all, "current");
@@ -172,36 +172,36 @@ apr_status_t provider_current(const char **name, cli_t *cli, const char **err)
     return APR_SUCCESS;
 }
 
-apr_status_t provider_set_current(cli_t *cli, const char *name,
+apr_status_t provider_set_current(const ops_ctx_t *ctx, const char *name,
                                   const char **err)
 {
     json_t *all = NULL;
-    apr_status_t rv = providers_load(&all, cli, err);
+    apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
     json_object_set_new(all, "current", json_string(name));
-    return providers_store(cli, all, err);
+    return providers_store(ctx, all, err);
 }
 
 apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
-                              cli_t *cli, const provider_t *p,
+                              const ops_ctx_t *ctx, const provider_t *p,
                               const char **err)
 {
     char *text = NULL;
     apr_size_t text_len = 0;
-    const char *path = apr_pstrcat(cli->pool, cli->config->state_dir,
+    const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
                                    "/providers/", p->name, "/eab.key", NULL);
     apr_status_t rv = state_read_file(&text, &text_len, path, 4096, err,
-                                      cli->pool);
+                                      ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(cli->pool, "provider %s has an EAB key id but "
+        *err = apr_psprintf(ctx->pool, "provider %s has an EAB key id but "
                             "no stored HMAC key: add it again", p->name);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = base64url_decode(key, len, text, cli->pool);
+    rv = base64url_decode(key, len, text, ctx->pool);
     OPENSSL_cleanse(text, text_len);
     if (rv != APR_SUCCESS)
-        *err = apr_psprintf(cli->pool, "%s: stored EAB key is corrupt", path);
+        *err = apr_psprintf(ctx->pool, "%s: stored EAB key is corrupt", path);
     return rv;
 }
 
@@ -221,31 +221,31 @@ void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
     signer->baton = key;
 }
 
-static void session_options(acme_options_t *o, cli_t *cli,
+static void session_options(acme_options_t *o, const ops_ctx_t *ctx,
                             const provider_t *p)
 {
     memset(o, 0, sizeof(*o));
-    o->http.connect_timeout_s = (long)cli->config->ca_connect_timeout;
-    o->http.total_timeout_s = (long)cli->config->ca_timeout;
+    o->http.connect_timeout_s = (long)ctx->config->ca_connect_timeout;
+    o->http.total_timeout_s = (long)ctx->config->ca_timeout;
     o->http.ca_bundle = p->ca_bundle;
-    o->http.interrupted = &cli_interrupted;
-    o->progress = cli_progress;
-    o->progress_baton = cli;
+    o->http.interrupted = ctx->interrupted;
+    o->progress = ops_progress_relay;
+    o->progress_baton = (void *)ctx;
 }
 
-static apr_status_t load_account(provider_conn_t *c, cli_t *cli,
+static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
                                  const char **err)
 {
     json_t *account = NULL;
-    apr_status_t rv = state_account_dir(&c->account_dir, cli->config,
-                                        c->provider->name, err, cli->pool);
+    apr_status_t rv = state_account_dir(&c->account_dir, ctx->config,
+                                        c->provider->name, err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    const char *json_path = apr_pstrcat(cli->pool, c->account_dir,
+    const char *json_path = apr_pstrcat(ctx->pool, c->account_dir,
                                         "/account.json", NULL);
-    rv = state_read_json(&account, json_path, err, cli->pool);
+    rv = state_read_json(&account, json_path, err, ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(cli->pool, "no account at provider %s: run "
+        *err = apr_psprintf(ctx->pool, "no account at provider %s: run "
                             "'expacmectl account register --provider %s "
                             "--email ADDR --agree-tos'",
                             c->provider->name, c->provider->name);
@@ -253,44 +253,44 @@ static apr_status_t load_account(provider_conn_t *c, cli_t *cli,
         return rv;
     c->account_url = json_string_member(account, "url");
     if (c->account_url == NULL) {
-        *err = apr_psprintf(cli->pool, "%s: no account url", json_path);
+        *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
         return APR_EINVAL;
     }
     rv = crypt_key_load(&c->account_key,
-                        apr_pstrcat(cli->pool, c->account_dir, "/account.key",
+                        apr_pstrcat(ctx->pool, c->account_dir, "/account.key",
                                     NULL),
-                        err, cli->pool);
+                        err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    provider_signer(&c->session->signer, c->account_key, cli->pool);
+    provider_signer(&c->session->signer, c->account_key, ctx->pool);
     c->session->signer.kid = c->account_url;
     return APR_SUCCESS;
 }
 
-static apr_status_t connect_chain(provider_conn_t *out, cli_t *cli,
+static apr_status_t connect_chain(provider_conn_t *out, const ops_ctx_t *ctx,
                                   const char *name, int need_account,
                                   int depth_max, const char **err)
 {
     memset(out, 0, sizeof(*out));
     apr_status_t rv = APR_SUCCESS;
     if (name == NULL)
-        rv = provider_current(&name, cli, err);
+        rv = provider_current(&name, ctx, err);
     for (int depth = 0; rv == APR_SUCCESS && depth < depth_max; depth++) {
         const provider_t *p = NULL;
-        rv = provider_find(&p, cli, name, err);
+        rv = provider_find(&p, ctx, name, err);
         if (rv != APR_SUCCESS)
             return rv;
         acme_options_t options;
-        session_options(&options, cli, p);
+        session_options(&options, ctx, p);
         out->provider = p;
         rv = acme_session_open(&out->session, p->directory, &options, err,
-                               cli->pool);
+                               ctx->pool);
         int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
         if (rv == APR_SUCCESS)
-            return need_account ? load_account(out, cli, err) : APR_SUCCESS;
+            return need_account ? load_account(out, ctx, err) : APR_SUCCESS;
         if (!unreachable || p->fallback == NULL || depth + 1 >= depth_max)
             return rv;
-        cli_progress(cli, "provider %s unreachable (%s); trying fallback %s",
+        ops_progress(ctx, "provider %s unreachable (%s); trying fallback %s",
                      p->name, *err, p->fallback);
         if (out->unreachable == NULL)
             out->unreachable = *err;
@@ -304,15 +304,15 @@ static apr_status_t connect_chain(provider_conn_t *out, cli_t *cli,
     return rv;
 }
 
-apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
+apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
                               const char *name, int need_account,
                               const char **err)
 {
-    return connect_chain(out, cli, name, need_account, FALLBACK_DEPTH, err);
+    return connect_chain(out, ctx, name, need_account, FALLBACK_DEPTH, err);
 }
 
-apr_status_t provider_connect_direct(provider_conn_t *out, cli_t *cli,
+apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
                                      const char *name, const char **err)
 {
-    return connect_chain(out, cli, name, 0, 1, err);
+    return connect_chain(out, ctx, name, 0, 1, err);
 }

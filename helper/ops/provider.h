@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 
 #include "acme/acme.h"
-#include "cmd/cli.h"
+#include "ops/ops.h"
 
 typedef struct {
     const char *name;
@@ -30,33 +30,33 @@ typedef struct {
 } provider_conn_t;
 
 /* Every provider: built-in first, then configured (provider_t *). */
-apr_status_t provider_list(apr_array_header_t **out, cli_t *cli,
+apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,
                            const char **err);
-apr_status_t provider_find(const provider_t **out, cli_t *cli,
+apr_status_t provider_find(const provider_t **out, const ops_ctx_t *ctx,
                            const char *name, const char **err);
 /* Adds or replaces a configured provider; eab_key is the decoded HMAC key
  * (stored 0600 under the provider's state directory) or NULL. */
-apr_status_t provider_save(cli_t *cli, const provider_t *provider,
+apr_status_t provider_save(const ops_ctx_t *ctx, const provider_t *provider,
                            const unsigned char *eab_key, apr_size_t eab_len,
                            const char **err);
 /* The provider of the current account, or NULL with *err. */
-apr_status_t provider_current(const char **name, cli_t *cli,
+apr_status_t provider_current(const char **name, const ops_ctx_t *ctx,
                               const char **err);
-apr_status_t provider_set_current(cli_t *cli, const char *name,
+apr_status_t provider_set_current(const ops_ctx_t *ctx, const char *name,
                                   const char **err);
 /* The EAB HMAC key stored for a provider. */
 apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
-                              cli_t *cli, const provider_t *provider,
+                              const ops_ctx_t *ctx, const provider_t *provider,
                               const char **err);
 
 /* Opens a session with name (NULL: the current provider), trying the
  * fallback chain when a CA cannot be reached (unless direct: registering
  * an account is with the named CA or not at all); with need_account the
  * account's key and URL are loaded and the session signs with them. */
-apr_status_t provider_connect(provider_conn_t *out, cli_t *cli,
+apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
                               const char *name, int need_account,
                               const char **err);
-apr_status_t provider_connect_direct(provider_conn_t *out, cli_t *cli,
+apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
                                      const char *name, const char **err);
 
 /* The jws signer of a key (signing callback over crypt_jws_sign). */

@@ -1,6 +1,6 @@
-/* cmd_sign.c — `sign [--profile NAME]`: the stored CSR through an ACME
- * order to a verified, staged pending certificate (SPEC §4). */
-#include "cmd/commands.h"
+/* sign.c — the stored CSR through an ACME order to a verified, staged
+ * pending certificate (SPEC §4). */
+#include "ops/sign.h"
 
 #include <string.h>
 #include <time.h>
@@ -39,7 +39,7 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
     apr_status_t rv = cert_state_save(pub->cert, err);
     challenge_store_writer_t *w = NULL;
     if (rv == APR_SUCCESS)
-        rv = challenge_publish_open(&w, pub->cert->cli->config, err, pool);
+        rv = challenge_publish_open(&w, pub->cert->ctx->config, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_int64_t now = (apr_int64_t)time(NULL);
@@ -55,10 +55,10 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
         }
     }
     challenge_store_writer_close(w);
-    cli_progress(pub->cert->cli, "published %d challenge%s", list->nelts,
+    ops_progress(pub->cert->ctx, "published %d challenge%s", list->nelts,
                  list->nelts == 1 ? "" : "s");
     if (rv == APR_SUCCESS)
-        rv = challenge_window_open(pub->cert->cli, err);
+        rv = challenge_window_open(pub->cert->ctx, err);
     return rv;
 }
 
@@ -71,19 +71,20 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
     for (int i = 0; i < list->nelts; i++)
         APR_ARRAY_PUSH(tokens, const char *) =
             APR_ARRAY_IDX(list, i, acme_challenge_t).token;
-    apr_status_t rv = challenge_publish_withdraw(pub->cert->cli->config,
+    apr_status_t rv = challenge_publish_withdraw(pub->cert->ctx->config,
                                                  tokens, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     const char *window_err = NULL;
-    if (challenge_window_close(pub->cert->cli, &window_err) != APR_SUCCESS)
-        cli_progress(pub->cert->cli, "warning: %s", window_err);
+    if (challenge_window_close(pub->cert->ctx, &window_err) != APR_SUCCESS)
+        ops_progress(pub->cert->ctx, "warning: %s", window_err);
     json_object_del(json_object_get(pub->cert->status, "signing"), "tokens");
     return cert_state_save(pub->cert, err);
 }
 
 typedef struct {
-    cli_t *cli;
+    const ops_ctx_t *ctx;
+    ops_error_t *error;
     cert_state_t *cert;
     X509_REQ *csr;
     EVP_PKEY *key;
@@ -91,35 +92,35 @@ typedef struct {
     provider_conn_t conn;
 } sign_job_t;
 
-static cli_exit_t load_csr(sign_job_t *job)
+static ops_status_t load_csr(sign_job_t *job)
 {
-    cli_t *cli = job->cli;
+    apr_pool_t *pool = job->ctx->pool;
     const char *err = NULL;
     char *pem = NULL;
     apr_size_t len = 0;
     if (!cert_state_has(job->cert, "csr.pem"))
-        return cli_fail(cli, CLI_EXIT_FAILED, 2401, "no CSR for %s: run "
-                        "'expacmectl --cert %s csr generate --cn FQDN' first",
-                        job->cert->name, job->cert->name);
+        return ops_fail(job->error, OPS_FAILED, 2401, pool, "no CSR for %s: "
+                        "run 'expacmectl --cert %s csr generate --cn FQDN' "
+                        "first", job->cert->name, job->cert->name);
     if (state_read_file(&pem, &len, cert_state_file(job->cert, "csr.pem"),
-                        STATE_FILE_MAX, &err, cli->pool) != APR_SUCCESS ||
-        crypt_csr_load(&job->csr, pem, len, &err, cli->pool) != APR_SUCCESS ||
+                        STATE_FILE_MAX, &err, pool) != APR_SUCCESS ||
+        crypt_csr_load(&job->csr, pem, len, &err, pool) != APR_SUCCESS ||
         crypt_key_load(&job->key, cert_state_file(job->cert, "key.pem"), &err,
-                       cli->pool) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2402, "%s", err);
+                       pool) != APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2402, pool, "%s", err);
     if (!crypt_key_public_equal(job->key, crypt_csr_public_key(job->csr)))
-        return cli_fail(cli, CLI_EXIT_FAILED, 2403, "%s: key.pem does not "
-                        "match csr.pem; generate the CSR again",
+        return ops_fail(job->error, OPS_FAILED, 2403, pool, "%s: key.pem "
+                        "does not match csr.pem; generate the CSR again",
                         job->cert->dir);
-    job->names = crypt_csr_names(job->csr, cli->pool);
-    return CLI_EXIT_OK;
+    job->names = crypt_csr_names(job->csr, pool);
+    return OPS_OK;
 }
 
 static apr_status_t stage_pending(sign_job_t *job,
                                   const acme_order_result_t *res,
                                   const char **err)
 {
-    apr_pool_t *pool = job->cli->pool;
+    apr_pool_t *pool = job->ctx->pool;
     apr_array_header_t *chain = NULL;
     apr_status_t rv = crypt_chain_parse(&chain, res->chain_pem,
                                         strlen(res->chain_pem), err, pool);
@@ -149,51 +150,38 @@ static void request_init(acme_order_request_t *req, sign_job_t *job,
                          sign_publisher_t *pub, acme_publisher_t *publisher,
                          const char *profile)
 {
-    cli_t *cli = job->cli;
+    apr_pool_t *pool = job->ctx->pool;
     memset(req, 0, sizeof(*req));
     publisher->publish = publish;
     publisher->withdraw = withdraw;
     publisher->baton = pub;
-    req->csr_der_b64url = crypt_csr_der_b64url(job->csr, cli->pool);
+    req->csr_der_b64url = crypt_csr_der_b64url(job->csr, pool);
     req->names = job->names;
-    req->thumbprint = crypt_jwk_thumbprint(job->conn.account_key, cli->pool);
+    req->thumbprint = crypt_jwk_thumbprint(job->conn.account_key, pool);
     req->profile = profile ? profile : job->conn.provider->profile;
     req->preferred_chain = job->conn.provider->preferred_chain;
-    req->timeout = apr_time_from_sec(cli->config->order_timeout);
+    req->timeout = apr_time_from_sec(job->ctx->config->order_timeout);
     req->publisher = publisher;
 }
 
-static cli_exit_t run_order(sign_job_t *job, const char *profile,
-                            const char *replaces)
+/* The order in flight is recorded first: a helper killed mid-order
+ * leaves what the next run needs to withdraw its tokens. */
+static apr_status_t mark_signing(sign_job_t *job, const char **err)
 {
-    cli_t *cli = job->cli;
-    const char *err = NULL;
-    sign_publisher_t pub = {job->cert};
-    /* A store the helper cannot use is a configuration error: found
-     * before the CA is asked for anything. */
-    if (config_store_path(cli->config, &err) == NULL)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2404, "%s", err);
     json_object_set_new(job->cert->status, "signing",
                         json_pack("{s:I, s:I, s:s}", "pid",
                                   (json_int_t)getpid(), "started",
                                   (json_int_t)time(NULL), "provider",
                                   job->conn.provider->name));
-    if (cert_state_save(job->cert, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2405, "%s", err);
-    acme_publisher_t publisher;
-    acme_order_request_t req;
-    request_init(&req, job, &pub, &publisher, profile);
-    if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
-        req.replaces = replaces;
-    acme_order_result_t res;
-    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err,
-                                     cli->pool);
-    if (rv == APR_SUCCESS)
-        rv = stage_pending(job, &res, &err);
+    return cert_state_save(job->cert, err);
+}
+
+static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err)
+{
     json_object_del(job->cert->status, "signing");
-    const char *result = rv == APR_SUCCESS ? "success"
-                         : cli_interrupted ? "interrupted"
-                                           : "failure";
+    const char *result = rv == APR_SUCCESS      ? "success"
+                         : ops_interrupted(job->ctx) ? "interrupted"
+                                                     : "failure";
     cert_state_set_sign(job->cert, result,
                         rv == APR_SUCCESS ? "certificate signed and pending"
                                           : err,
@@ -201,60 +189,84 @@ static cli_exit_t run_order(sign_job_t *job, const char *profile,
                         rv == APR_SUCCESS ? NULL : job->conn.session->problem);
     const char *save_err = NULL;
     cert_state_save(job->cert, &save_err);
-    if (rv != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2406, "sign: %s", err);
-    cli->result = json_pack("{s:s, s:s, s:s, s:s?, s:i}", "cert",
-                            job->cert->name, "state", "pending", "provider",
-                            job->conn.provider->name, "issuer",
-                            res.chain_issuer, "alternates", res.alternates);
-    cli_say(cli, "signed by %s: pending certificate for %s staged (see "
-            "'expacmectl pending show')\n", job->conn.provider->name,
-            job->cert->name);
-    return CLI_EXIT_OK;
 }
 
-static const cli_opt_spec_t sign_options[] = {{"profile", CLI_OPT_VALUE},
-                                              {NULL, 0}};
-
-cli_exit_t cmd_sign_cert(cli_t *cli, const char *name, const char *profile,
-                         const char *replaces)
+static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
+                              const char *profile, const char *replaces)
 {
-    sign_job_t job = {cli, NULL, NULL, NULL, NULL, {0}};
+    apr_pool_t *pool = job->ctx->pool;
     const char *err = NULL;
-    int recovered = 0;
-    if (cert_state_open(&job.cert, cli, name, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2407, "%s", err);
-    if (cert_state_lock(job.cert, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2408, "%s", err);
-    if (cert_state_recover(job.cert, &recovered, &err) != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2409, "%s", err);
-    if (recovered)
-        cli_progress(cli, "withdrew the challenges of an interrupted sign");
-    cli_exit_t code = load_csr(&job);
-    if (code != CLI_EXIT_OK)
-        return code;
-    cli_trap_signals();
-    if (provider_connect(&job.conn, cli, NULL, 1, &err) != APR_SUCCESS) {
-        cert_state_set_sign(job.cert, "failure", err, NULL, NULL);
-        cert_state_save(job.cert, &err);
-        notify_event(cli, "sign-failure", name, err);
-        return cli_fail(cli, CLI_EXIT_FAILED, 2410, "sign: %s", err);
+    sign_publisher_t pub = {job->cert};
+    /* A store the helper cannot use is a configuration error: found
+     * before the CA is asked for anything. */
+    if (config_store_path(job->ctx->config, &err) == NULL)
+        return ops_fail(job->error, OPS_USAGE, 2404, pool, "%s", err);
+    if (mark_signing(job, &err) != APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2405, pool, "%s", err);
+    acme_publisher_t publisher;
+    acme_order_request_t req;
+    request_init(&req, job, &pub, &publisher, profile);
+    if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
+        req.replaces = replaces;
+    acme_order_result_t res;
+    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err,
+                                     pool);
+    if (rv == APR_SUCCESS)
+        rv = stage_pending(job, &res, &err);
+    record_outcome(job, rv, err);
+    if (rv != APR_SUCCESS) {
+        job->error->problem = job->conn.session->problem;
+        return ops_fail(job->error, OPS_FAILED, 2406, pool, "sign: %s", err);
     }
-    cli_progress(cli, "signing %s for %d name%s with %s", job.cert->name,
+    result->provider = job->conn.provider->name;
+    result->issuer = res.chain_issuer;
+    result->alternates = res.alternates;
+    return OPS_OK;
+}
+
+static ops_status_t open_cert(sign_result_t *result, sign_job_t *job,
+                              const char *name)
+{
+    apr_pool_t *pool = job->ctx->pool;
+    const char *err = NULL;
+    if (cert_state_open(&job->cert, job->ctx, name, &err) != APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2407, pool, "%s", err);
+    if (cert_state_lock(job->cert, &err) != APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2408, pool, "%s", err);
+    if (cert_state_recover(job->cert, &result->recovered, &err) !=
+        APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2409, pool, "%s", err);
+    if (result->recovered)
+        ops_progress(job->ctx,
+                     "withdrew the challenges of an interrupted sign");
+    return OPS_OK;
+}
+
+ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
+                      const ops_ctx_t *ctx, const char *name,
+                      const char *profile, const char *replaces)
+{
+    sign_job_t job = {ctx, error, NULL, NULL, NULL, NULL, {0}};
+    const char *err = NULL;
+    memset(result, 0, sizeof(*result));
+    ops_status_t st = open_cert(result, &job, name);
+    if (st == OPS_OK)
+        st = load_csr(&job);
+    if (st != OPS_OK)
+        return st;
+    if (provider_connect(&job.conn, ctx, NULL, 1, &err) != APR_SUCCESS) {
+        cert_state_set_sign(job.cert, "failure", err, NULL, NULL);
+        const char *save_err = NULL;
+        cert_state_save(job.cert, &save_err);
+        notify_event(ctx, "sign-failure", name, err);
+        return ops_fail(error, OPS_FAILED, 2410, ctx->pool, "sign: %s", err);
+    }
+    ops_progress(ctx, "signing %s for %d name%s with %s", job.cert->name,
                  job.names->nelts, job.names->nelts == 1 ? "" : "s",
                  job.conn.provider->name);
-    code = run_order(&job, profile, replaces);
+    st = run_order(result, &job, profile, replaces);
     json_t *sign = json_object_get(job.cert->status, "last_sign");
-    notify_event(cli, code == CLI_EXIT_OK ? "sign-success" : "sign-failure",
-                 name, json_string_value(json_object_get(sign, "detail")));
-    return code;
-}
-
-cli_exit_t cmd_sign_run(cli_t *cli)
-{
-    cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
-    if (code != CLI_EXIT_OK)
-        return code;
-    return cmd_sign_cert(cli, cli->cert_name, cli_option(cli, "profile"),
-                         NULL);
+    notify_event(ctx, st == OPS_OK ? "sign-success" : "sign-failure", name,
+                 json_string_value(json_object_get(sign, "detail")));
+    return st;
 }
