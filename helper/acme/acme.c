@@ -7,7 +7,7 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "token_rules.h"
 
 #define JOSE_TYPE "application/jose+json"
@@ -85,13 +85,13 @@ static void parse_subproblems(acme_problem_t *p, json_t *list,
         if (i >= 200)
             break;
         acme_subproblem_t *sub = apr_array_push(p->subproblems);
-        const char *type = json_string_member(item, "type");
-        const char *detail = json_string_member(item, "detail");
+        const char *type = acme_json_string_member(item, "type");
+        const char *detail = acme_json_string_member(item, "detail");
         sub->type = type ? apr_pstrdup(pool, type) : NULL;
         sub->detail = detail ? apr_pstrdup(pool, detail) : NULL;
-        json_t *id = json_object_member(item, "identifier");
-        const char *t = json_string_member(id, "type");
-        const char *v = json_string_member(id, "value");
+        json_t *id = acme_json_object_member(item, "identifier");
+        const char *t = acme_json_string_member(id, "type");
+        const char *v = acme_json_string_member(id, "value");
         sub->identifier = (t && v) ? apr_pstrcat(pool, t, ":", v, NULL) : NULL;
     }
 }
@@ -103,12 +103,12 @@ acme_problem_t *acme_problem_from_json(const json_t *doc, int http_status,
     p->http_status = http_status;
     p->retry_after_s = -1;
     p->subproblems = apr_array_make(pool, 0, sizeof(acme_subproblem_t));
-    const char *type = json_string_member(doc, "type");
-    const char *detail = json_string_member(doc, "detail");
+    const char *type = acme_json_string_member(doc, "type");
+    const char *detail = acme_json_string_member(doc, "detail");
     /* Copied: the document usually lives in a scratch pool. */
     p->type = type ? apr_pstrdup(pool, type) : NULL;
     p->detail = detail ? apr_pstrdup(pool, detail) : NULL;
-    json_t *subs = json_array_member(doc, "subproblems");
+    json_t *subs = acme_json_array_member(doc, "subproblems");
     if (subs != NULL)
         parse_subproblems(p, subs, pool);
     return p;
@@ -119,7 +119,7 @@ acme_problem_t *acme_problem_parse(const http_response_t *resp,
 {
     json_t *doc = NULL;
     const char *ignored = NULL;
-    json_parse_object(&doc, resp->body, resp->body_len, "problem", &ignored,
+    acme_json_parse_object(&doc, resp->body, resp->body_len, "problem", &ignored,
                       pool);
     acme_problem_t *p = acme_problem_from_json(doc, (int)resp->status, pool);
     p->retry_after_s = http_retry_after_seconds(resp->retry_after,
@@ -255,7 +255,7 @@ apr_status_t acme_post_json(json_t **out, http_response_t **resp,
         *resp = r;
     if (rv != APR_SUCCESS)
         return rv;
-    return json_parse_object(out, r->body, r->body_len,
+    return acme_json_parse_object(out, r->body, r->body_len,
                              apr_psprintf(pool, "answer of %s",
                                           acme_escape(url, 200, pool)),
                              err, pool);
@@ -265,23 +265,23 @@ static apr_status_t directory_read(acme_session_t *s, const char **err,
                                    apr_pool_t *pool)
 {
     json_t *d = s->directory;
-    s->new_nonce_url = json_url_member(d, "newNonce");
-    s->new_account_url = json_url_member(d, "newAccount");
-    s->new_order_url = json_url_member(d, "newOrder");
-    s->revoke_cert_url = json_url_member(d, "revokeCert");
-    s->key_change_url = json_url_member(d, "keyChange");
-    s->renewal_info_url = json_url_member(d, "renewalInfo");
+    s->new_nonce_url = acme_json_url_member(d, "newNonce");
+    s->new_account_url = acme_json_url_member(d, "newAccount");
+    s->new_order_url = acme_json_url_member(d, "newOrder");
+    s->revoke_cert_url = acme_json_url_member(d, "revokeCert");
+    s->key_change_url = acme_json_url_member(d, "keyChange");
+    s->renewal_info_url = acme_json_url_member(d, "renewalInfo");
     if (s->new_nonce_url == NULL || s->new_account_url == NULL ||
         s->new_order_url == NULL) {
         *err = apr_psprintf(pool, "%s: directory lacks https newNonce, "
                             "newAccount or newOrder URLs", s->directory_url);
         return APR_EINVAL;
     }
-    json_t *meta = json_object_member(d, "meta");
-    s->terms_of_service = json_string_member(meta, "termsOfService");
+    json_t *meta = acme_json_object_member(d, "meta");
+    s->terms_of_service = acme_json_string_member(meta, "termsOfService");
     s->eab_required = json_is_true(json_object_get(meta ? meta : d,
                                                    "externalAccountRequired"));
-    s->profiles = json_object_member(meta, "profiles");
+    s->profiles = acme_json_object_member(meta, "profiles");
     return APR_SUCCESS;
 }
 
@@ -313,7 +313,7 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
                             directory_url, resp->status);
         return APR_EGENERAL;
     }
-    rv = json_parse_object(&s->directory, resp->body, resp->body_len,
+    rv = acme_json_parse_object(&s->directory, resp->body, resp->body_len,
                            "directory", err, pool);
     if (rv == APR_SUCCESS)
         rv = directory_read(s, err, pool);
@@ -397,13 +397,13 @@ apr_status_t acme_renewal_info(apr_int64_t *start, apr_int64_t *end,
         return APR_EGENERAL;
     }
     json_t *doc = NULL;
-    rv = json_parse_object(&doc, resp->body, resp->body_len, "renewalInfo",
+    rv = acme_json_parse_object(&doc, resp->body, resp->body_len, "renewalInfo",
                            err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    json_t *window = json_object_member(doc, "suggestedWindow");
-    *start = acme_parse_rfc3339(json_string_member(window, "start"));
-    *end = acme_parse_rfc3339(json_string_member(window, "end"));
+    json_t *window = acme_json_object_member(doc, "suggestedWindow");
+    *start = acme_parse_rfc3339(acme_json_string_member(window, "start"));
+    *end = acme_parse_rfc3339(acme_json_string_member(window, "end"));
     if (*start < 0 || *end < *start) {
         *err = "renewalInfo: no valid suggestedWindow";
         return APR_EGENERAL;

@@ -5,7 +5,7 @@
 
 #include "apr_strings.h"
 
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "base/json_pool.h"
 
 static json_t *new_account_payload(const char *email, int agree_tos)

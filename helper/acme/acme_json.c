@@ -1,5 +1,5 @@
-/* json.c — see json.h. */
-#include "acme/json.h"
+/* acme_json.c — see acme_json.h. */
+#include "acme/acme_json.h"
 
 #include <string.h>
 
@@ -7,7 +7,7 @@
 
 #include "base/json_pool.h"
 
-apr_status_t json_parse_object(json_t **out, const char *text,
+apr_status_t acme_json_parse_object(json_t **out, const char *text,
                                apr_size_t len, const char *what,
                                const char **err, apr_pool_t *pool)
 {
@@ -27,21 +27,21 @@ apr_status_t json_parse_object(json_t **out, const char *text,
     return APR_SUCCESS;
 }
 
-const char *json_string_member(const json_t *obj, const char *key)
+const char *acme_json_string_member(const json_t *obj, const char *key)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     if (!json_is_string(v))
         return NULL;
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
-    if (len == 0 || len > JSON_STRING_MAX || strlen(s) != len)
+    if (len == 0 || len > ACME_JSON_STRING_MAX || strlen(s) != len)
         return NULL;
     return s;
 }
 
-const char *json_url_member(const json_t *obj, const char *key)
+const char *acme_json_url_member(const json_t *obj, const char *key)
 {
-    const char *s = json_string_member(obj, key);
+    const char *s = acme_json_string_member(obj, key);
     if (s == NULL || strncmp(s, "https://", 8) != 0 || s[8] == '\0')
         return NULL;
     for (const char *p = s; *p; p++) {
@@ -51,13 +51,13 @@ const char *json_url_member(const json_t *obj, const char *key)
     return s;
 }
 
-json_t *json_array_member(const json_t *obj, const char *key)
+json_t *acme_json_array_member(const json_t *obj, const char *key)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     return json_is_array(v) ? v : NULL;
 }
 
-json_t *json_object_member(const json_t *obj, const char *key)
+json_t *acme_json_object_member(const json_t *obj, const char *key)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     return json_is_object(v) ? v : NULL;

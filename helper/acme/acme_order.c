@@ -9,7 +9,7 @@
 #include "apr_time.h"
 
 #include "crypto/crypt.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "base/json_pool.h"
 #include "token_rules.h"
 
@@ -142,8 +142,8 @@ static apr_status_t order_create(order_run_t *run, const char **err)
                                      run->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    json_t *urls = json_array_member(order, "authorizations");
-    run->finalize_url = json_url_member(order, "finalize");
+    json_t *urls = acme_json_array_member(order, "authorizations");
+    run->finalize_url = acme_json_url_member(order, "finalize");
     run->result->order_url = resp->location;
     if (urls == NULL || json_array_size(urls) == 0 ||
         json_array_size(urls) > MAX_AUTHZ || run->finalize_url == NULL ||
@@ -172,11 +172,11 @@ static apr_status_t order_create(order_run_t *run, const char **err)
 
 static json_t *find_http01(json_t *authz)
 {
-    json_t *list = json_array_member(authz, "challenges");
+    json_t *list = acme_json_array_member(authz, "challenges");
     size_t i;
     json_t *c;
     json_array_foreach(list, i, c) {
-        const char *type = json_string_member(c, "type");
+        const char *type = acme_json_string_member(c, "type");
         if (type != NULL && strcmp(type, "http-01") == 0)
             return c;
     }
@@ -210,9 +210,9 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
                                      scratch);
     if (rv != APR_SUCCESS)
         return rv;
-    const char *status = json_string_member(authz, "status");
-    json_t *id = json_object_member(authz, "identifier");
-    a->identifier = json_string_member(id, "value");
+    const char *status = acme_json_string_member(authz, "status");
+    json_t *id = acme_json_object_member(authz, "identifier");
+    a->identifier = acme_json_string_member(id, "value");
     if (status == NULL || a->identifier == NULL ||
         !name_requested(run, a->identifier)) {
         *err = apr_psprintf(run->pool, "CA's authorization %s lacks a status "
@@ -226,8 +226,8 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
         return APR_SUCCESS;
     }
     json_t *c = find_http01(authz);
-    const char *token = json_string_member(c, "token");
-    a->challenge_url = json_url_member(c, "url");
+    const char *token = acme_json_string_member(c, "token");
+    a->challenge_url = acme_json_url_member(c, "url");
     if (c == NULL || a->challenge_url == NULL) {
         *err = apr_psprintf(run->pool, "CA offers no http-01 challenge for %s",
                             acme_escape(a->identifier, 253, run->pool));
@@ -295,13 +295,13 @@ static const char *challenge_error(order_run_t *run, json_t *authz,
                                    const char *identifier)
 {
     json_t *c = find_http01(authz);
-    json_t *e = json_object_member(c, "error");
+    json_t *e = acme_json_object_member(c, "error");
     run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
     return apr_psprintf(run->pool, "validation of %s failed: %s: %s",
                         acme_escape(identifier, 253, run->pool),
-                        acme_escape(json_string_member(e, "type"), 200,
+                        acme_escape(acme_json_string_member(e, "type"), 200,
                                     run->pool),
-                        acme_escape(json_string_member(e, "detail"), 1000,
+                        acme_escape(acme_json_string_member(e, "detail"), 1000,
                                     run->pool));
 }
 
@@ -320,7 +320,7 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
         http_response_t *resp = NULL;
         apr_status_t rv = acme_post_json(&authz, &resp, run->s, a->url, NULL,
                                          err, scratch);
-        const char *status = json_string_member(authz, "status");
+        const char *status = acme_json_string_member(authz, "status");
         if (rv != APR_SUCCESS) {
             /* fall through to scratch_done with the error */
         } else if (status != NULL && strcmp(status, "valid") == 0) {
@@ -371,9 +371,9 @@ static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
 {
     apr_interval_time_t delay = POLL_FIRST;
     for (;;) {
-        const char *status = json_string_member(order, "status");
+        const char *status = acme_json_string_member(order, "status");
         if (status != NULL && strcmp(status, "valid") == 0) {
-            run->certificate_url = json_url_member(order, "certificate");
+            run->certificate_url = acme_json_url_member(order, "certificate");
             if (run->certificate_url == NULL) {
                 *err = "CA's valid order has no https certificate URL";
                 return APR_EGENERAL;
@@ -382,13 +382,13 @@ static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
         }
         if (status == NULL || (strcmp(status, "processing") != 0 &&
                                strcmp(status, "ready") != 0)) {
-            json_t *e = json_object_member(order, "error");
+            json_t *e = acme_json_object_member(order, "error");
             run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
             *err = apr_psprintf(run->pool, "order became %s: %s: %s",
                                 acme_escape(status, 32, run->pool),
-                                acme_escape(json_string_member(e, "type"),
+                                acme_escape(acme_json_string_member(e, "type"),
                                             200, run->pool),
-                                acme_escape(json_string_member(e, "detail"),
+                                acme_escape(acme_json_string_member(e, "detail"),
                                             1000, run->pool));
             return APR_EGENERAL;
         }

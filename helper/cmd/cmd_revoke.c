@@ -10,7 +10,7 @@
 #include "acme/acme.h"
 #include "ops/cert_state.h"
 #include "crypto/crypt.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "ops/provider.h"
 #include "base/state.h"
 
@@ -48,7 +48,7 @@ static const char *deployed_as(cli_t *cli, const char *serial)
                                        NULL);
         if (state_read_json(&rec, path, &err, cli->pool) != APR_SUCCESS)
             continue;
-        const char *s = json_string_member(rec, "serial");
+        const char *s = acme_json_string_member(rec, "serial");
         if (s != NULL && strcmp(s, serial) == 0)
             return c->name;
     }

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "ops/cert_info.h"
 #include "ops/status.h"
 
@@ -15,10 +15,10 @@ static void print_sign(cli_t *cli, const char *label, json_t *s)
         return;
     }
     cli_say(cli, "  %-20s %s at %s: %s\n", label,
-            json_string_member(s, "result"),
+            acme_json_string_member(s, "result"),
             cert_info_time(json_integer_value(json_object_get(s, "time")),
                            cli->pool),
-            json_string_member(s, "detail") ? json_string_member(s, "detail")
+            acme_json_string_member(s, "detail") ? acme_json_string_member(s, "detail")
                                             : "");
 }
 
@@ -31,8 +31,8 @@ static void print_time(cli_t *cli, const char *label, json_t *t)
 
 static void print_cert(cli_t *cli, json_t *c)
 {
-    cli_say(cli, "%s: %s\n", json_string_member(c, "name"),
-            json_string_member(c, "state"));
+    cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
+            acme_json_string_member(c, "state"));
     json_t *names = json_object_get(c, "names");
     size_t i;
     json_t *n;
@@ -40,12 +40,12 @@ static void print_cert(cli_t *cli, json_t *c)
         cli_say(cli, "  %-20s %s\n", i == 0 ? "names" : "",
                 json_string_value(n));
     }
-    if (json_string_member(c, "key_type"))
+    if (acme_json_string_member(c, "key_type"))
         cli_say(cli, "  %-20s %s\n", "key",
-                json_string_member(c, "key_type"));
+                acme_json_string_member(c, "key_type"));
     static const char *const which[] = {"deployed", "pending"};
     for (size_t k = 0; k < 2; k++) {
-        json_t *v = json_object_member(c, which[k]);
+        json_t *v = acme_json_object_member(c, which[k]);
         if (v == NULL)
             continue;
         cli_say(cli, "  %-20s not before %s, not after %s, renewal due %s\n",
@@ -62,10 +62,10 @@ static void print_cert(cli_t *cli, json_t *c)
     print_time(cli, "resubmission at", json_array_get(times, 1));
     print_time(cli, "next attempt after", json_object_get(c, "next_attempt"));
     cli_say(cli, "  %-20s %s\n", "provider",
-            json_string_member(c, "provider") ? json_string_member(c, "provider")
+            acme_json_string_member(c, "provider") ? acme_json_string_member(c, "provider")
                                                : "(none)");
     cli_say(cli, "  %-20s %s\n", "account",
-            json_string_member(c, "account") ? json_string_member(c, "account")
+            acme_json_string_member(c, "account") ? acme_json_string_member(c, "account")
                                               : "(none)");
     print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
     print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
@@ -85,7 +85,7 @@ cli_exit_t cmd_status_run(cli_t *cli)
     json_t *c;
     json_array_foreach(json_object_get(doc, "certificates"), i, c) {
         if (strcmp(cli->cert_name, "server") == 0 ||
-            strcmp(json_string_member(c, "name"), cli->cert_name) == 0)
+            strcmp(acme_json_string_member(c, "name"), cli->cert_name) == 0)
             print_cert(cli, c);
     }
     cli->result = doc;

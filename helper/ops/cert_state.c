@@ -13,7 +13,7 @@
 
 #include "ops/challenge_publish.h"
 #include "ops/challenge_window.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "base/state.h"
 
 static apr_status_t unlock_cleanup(void *data)
@@ -142,7 +142,7 @@ static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
                                 const char **err)
 {
-    json_t *signing = json_object_member(cert->status, "signing");
+    json_t *signing = acme_json_object_member(cert->status, "signing");
     *recovered = 0;
     if (signing == NULL)
         return APR_SUCCESS;
@@ -159,7 +159,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
     cert_state_set_sign(cert, "interrupted",
                         "the previous sign was killed mid-order; its "
                         "challenges were withdrawn",
-                        json_string_member(signing, "provider"), NULL);
+                        acme_json_string_member(signing, "provider"), NULL);
     json_object_del(cert->status, "signing");
     *recovered = 1;
     return cert_state_save(cert, err);
@@ -167,7 +167,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
 
 const char *cert_state_name(const cert_state_t *cert)
 {
-    json_t *signing = json_object_member(cert->status, "signing");
+    json_t *signing = acme_json_object_member(cert->status, "signing");
     if (signing != NULL &&
         process_alive(json_integer_value(json_object_get(signing, "pid"))))
         return "signing";

@@ -17,7 +17,7 @@
 #include "ops/cert_state.h"
 #include "crypto/crypt.h"
 #include "ops/deploy_live.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "ops/notify.h"
 #include "ops/httpd_ctl.h"
 #include "base/state.h"
@@ -287,7 +287,7 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
                             int *recovered)
 {
-    json_t *d = json_object_member(cert->status, "deploying");
+    json_t *d = acme_json_object_member(cert->status, "deploying");
     const expacme_cert_conf_t *conf = config_cert(ctx->config, cert->name);
     *recovered = 0;
     if (d == NULL || conf == NULL)
@@ -301,9 +301,9 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
     job.cert = cert;
     job.conf = conf;
     deploy_live_init(&job.live, conf, ctx->pool);
-    int step = step_from_name(json_string_member(d, "step"));
-    job.old_gen = json_string_member(d, "old_gen");
-    job.new_gen = json_string_member(d, "new_gen");
+    int step = step_from_name(acme_json_string_member(d, "step"));
+    job.old_gen = acme_json_string_member(d, "old_gen");
+    job.new_gen = acme_json_string_member(d, "new_gen");
     const char *what = roll_back(&job, step < 0 ? STEP_SWITCH : step);
     set_deploy_status(&job, "interrupted", step >= 0 ? step_names[step] : "?",
                       apr_psprintf(ctx->pool, "the previous deploy was killed "

@@ -9,7 +9,7 @@
 
 #include "base/base64url.h"
 #include "crypto/crypt.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "base/state.h"
 
 #define FALLBACK_DEPTH 4
@@ -51,7 +51,7 @@ static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx, const cha
 
 static const char *opt_member(json_t *obj, const char *key, apr_pool_t *pool)
 {
-    const char *v = json_string_member(obj, key);
+    const char *v = acme_json_string_member(obj, key);
     return v ? apr_pstrdup(pool, v) : NULL;
 }
 
@@ -82,7 +82,7 @@ apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,
         APR_ARRAY_PUSH(list, const provider_t *) = &builtins[i];
     const char *name;
     json_t *obj;
-    json_object_foreach(json_object_member(all, "providers"), name, obj) {
+    json_object_foreach(acme_json_object_member(all, "providers"), name, obj) {
         provider_t *p = provider_from_json(name, obj, ctx->pool);
         if (p == NULL) {
             *err = apr_psprintf(ctx->pool, "%s: provider %s has no directory",
@@ -147,7 +147,7 @@ apr_status_t provider_save(const ops_ctx_t *ctx, const provider_t *p,
     set_opt(obj, "fallback", p->fallback);
     set_opt(obj, "preferred_chain", p->preferred_chain);
     set_opt(obj, "profile", p->profile);
-    json_t *providers = json_object_member(all, "providers");
+    json_t *providers = acme_json_object_member(all, "providers");
     if (providers == NULL) {
         providers = json_object();
         json_object_set_new(all, "providers", providers);
@@ -163,7 +163,7 @@ apr_status_t provider_current(const char **name, const ops_ctx_t *ctx, const cha
     apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
-    *name = json_string_member(all, "current");
+    *name = acme_json_string_member(all, "current");
     if (*name == NULL) {
         *err = "no ACME account yet: run 'expacmectl account register "
                "--provider NAME --email ADDR --agree-tos'";
@@ -251,7 +251,7 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
                             c->provider->name, c->provider->name);
     if (rv != APR_SUCCESS)
         return rv;
-    c->account_url = json_string_member(account, "url");
+    c->account_url = acme_json_string_member(account, "url");
     if (c->account_url == NULL) {
         *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
         return APR_EINVAL;

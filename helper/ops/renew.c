@@ -12,7 +12,7 @@
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
 #include "crypto/crypt.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "ops/notify.h"
 #include "ops/provider.h"
 #include "ops/sign.h"
@@ -143,7 +143,7 @@ static void ari_refresh(const ops_ctx_t *ctx, renew_cert_t *rc, apr_int64_t now)
     }
     if (int_member(rc->sched, "ari_start") != start ||
         int_member(rc->sched, "ari_end") != end ||
-        strcmp(json_string_member(rc->sched, "ari_id") ? json_string_member(
+        strcmp(acme_json_string_member(rc->sched, "ari_id") ? acme_json_string_member(
                                                              rc->sched,
                                                              "ari_id")
                                                        : "",
@@ -250,7 +250,7 @@ static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
     ops_progress(ctx, "%s: %s (%s)", rc->cert->name, entry->action, d->why);
     /* A renewal tells the CA which certificate it replaces (RFC 9773). */
     const char *replaces = rc->facts.has_deployed
-                               ? json_string_member(rc->sched, "ari_id")
+                               ? acme_json_string_member(rc->sched, "ari_id")
                                : NULL;
     ops_error_t error = {0};
     ops_status_t st;

@@ -15,7 +15,7 @@
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
 #include "crypto/crypt.h"
-#include "acme/json.h"
+#include "acme/acme_json.h"
 #include "ops/provider.h"
 #include "base/schedule.h"
 #include "base/state.h"
@@ -168,7 +168,7 @@ json_t *status_document(const ops_ctx_t *ctx)
                                        "/accounts/", provider,
                                        "/account.json", NULL);
         if (state_read_json(&acct, path, &err, ctx->pool) == APR_SUCCESS)
-            account = json_string_member(acct, "url");
+            account = acme_json_string_member(acct, "url");
     }
     json_t *certs = json_array();
     apr_array_header_t *names = cert_names(ctx);
