@@ -13,7 +13,8 @@
 
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
 #include "acme/json.h"
 #include "ops/provider.h"
 #include "base/schedule.h"

@@ -4,7 +4,7 @@
 #define EXPACME_CERT_INFO_H
 
 #include "cmd/cli.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
 
 json_t *cert_info_json(const crypt_cert_info_t *info);
 void cert_info_print(cli_t *cli, const char *label,

@@ -8,7 +8,9 @@
 #include "apr_strings.h"
 
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_random.h"
 #include "acme/json.h"
 #include "ops/notify.h"
 #include "ops/provider.h"

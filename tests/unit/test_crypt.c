@@ -19,7 +19,15 @@
 #include "apr_strings.h"
 
 #include "base/base64url.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_csr.h"
+#include "crypto/crypt_digest.h"
+#include "crypto/crypt_jose.h"
+#include "crypto/crypt_key.h"
+#include "crypto/crypt_name.h"
+#include "ops/chain_file.h"
+#include "ops/key_file.h"
 
 static char dir[] = "/tmp/expacme-crypt-test.XXXXXX";
 static EVP_PKEY *keys[CRYPT_KEY_TYPE_COUNT];
@@ -111,11 +119,11 @@ static void test_save_load(apr_pool_t *pool)
         EVP_PKEY *loaded = NULL;
         struct stat st;
         umask(022);
-        apr_status_t rv = crypt_key_save(keys[i], path, &err, pool);
+        apr_status_t rv = key_file_save(keys[i], path, &err, pool);
         ok(rv == APR_SUCCESS && stat(path, &st) == 0 &&
                (st.st_mode & 0777) == 0600,
            apr_psprintf(pool, "%s saved with mode 0600", name));
-        rv = crypt_key_load(&loaded, path, &err, pool);
+        rv = key_file_load(&loaded, path, &err, pool);
         ok(rv == APR_SUCCESS && crypt_key_public_equal(loaded, keys[i]) &&
                EVP_PKEY_get_bits(loaded) == EVP_PKEY_get_bits(keys[i]),
            apr_psprintf(pool, "%s loads back, same key", name));
@@ -128,7 +136,7 @@ static void test_save_load(apr_pool_t *pool)
     if (f != NULL)
         fclose(f);
     is_str(text, "-----BEGIN PRIVATE KEY-----\n", "PKCS#8 PEM");
-    ok(crypt_key_save(keys[CRYPT_KEY_EC384], path_in(pool, "ec256.pem"), &err,
+    ok(key_file_save(keys[CRYPT_KEY_EC384], path_in(pool, "ec256.pem"), &err,
                       pool) == APR_SUCCESS,
        "saving over an existing key");
 }
@@ -149,27 +157,27 @@ static void test_load_refused(apr_pool_t *pool)
     const char *err = NULL;
     EVP_PKEY *key = NULL;
     apr_status_t rv =
-        crypt_key_load(&key, path_in(pool, "none.pem"), &err, pool);
+        key_file_load(&key, path_in(pool, "none.pem"), &err, pool);
     ok(APR_STATUS_IS_ENOENT(rv) && key == NULL && contains(err, "none.pem"),
        "absent key file: ENOENT, named");
     write_text(path_in(pool, "junk.pem"), "not a key\n");
-    rv = crypt_key_load(&key, path_in(pool, "junk.pem"), &err, pool);
+    rv = key_file_load(&key, path_in(pool, "junk.pem"), &err, pool);
     ok(rv == APR_EINVAL && contains(err, "junk.pem"), "garbage refused");
     const char *path = write_key_pem(pool, "encrypted.pem",
                                      keys[CRYPT_KEY_EC256], EVP_aes_256_cbc());
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unencrypted"),
        "encrypted key refused without prompting");
     EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     path = write_key_pem(pool, "ed25519.pem", ed, NULL);
     EVP_PKEY_free(ed);
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unsupported key"),
        "ed25519 key refused");
     EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
     path = write_key_pem(pool, "p521.pem", p521, NULL);
     EVP_PKEY_free(p521);
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unsupported key"),
        "P-521 key refused");
     ERR_clear_error();
@@ -190,30 +198,30 @@ static apr_size_t b64_len(json_t *jwk, const char *member, apr_pool_t *pool)
 
 static void test_jwk(apr_pool_t *pool)
 {
-    json_t *jwk = crypt_jwk_public(keys[CRYPT_KEY_EC256]);
+    json_t *jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_EC256]);
     is_int(json_object_size(jwk), 4, "EC JWK: four members");
     is_str(json_string_value(json_object_get(jwk, "kty")), "EC", "kty EC");
     is_str(json_string_value(json_object_get(jwk, "crv")), "P-256", "P-256");
     ok(b64_len(jwk, "x", pool) == 32 && b64_len(jwk, "y", pool) == 32,
        "x and y are 32 bytes");
     json_decref(jwk);
-    jwk = crypt_jwk_public(keys[CRYPT_KEY_EC384]);
+    jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_EC384]);
     ok(json_object_size(jwk) == 4 &&
            strcmp(json_string_value(json_object_get(jwk, "crv")), "P-384") ==
                0 &&
            b64_len(jwk, "x", pool) == 48 && b64_len(jwk, "y", pool) == 48,
        "P-384 JWK: crv, 48-byte coordinates");
     json_decref(jwk);
-    jwk = crypt_jwk_public(keys[CRYPT_KEY_RSA2048]);
+    jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_RSA2048]);
     ok(json_object_size(jwk) == 3 &&
            strcmp(json_string_value(json_object_get(jwk, "kty")), "RSA") == 0 &&
            strcmp(json_string_value(json_object_get(jwk, "e")), "AQAB") == 0 &&
            b64_len(jwk, "n", pool) == 256,
        "RSA JWK: e AQAB, 256-byte n, nothing else");
     json_decref(jwk);
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_EC256]), "ES256", "alg ES256");
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_EC384]), "ES384", "alg ES384");
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_RSA3072]), "RS256", "alg RS256");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_EC256]), "ES256", "alg ES256");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_EC384]), "ES384", "alg ES384");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_RSA3072]), "RS256", "alg RS256");
 }
 
 /* RFC 7638 §3.1: the example RSA key and its thumbprint. */
@@ -243,10 +251,10 @@ static void test_thumbprint(apr_pool_t *pool)
     int built = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
                 EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
     ok(built, "RFC 7638 example key built from n and e");
-    is_str(built ? crypt_jwk_thumbprint(key, pool) : NULL,
+    is_str(built ? crypt_jose_thumbprint(key, pool) : NULL,
            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
            "RFC 7638 §3.1 thumbprint");
-    json_t *jwk = built ? crypt_jwk_public(key) : NULL;
+    json_t *jwk = built ? crypt_jose_jwk_public(key) : NULL;
     is_str(json_string_value(json_object_get(jwk, "n")), n64,
            "JWK n round-trips");
     json_decref(jwk);
@@ -297,19 +305,19 @@ static void test_jws_sign(apr_pool_t *pool)
     /* Many signatures: some have an r or s with leading zero bytes, which
      * must still come out 32 bytes each. */
     for (int i = 0; i < 64; i++) {
-        if (crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_EC256], data,
+        if (crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC256], data,
                            strlen(data), pool) != APR_SUCCESS ||
             len != 64 ||
             !verify_raw_ecdsa(keys[CRYPT_KEY_EC256], "SHA256", sig, len, data))
             all = 0;
     }
     ok(all, "ES256: 64 raw bytes, verifies after conversion to DER (x64)");
-    ok(crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_EC384], data, strlen(data),
+    ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC384], data, strlen(data),
                       pool) == APR_SUCCESS &&
            len == 96 &&
            verify_raw_ecdsa(keys[CRYPT_KEY_EC384], "SHA384", sig, len, data),
        "ES384: 96 raw bytes, verifies with SHA-384");
-    ok(crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_RSA2048], data, strlen(data),
+    ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_RSA2048], data, strlen(data),
                       pool) == APR_SUCCESS &&
            len == 256 &&
            verify_der(keys[CRYPT_KEY_RSA2048], "SHA256", sig, len, data),
@@ -323,16 +331,16 @@ static void test_hmac_sha256(apr_pool_t *pool)
     /* RFC 4231 §4.3, test case 2. */
     unsigned char mac[32];
     const char *data = "what do ya want for nothing?";
-    apr_status_t rv = crypt_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
+    apr_status_t rv = crypt_jose_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
     static const unsigned char want[32] = {
         0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
         0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
         0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
     ok(rv == APR_SUCCESS && memcmp(mac, want, 32) == 0,
        "HMAC-SHA256, RFC 4231 test case 2");
-    ok(crypt_hmac_sha256(mac, "", 0, data, strlen(data)) == APR_EINVAL,
+    ok(crypt_jose_hmac_sha256(mac, "", 0, data, strlen(data)) == APR_EINVAL,
        "empty HMAC key refused");
-    is_str(crypt_sha256_b64url("", 0, pool),
+    is_str(crypt_jose_sha256_b64url("", 0, pool),
            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "SHA-256 of ''");
 }
 
@@ -806,14 +814,14 @@ static void test_chain_good(test_ca_t *ca, apr_pool_t *pool)
     expect_pass(verify_error(pool, chain, ca->leaf_key, NULL),
                 "names NULL: key and links only");
     const char *err = NULL;
-    ok(crypt_chain_verify_root(chain, ca->root_file, &err, pool) == APR_SUCCESS,
+    ok(chain_file_verify_root(chain, ca->root_file, &err, pool) == APR_SUCCESS,
        "verifies up to the test root");
     if (err != NULL)
         printf("#   %s\n", err);
     chain = parsed(pool, pem_of(pool, certs, 3));
     ok(chain != NULL && chain->nelts == 3 &&
            verify_error(pool, chain, ca->leaf_key, NULL) == NULL &&
-           crypt_chain_verify_root(chain, ca->root_file, &err, pool) ==
+           chain_file_verify_root(chain, ca->root_file, &err, pool) ==
                APR_SUCCESS,
        "chain with the root included passes too");
     const char *crlf = apr_pstrcat(pool, "\n\n", pem, "  \n\t\n", NULL);
@@ -860,15 +868,15 @@ static void test_chain_bad_verify(test_ca_t *ca, apr_pool_t *pool)
                 "does not verify"),
        "issuer with the right name but another key refused");
     const char *err = NULL;
-    ok(crypt_chain_verify_root(chain, ca->other_root_file, &err, pool) ==
+    ok(chain_file_verify_root(chain, ca->other_root_file, &err, pool) ==
                APR_EINVAL &&
            contains(err, "unable to get local issuer certificate"),
        "unknown root refused with OpenSSL's reason");
     apr_array_header_t *leaf_only = parsed(pool, pem_of(pool, good, 1));
-    ok(crypt_chain_verify_root(leaf_only, ca->root_file, &err, pool) ==
+    ok(chain_file_verify_root(leaf_only, ca->root_file, &err, pool) ==
            APR_EINVAL,
        "missing intermediate refused (no partial chains)");
-    ok(crypt_chain_verify_root(chain, path_in(pool, "none.pem"), &err, pool) ==
+    ok(chain_file_verify_root(chain, path_in(pool, "none.pem"), &err, pool) ==
                APR_EINVAL &&
            contains(err, "none.pem"),
        "absent CA file reported");
