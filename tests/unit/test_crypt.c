@@ -1,6 +1,7 @@
-/* Unit tests of crypt.c: key types, keys on disk, JWK/JWS, HMAC, names,
- * CSRs, and certificate chains made here from a test CA (root ->
- * intermediate -> leaf) built with OpenSSL. */
+/* Unit tests of crypto/ (crypt_*.c) and its file wrappers in ops/
+ * (key_file.c, chain_file.c): key types, key PEM as bytes and keys on
+ * disk, JWK/JWS, HMAC, names, CSRs, and certificate chains made here from
+ * a test CA (root -> intermediate -> leaf) built with OpenSSL. */
 #include "tap.h"
 
 #include <stdlib.h>
@@ -183,6 +184,197 @@ static void test_load_refused(apr_pool_t *pool)
     ERR_clear_error();
 }
 
+/* --- key PEM as bytes (crypt_key_parse_pem, crypt_key_serialise_pem) ----- */
+
+/* PEM of key written by OpenSSL itself: PKCS#8, encrypted when cipher is
+ * given, or the traditional (OpenSSL-specific) form when traditional. */
+static const char *pem_written(apr_pool_t *pool, EVP_PKEY *key,
+                               const EVP_CIPHER *cipher, int traditional)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pass = cipher != NULL ? "secret" : NULL;
+    int written = traditional ? PEM_write_bio_PrivateKey_traditional(
+                                    bio, key, cipher, NULL, 0, NULL, pass)
+                              : PEM_write_bio_PKCS8PrivateKey(
+                                    bio, key, cipher, NULL, 0, NULL, pass);
+    char *data = NULL;
+    long len = written == 1 ? BIO_get_mem_data(bio, &data) : 0;
+    const char *pem = len > 0 ? apr_pstrmemdup(pool, data, len) : "";
+    BIO_free(bio);
+    return pem;
+}
+
+static apr_status_t pkey_free(void *key)
+{
+    EVP_PKEY_free(key);
+    return APR_SUCCESS;
+}
+
+/* The public half of key only, as a key of its own (freed with pool). */
+static EVP_PKEY *public_only(apr_pool_t *pool, EVP_PKEY *key, const char **pem)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    PEM_write_bio_PUBKEY(bio, key);
+    long len = BIO_get_mem_data(bio, &data);
+    *pem = apr_pstrmemdup(pool, data, len > 0 ? (apr_size_t)len : 0);
+    EVP_PKEY *pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    apr_pool_cleanup_register(pool, pub, pkey_free, apr_pool_cleanup_null);
+    return pub;
+}
+
+static void test_pem_round_trip(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    for (int i = 0; i < CRYPT_KEY_TYPE_COUNT; i++) {
+        const char *name = crypt_key_type_name((crypt_key_type_t)i);
+        char *pem = NULL;
+        apr_size_t len = 0;
+        EVP_PKEY *back = NULL;
+        crypt_key_type_t type = CRYPT_KEY_TYPE_COUNT;
+        apr_status_t rv =
+            crypt_key_serialise_pem(&pem, &len, keys[i], &err, pool);
+        ok(rv == APR_SUCCESS && pem != NULL && strlen(pem) == len &&
+               strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0,
+           apr_psprintf(pool, "%s serialised as PKCS#8 PEM, NUL-terminated",
+                        name));
+        rv = pem != NULL ? crypt_key_parse_pem(&back, pem, len, &err, pool)
+                         : APR_EINVAL;
+        ok(rv == APR_SUCCESS && crypt_key_public_equal(back, keys[i]) &&
+               crypt_key_type_of(&type, back) == APR_SUCCESS && (int)type == i,
+           apr_psprintf(pool, "%s PEM parses back to the same key", name));
+    }
+    const char *pem = pem_written(pool, keys[CRYPT_KEY_EC384], NULL, 1);
+    EVP_PKEY *key = NULL;
+    ok(crypt_key_parse_pem(&key, pem, strlen(pem), &err, pool) == APR_SUCCESS &&
+           crypt_key_public_equal(key, keys[CRYPT_KEY_EC384]),
+       "traditional (EC PRIVATE KEY) PEM accepted");
+    const char *glued = apr_pstrcat(pool, pem, "trailing junk", NULL);
+    ok(crypt_key_parse_pem(&key, glued, strlen(pem), &err, pool) == APR_SUCCESS,
+       "only len bytes are read");
+    ok(crypt_key_parse_pem(&key, pem, strlen(pem) / 2, &err, pool) ==
+               APR_EINVAL &&
+           key == NULL,
+       "PEM cut at len refused");
+}
+
+typedef struct {
+    const unsigned char *data;
+    apr_size_t len;
+    int cleansed;
+} watch_t;
+
+/* Runs after the cleanups registered later (APR runs them last in, first
+ * out) and before the pool's memory is freed. */
+static apr_status_t watch_cleanup(void *data)
+{
+    watch_t *watch = data;
+    watch->cleansed = watch->len > 0;
+    for (apr_size_t i = 0; i < watch->len; i++) {
+        if (watch->data[i] != 0)
+            watch->cleansed = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static void test_pem_cleansed(apr_pool_t *pool)
+{
+    apr_pool_t *sub = NULL;
+    watch_t watch = {NULL, 0, 0};
+    char *pem = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_pool_create(&sub, pool);
+    apr_pool_cleanup_register(sub, &watch, watch_cleanup,
+                              apr_pool_cleanup_null);
+    if (crypt_key_serialise_pem(&pem, &len, keys[CRYPT_KEY_EC256], &err, sub) ==
+        APR_SUCCESS) {
+        watch.data = (const unsigned char *)pem;
+        watch.len = len;
+    }
+    ok(len > 0 && pem[0] == '-', "PEM bytes present while their pool lives");
+    apr_pool_destroy(sub);
+    ok(watch.cleansed, "private key PEM cleansed when its pool goes");
+}
+
+static const char *parse_pem_error(apr_pool_t *pool, const char *pem,
+                                   apr_size_t len)
+{
+    EVP_PKEY *key = NULL;
+    const char *err = NULL;
+    if (crypt_key_parse_pem(&key, pem, len, &err, pool) == APR_SUCCESS)
+        return NULL;
+    return key == NULL && err != NULL ? err : "(inconsistent result)";
+}
+
+static void test_pem_refused(apr_pool_t *pool)
+{
+    const char *pub_pem = NULL;
+    EVP_PKEY *ec = keys[CRYPT_KEY_EC256];
+    public_only(pool, ec, &pub_pem);
+    const struct {
+        const char *pem, *why, *what;
+    } bad[] = {
+        {"not a key\n", "not an unencrypted PEM private key", "garbage"},
+        {"", "not an unencrypted PEM private key", "empty input"},
+        {pub_pem, "not an unencrypted PEM private key", "a PUBLIC KEY block"},
+        {pem_written(pool, ec, EVP_aes_256_cbc(), 0), "unencrypted",
+         "encrypted PKCS#8 key, without prompting"},
+        {pem_written(pool, ec, EVP_aes_128_cbc(), 1), "unencrypted",
+         "encrypted traditional key, without prompting"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *err = parse_pem_error(pool, bad[i].pem, strlen(bad[i].pem));
+        ok(contains(err, bad[i].why),
+           apr_psprintf(pool, "PEM refused: %s", bad[i].what));
+        if (!contains(err, bad[i].why))
+            printf("#   err: %s\n", err ? err : "(accepted)");
+    }
+    char *big = apr_pcalloc(pool, CRYPT_KEY_PEM_MAX + 2);
+    memset(big, 'A', CRYPT_KEY_PEM_MAX + 1);
+    ok(contains(parse_pem_error(pool, big, CRYPT_KEY_PEM_MAX + 1),
+                "larger than 64 KiB"),
+       "PEM over 64 KiB refused before parsing");
+    ERR_clear_error();
+}
+
+static void test_pem_wrong_type(apr_pool_t *pool)
+{
+    const struct {
+        EVP_PKEY *key;
+        const char *what;
+    } other[] = {
+        {EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), "ed25519"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"), "P-521"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), "RSA-1024"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "X25519"), "X25519"},
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        const char *pem = pem_written(pool, other[i].key, NULL, 0);
+        const char *err = parse_pem_error(pool, pem, strlen(pem));
+        ok(pem[0] != '\0' && contains(err, "unsupported key (accepted: "
+                                           "rsa2048, rsa3072, rsa4096, "
+                                           "ec256, ec384)"),
+           apr_psprintf(pool, "%s PEM refused as unsupported", other[i].what));
+        EVP_PKEY_free(other[i].key);
+    }
+    const char *pub_pem = NULL;
+    EVP_PKEY *pub = public_only(pool, keys[CRYPT_KEY_EC256], &pub_pem);
+    char *pem = "unset";
+    apr_size_t len = 1;
+    const char *err = NULL;
+    ok(crypt_key_serialise_pem(&pem, &len, pub, &err, pool) == APR_EGENERAL &&
+           pem == NULL && len == 0 && contains(err, "cannot encode the key"),
+       "a public key alone is not serialised as a private key");
+    const char *path = path_in(pool, "public-only.pem");
+    struct stat st;
+    err = NULL;
+    ok(key_file_save(pub, path, &err, pool) != APR_SUCCESS &&
+           contains(err, path) && stat(path, &st) != 0,
+       "key_file_save: encoding failure names the file, writes nothing");
+}
+
 /* --- JOSE ------------------------------------------------------------------
  */
 
@@ -331,7 +523,8 @@ static void test_hmac_sha256(apr_pool_t *pool)
     /* RFC 4231 §4.3, test case 2. */
     unsigned char mac[32];
     const char *data = "what do ya want for nothing?";
-    apr_status_t rv = crypt_jose_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
+    apr_status_t rv =
+        crypt_jose_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
     static const unsigned char want[32] = {
         0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
         0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
@@ -882,6 +1075,47 @@ static void test_chain_bad_verify(test_ca_t *ca, apr_pool_t *pool)
        "absent CA file reported");
 }
 
+static const char *anchors_error(apr_pool_t *pool, apr_array_header_t *chain,
+                                 const char *anchors, apr_size_t len)
+{
+    const char *err = NULL;
+    if (chain == NULL)
+        return "(no chain)";
+    if (crypt_chain_verify_root(chain, anchors, len, "test anchors", &err,
+                                pool) == APR_SUCCESS)
+        return NULL;
+    return err != NULL ? err : "(no message)";
+}
+
+/* crypt_chain_verify_root takes the anchors as bytes (no file I/O). */
+static void test_chain_anchors(test_ca_t *ca, apr_pool_t *pool)
+{
+    X509 *good[] = {ca->leaf, ca->inter};
+    apr_array_header_t *chain = parsed(pool, pem_of(pool, good, 2));
+    const char *root = pem_of(pool, &ca->root, 1);
+    const char *other = pem_of(pool, &ca->other_root, 1);
+    const char *both = apr_pstrcat(pool, other, root, NULL);
+    expect_pass(anchors_error(pool, chain, root, strlen(root)),
+                "anchors as PEM bytes: verifies up to the test root");
+    expect_pass(anchors_error(pool, chain, both, strlen(both)),
+                "a bundle of several anchors: the right one is found");
+    ok(contains(anchors_error(pool, chain, both, strlen(other)),
+                "does not verify against test anchors"),
+       "only len bytes of the anchors are used");
+    ok(contains(anchors_error(pool, chain, "junk\n", 5),
+                "cannot load trust anchors from test anchors"),
+       "anchors without a certificate refused, named");
+    ok(contains(anchors_error(pool, chain, "", 0),
+                "cannot load trust anchors from test anchors"),
+       "empty anchors refused");
+    char *big = apr_pcalloc(pool, CRYPT_CHAIN_ANCHORS_MAX + 2);
+    memset(big, '\n', CRYPT_CHAIN_ANCHORS_MAX + 1);
+    ok(contains(anchors_error(pool, chain, big, CRYPT_CHAIN_ANCHORS_MAX + 1),
+                "larger than 4 MiB"),
+       "anchors over 4 MiB refused");
+    ERR_clear_error();
+}
+
 static void test_chain_bad_parse(test_ca_t *ca, apr_pool_t *pool)
 {
     X509 *certs[] = {ca->leaf, ca->inter};
@@ -969,6 +1203,7 @@ static void test_chains(apr_pool_t *pool)
     make_test_ca(&ca, pool);
     test_chain_good(&ca, pool);
     test_chain_bad_verify(&ca, pool);
+    test_chain_anchors(&ca, pool);
     test_chain_bad_parse(&ca, pool);
     test_cert_info(&ca, pool);
     free_test_ca(&ca);
@@ -995,6 +1230,10 @@ int main(void)
     test_generate(pool);
     test_save_load(pool);
     test_load_refused(pool);
+    test_pem_round_trip(pool);
+    test_pem_cleansed(pool);
+    test_pem_refused(pool);
+    test_pem_wrong_type(pool);
     test_jwk(pool);
     test_thumbprint(pool);
     test_jws_sign(pool);
