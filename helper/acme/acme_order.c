@@ -8,7 +8,8 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
 #include "acme/acme_json.h"
 #include "base/json_pool.h"
 #include "token_rules.h"

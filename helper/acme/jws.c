@@ -7,7 +7,7 @@
 #include "apr_strings.h"
 
 #include "base/base64url.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_jose.h"
 #include "base/json_pool.h"
 
 static const char *json_compact(const json_t *json, apr_pool_t *pool)
@@ -99,7 +99,7 @@ static apr_status_t hmac_sign(unsigned char **sig, apr_size_t *sig_len,
     const hmac_baton_t *b = baton;
     *sig = apr_palloc(pool, 32);
     *sig_len = 32;
-    return crypt_hmac_sha256(*sig, b->key, b->len, data, len);
+    return crypt_jose_hmac_sha256(*sig, b->key, b->len, data, len);
 }
 
 apr_status_t jws_build_eab(json_t **out, const json_t *account_jwk,

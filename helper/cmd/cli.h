@@ -9,7 +9,7 @@
 #include "apr_tables.h"
 
 #include "base/config.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
 #include "ops/ops.h"
 
 /* The exit code is part of the interface (SPEC §3). */

@@ -11,7 +11,8 @@
 #include "apr_strings.h"
 
 #include "acme/acme_account.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_key.h"
+#include "ops/key_file.h"
 #include "ops/provider.h"
 #include "base/state.h"
 
@@ -136,11 +137,11 @@ static cli_exit_t account_register(cli_t *cli)
     /* A key left by an earlier, interrupted registration is reused: the
      * CA answers with the account it already made for it.  Only a missing
      * key is made anew: an unreadable one is the operator's to look at. */
-    apr_status_t rv_key = crypt_key_load(&key, key_path, &err, cli->pool);
+    apr_status_t rv_key = key_file_load(&key, key_path, &err, cli->pool);
     if (APR_STATUS_IS_ENOENT(rv_key))
         rv_key = crypt_key_generate(&key, type, &err, cli->pool);
     if (rv_key == APR_SUCCESS && !file_exists(key_path))
-        rv_key = crypt_key_save(key, key_path, &err, cli->pool);
+        rv_key = key_file_save(key, key_path, &err, cli->pool);
     if (rv_key != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2309, "account key: %s", err);
     return register_with_ca(cli, &c, email, key);
@@ -214,7 +215,7 @@ static cli_exit_t account_rollover(cli_t *cli)
     const char *next = account_file(&c, "account.key.next", cli->pool);
     const char *current = account_file(&c, "account.key", cli->pool);
     if (crypt_key_generate(&key, type, &err, cli->pool) != APR_SUCCESS ||
-        crypt_key_save(key, next, &err, cli->pool) != APR_SUCCESS)
+        key_file_save(key, next, &err, cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2323, "new key: %s", err);
     jws_signer_t signer;
     provider_signer(&signer, key, cli->pool);

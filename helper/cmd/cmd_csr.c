@@ -13,7 +13,10 @@
 #include "apr_strings.h"
 
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_csr.h"
+#include "crypto/crypt_digest.h"
+#include "crypto/crypt_key.h"
+#include "ops/key_file.h"
 #include "base/state.h"
 
 typedef struct {
@@ -143,7 +146,7 @@ static cli_exit_t reuse_key(cli_t *cli, cert_state_t *cert, csr_request_t *req,
     const char *err = NULL;
     crypt_key_type_t type = CRYPT_KEY_EC256;
     apr_status_t rv =
-        crypt_key_load(key, cert_state_file(cert, "key.pem"), &err, cli->pool);
+        key_file_load(key, cert_state_file(cert, "key.pem"), &err, cli->pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return cli_fail(cli, CLI_EXIT_FAILED, 2811,
                         "--reuse-key: certificate %s has no key yet; "
@@ -151,7 +154,7 @@ static cli_exit_t reuse_key(cli_t *cli, cert_state_t *cert, csr_request_t *req,
                         cert->name);
     if (rv != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2812, "%s", err);
-    crypt_key_type_of(&type, *key); /* crypt_key_load checked it */
+    crypt_key_type_of(&type, *key); /* key_file_load checked it */
     if (req->key_type_given && type != req->key_type)
         return cli_fail(cli, CLI_EXIT_USAGE, 2813,
                         "--reuse-key: the stored key is %s, not %s",
@@ -191,7 +194,7 @@ static apr_status_t replace_key(cert_state_t *cert, EVP_PKEY *key,
                             strerror(rv));
         return rv;
     }
-    return crypt_key_save(key, path, err, pool);
+    return key_file_save(key, path, err, pool);
 }
 
 static json_t *subject_json(const crypt_csr_spec_t *spec)

@@ -8,7 +8,8 @@
 
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
 #include "base/state.h"
 
 static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG},

@@ -9,7 +9,10 @@
 
 #include "acme/acme.h"
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_key.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "ops/key_file.h"
 #include "acme/acme_json.h"
 #include "ops/provider.h"
 #include "base/state.h"
@@ -79,7 +82,7 @@ static cli_exit_t use_cert_key(cli_t *cli, provider_conn_t *conn, X509 *leaf,
 {
     EVP_PKEY *key = NULL;
     const char *err = NULL;
-    if (crypt_key_load(&key, key_file, &err, cli->pool) != APR_SUCCESS)
+    if (key_file_load(&key, key_file, &err, cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2703, "--key: %s", err);
     if (!crypt_key_public_equal(key, crypt_cert_public_key(leaf)))
         return cli_fail(cli, CLI_EXIT_USAGE, 2704, "--key %s is not the key "

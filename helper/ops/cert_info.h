@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
 
 json_t *cert_info_json(const crypt_cert_info_t *info);
 /* "2026-11-23 04:19:00 UTC" */

@@ -15,7 +15,9 @@
 #include "apr_strings.h"
 
 #include "ops/cert_state.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "ops/key_file.h"
 #include "ops/deploy_live.h"
 #include "acme/acme_json.h"
 #include "ops/notify.h"
@@ -122,7 +124,7 @@ static apr_status_t verify_pending(deploy_job_t *job, const char **err)
                              cert_state_file(job->cert, "key.pem"),
                              STATE_FILE_MAX, err, pool);
     if (rv == APR_SUCCESS)
-        rv = crypt_key_load(&key, cert_state_file(job->cert, "key.pem"), err,
+        rv = key_file_load(&key, cert_state_file(job->cert, "key.pem"), err,
                             pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_parse(&chain, job->chain_pem, job->chain_len, err,

@@ -8,7 +8,8 @@
 #include "apr_strings.h"
 
 #include "base/base64url.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_jose.h"
+#include "ops/key_file.h"
 #include "acme/acme_json.h"
 #include "base/state.h"
 
@@ -209,14 +210,14 @@ static apr_status_t sign_with_key(unsigned char **sig, apr_size_t *sig_len,
                                   const void *data, apr_size_t len,
                                   void *baton, apr_pool_t *pool)
 {
-    return crypt_jws_sign(sig, sig_len, baton, data, len, pool);
+    return crypt_jose_sign(sig, sig_len, baton, data, len, pool);
 }
 
 void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
 {
     memset(signer, 0, sizeof(*signer));
-    signer->alg = crypt_jws_alg(key);
-    signer->jwk = json_pool_bind(crypt_jwk_public(key), pool);
+    signer->alg = crypt_jose_alg(key);
+    signer->jwk = json_pool_bind(crypt_jose_jwk_public(key), pool);
     signer->sign = sign_with_key;
     signer->baton = key;
 }
@@ -256,7 +257,7 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
         *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
         return APR_EINVAL;
     }
-    rv = crypt_key_load(&c->account_key,
+    rv = key_file_load(&c->account_key,
                         apr_pstrcat(ctx->pool, c->account_dir, "/account.key",
                                     NULL),
                         err, ctx->pool);

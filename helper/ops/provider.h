@@ -59,7 +59,7 @@ apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
 apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
                                      const char *name, const char **err);
 
-/* The jws signer of a key (signing callback over crypt_jws_sign). */
+/* The jws signer of a key (signing callback over crypt_jose_sign). */
 void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool);
 
 #endif

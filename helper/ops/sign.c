@@ -13,7 +13,11 @@
 #include "ops/challenge_publish.h"
 #include "challenge_store.h"
 #include "ops/challenge_window.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_key.h"
+#include "crypto/crypt_jose.h"
+#include "crypto/crypt_csr.h"
+#include "crypto/crypt_chain.h"
+#include "ops/key_file.h"
 #include "ops/notify.h"
 #include "ops/provider.h"
 #include "base/state.h"
@@ -105,7 +109,7 @@ static ops_status_t load_csr(sign_job_t *job)
     if (state_read_file(&pem, &len, cert_state_file(job->cert, "csr.pem"),
                         STATE_FILE_MAX, &err, pool) != APR_SUCCESS ||
         crypt_csr_load(&job->csr, pem, len, &err, pool) != APR_SUCCESS ||
-        crypt_key_load(&job->key, cert_state_file(job->cert, "key.pem"), &err,
+        key_file_load(&job->key, cert_state_file(job->cert, "key.pem"), &err,
                        pool) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2402, pool, "%s", err);
     if (!crypt_key_public_equal(job->key, crypt_csr_public_key(job->csr)))
@@ -157,7 +161,7 @@ static void request_init(acme_order_request_t *req, sign_job_t *job,
     publisher->baton = pub;
     req->csr_der_b64url = crypt_csr_der_b64url(job->csr, pool);
     req->names = job->names;
-    req->thumbprint = crypt_jwk_thumbprint(job->conn.account_key, pool);
+    req->thumbprint = crypt_jose_thumbprint(job->conn.account_key, pool);
     req->profile = profile ? profile : job->conn.provider->profile;
     req->preferred_chain = job->conn.provider->preferred_chain;
     req->timeout = apr_time_from_sec(job->ctx->config->order_timeout);

@@ -12,7 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/base64url.h"
-#include "crypto/crypt.h"
+#include "crypto/crypt_cert.h"
 #include "acme/acme_json.h"
 #include "acme/jws.h"
 
