@@ -19,7 +19,7 @@ static int tap_todo(int cond, const char *what, const char *why,
     return cond;
 }
 
-#define todo_ok(cond, what, why)                                             \
+#define todo_ok(cond, what, why)                                               \
     tap_todo((cond) != 0, (what), (why), __FILE__, __LINE__)
 
 #endif

@@ -89,14 +89,14 @@ static void test_write_modes(apr_pool_t *pool)
         apr_status_t rk = state_write_file(key, "k", 1, 0600, &err, sub);
         apr_status_t rp = state_write_file(pub, "p", 1, 0644, &err, sub);
         umask(old);
-        is_int(rk, APR_SUCCESS, apr_psprintf(sub, "umask %03o: 0600 write",
-                                             (unsigned)masks[i]));
-        is_int(rp, APR_SUCCESS, apr_psprintf(sub, "umask %03o: 0644 write",
-                                             (unsigned)masks[i]));
-        is_int(mode_of(key), 0600, apr_psprintf(sub, "umask %03o: key 0600",
-                                                (unsigned)masks[i]));
-        is_int(mode_of(pub), 0644, apr_psprintf(sub, "umask %03o: 0644 kept",
-                                                (unsigned)masks[i]));
+        is_int(rk, APR_SUCCESS,
+               apr_psprintf(sub, "umask %03o: 0600 write", (unsigned)masks[i]));
+        is_int(rp, APR_SUCCESS,
+               apr_psprintf(sub, "umask %03o: 0644 write", (unsigned)masks[i]));
+        is_int(mode_of(key), 0600,
+               apr_psprintf(sub, "umask %03o: key 0600", (unsigned)masks[i]));
+        is_int(mode_of(pub), 0644,
+               apr_psprintf(sub, "umask %03o: 0644 kept", (unsigned)masks[i]));
     }
     is_str(listing(sub, wdir),
            "key-0 key-1 key-2 key-3 pub-0 pub-1 pub-2 pub-3",
@@ -182,8 +182,7 @@ static void test_write_atomic_for_readers(apr_pool_t *pool)
         while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
             char *d = NULL;
             apr_size_t len = 0;
-            if (state_read_file(&d, &len, path, LARGE, &err, cp) !=
-                APR_SUCCESS)
+            if (state_read_file(&d, &len, path, LARGE, &err, cp) != APR_SUCCESS)
                 _exit(2);
             size_t span = strspn(d, d[0] == 'a' ? "a" : "b");
             if (!(len == SMALL && d[0] == 'a' && span == SMALL) &&
@@ -197,8 +196,8 @@ static void test_write_atomic_for_readers(apr_pool_t *pool)
     close(stop[0]);
     apr_status_t rv = APR_SUCCESS;
     for (int i = 0; i < ROUNDS && rv == APR_SUCCESS; i++)
-        rv = state_write_file(path, i % 2 ? a : b, i % 2 ? SMALL : LARGE,
-                              0644, &err, pool);
+        rv = state_write_file(path, i % 2 ? a : b, i % 2 ? SMALL : LARGE, 0644,
+                              &err, pool);
     close(stop[1]);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -255,9 +254,7 @@ static void test_make_dir(apr_pool_t *pool)
     is_int(mode_of(wide), 0755, "0755 whatever the umask");
     umask(old);
     const char *file = in_dir(pool, "m/file");
-    state_write_file(file, "x", 1, 0600, &err, pool);
-    err = NULL;
-    chmod(file, 0644);
+    state_write_file(file, "x", 1, 0644, &err, pool);
     err = NULL;
     apr_status_t rv = state_make_dir(file, 0700, &err, pool);
     todo_ok(rv != APR_SUCCESS && err && strstr(err, file),
@@ -269,21 +266,30 @@ static void test_make_dir(apr_pool_t *pool)
     ok(state_make_dir(through, 0700, &err, pool) != APR_SUCCESS && err &&
            strstr(err, through),
        "through a file: error naming the path");
-    /* state_remove */
-    err = NULL;
-    is_int(state_remove(in_dir(pool, "m/absent"), &err, pool), APR_SUCCESS,
-           "removing an absent file is fine");
-    ok(err == NULL, "and says nothing");
-    is_int(state_remove(file, &err, pool), APR_SUCCESS, "remove a file");
-    ok(!exists(file), "it is gone");
-    err = NULL;
-    ok(state_remove(deep, &err, pool) != APR_SUCCESS && err &&
-           strstr(err, deep) && exists(deep),
-       "a directory is not removed, with an error naming it");
+    unlink(file);
     rmdir(deep);
     rmdir(in_dir(pool, "m/n"));
     rmdir(wide);
     rmdir(in_dir(pool, "m"));
+}
+
+static void test_remove(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    const char *file = in_dir(pool, "to-remove");
+    const char *sub = in_dir(pool, "dir-to-keep");
+    is_int(state_remove(in_dir(pool, "absent"), &err, pool), APR_SUCCESS,
+           "removing an absent file is fine");
+    ok(err == NULL, "and says nothing");
+    state_write_file(file, "x", 1, 0600, &err, pool);
+    is_int(state_remove(file, &err, pool), APR_SUCCESS, "remove a file");
+    ok(!exists(file), "it is gone");
+    mkdir(sub, 0700);
+    err = NULL;
+    ok(state_remove(sub, &err, pool) != APR_SUCCESS && err &&
+           strstr(err, sub) && exists(sub),
+       "a directory is not removed, with an error naming it");
+    rmdir(sub);
 }
 
 static void test_read_json(apr_pool_t *pool)
@@ -304,15 +310,15 @@ static void test_read_json(apr_pool_t *pool)
         state_write_file(path, bad[i].text, strlen(bad[i].text), 0600, &err,
                          pool);
         apr_status_t rv = state_read_json(&json, path, &err, pool);
-        ok(rv != APR_SUCCESS && json == NULL && err &&
-               strstr(err, path) && strstr(err, "malformed"),
+        ok(rv != APR_SUCCESS && json == NULL && err && strstr(err, path) &&
+               strstr(err, "malformed"),
            apr_psprintf(pool, "%s: error naming the file", bad[i].why));
     }
     unlink(path);
     const char *err = NULL;
     json_t *json = &stale;
-    apr_status_t rv = state_read_json(&json, in_dir(pool, "none.json"), &err,
-                                      pool);
+    apr_status_t rv =
+        state_read_json(&json, in_dir(pool, "none.json"), &err, pool);
     ok(APR_STATUS_IS_ENOENT(rv) && json == NULL && err == NULL,
        "absent JSON: ENOENT, NULL, no error text");
 }
@@ -321,13 +327,12 @@ static void test_write_json(apr_pool_t *pool)
 {
     const char *path = in_dir(pool, "w.json");
     const char *err = NULL;
-    json_t *json = json_pool_bind(
-        json_pack("{s:i, s:{s:b, s:s}, s:[i]}", "zeta", 1, "alpha", "y",
-                  1, "x", "\xc3\xa9", "mid", 2),
-        pool);
+    json_t *json =
+        json_pool_bind(json_pack("{s:i, s:{s:b, s:s}, s:[i]}", "zeta", 1,
+                                 "alpha", "y", 1, "x", "\xc3\xa9", "mid", 2),
+                       pool);
     mode_t old = umask(0);
-    is_int(state_write_json(path, json, &err, pool), APR_SUCCESS,
-           "write JSON");
+    is_int(state_write_json(path, json, &err, pool), APR_SUCCESS, "write JSON");
     umask(old);
     is_str(slurp(pool, path),
            "{\n  \"alpha\": {\n    \"x\": \"\xc3\xa9\",\n    \"y\": true\n"
@@ -382,8 +387,8 @@ static void test_dirs(apr_pool_t *pool)
     is_int(mode_of(in_dir(pool, "state/certs")), 0700, "certs/ 0700");
     is_int(mode_of(out), 0700, "certs/server 0700");
     chmod(config.state_dir, 0755);
-    is_int(state_account_dir(&out, &config, "pebble", &err, pool),
-           APR_SUCCESS, "account dir");
+    is_int(state_account_dir(&out, &config, "pebble", &err, pool), APR_SUCCESS,
+           "account dir");
     is_str(out, in_dir(pool, "state/accounts/pebble"), "account dir path");
     is_int(mode_of(out), 0700, "accounts/pebble 0700");
     is_int(mode_of(config.state_dir), 0700, "a widened state_dir tightened");
@@ -414,7 +419,8 @@ static void lock_child(int fd, const expacme_config_t *config,
     apr_status_t rv = state_lock(config, wait, &err, cp);
     const char *msg = apr_psprintf(cp, "%d %" APR_TIME_T_FMT " %s",
                                    rv == APR_SUCCESS ? 0
-                                   : rv == APR_EBUSY ? 1 : 2,
+                                   : rv == APR_EBUSY ? 1
+                                                     : 2,
                                    apr_time_now() - start, err ? err : "");
     if (write(fd, msg, strlen(msg)) < 0)
         _exit(1);
@@ -523,8 +529,8 @@ static void test_lock_wait(apr_pool_t *pool)
     if (write(down[1], "r", 1) != 1)
         return;
     apr_time_t start = apr_time_now();
-    is_int(state_lock(&config, apr_time_from_sec(20), &err, mine),
-           APR_SUCCESS, "a waiting helper gets it when released");
+    is_int(state_lock(&config, apr_time_from_sec(20), &err, mine), APR_SUCCESS,
+           "a waiting helper gets it when released");
     ok(apr_time_now() - start < apr_time_from_sec(10), "promptly");
     waitpid(pid, NULL, 0);
     apr_pool_destroy(mine);
@@ -557,6 +563,7 @@ int main(void)
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
+    test_remove(pool);
     test_read_json(pool);
     test_write_json(pool);
     test_json_pool(pool);
