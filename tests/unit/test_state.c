@@ -157,53 +157,73 @@ static void test_write_refused(apr_pool_t *pool)
     rmdir(sub);
 }
 
+enum { SMALL = 40000, LARGE = 90000, ROUNDS = 100 };
+
+/* 1 when path holds SMALL 'a's or LARGE 'b's, nothing else. */
+static int whole_version(const char *path, apr_pool_t *pool)
+{
+    char *d = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    if (state_read_file(&d, &len, path, LARGE, &err, pool) != APR_SUCCESS)
+        return 0;
+    size_t span = strspn(d, d[0] == 'a' ? "a" : "b");
+    return (len == SMALL && d[0] == 'a' && span == SMALL) ||
+           (len == LARGE && d[0] == 'b' && span == LARGE);
+}
+
+/* Reads path until stop is closed, saying on ready when it has begun;
+ * exits 0 when every read saw a whole version. */
+static void reader_child(const char *path, int stop, int ready)
+{
+    apr_pool_t *cp = NULL;
+    apr_pool_create(&cp, NULL);
+    fcntl(stop, F_SETFL, O_NONBLOCK);
+    int whole = whole_version(path, cp);
+    char c = 'r';
+    if (write(ready, &c, 1) != 1)
+        _exit(3);
+    while (whole && read(stop, &c, 1) < 0 && errno == EAGAIN) {
+        apr_pool_clear(cp);
+        whole = whole_version(path, cp);
+    }
+    _exit(whole ? 0 : 1);
+}
+
 /* A reader polling the file while it is rewritten sees one of the two
  * versions whole, every time. */
 static void test_write_atomic_for_readers(apr_pool_t *pool)
 {
-    enum { SMALL = 40000, LARGE = 90000, ROUNDS = 100 };
     const char *path = in_dir(pool, "flip");
     char *a = apr_palloc(pool, SMALL), *b = apr_palloc(pool, LARGE);
     memset(a, 'a', SMALL);
     memset(b, 'b', LARGE);
     const char *err = NULL;
     state_write_file(path, a, SMALL, 0644, &err, pool);
-    int stop[2];
-    if (pipe(stop) != 0)
+    int stop[2], ready[2];
+    if (pipe(stop) != 0 || pipe(ready) != 0)
         return;
     pid_t pid = fork();
     if (pid == 0) {
         close(stop[1]);
-        fcntl(stop[0], F_SETFL, O_NONBLOCK);
-        apr_pool_t *cp = NULL;
-        apr_pool_create(&cp, NULL);
-        int reads = 0;
-        char c;
-        while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
-            char *d = NULL;
-            apr_size_t len = 0;
-            if (state_read_file(&d, &len, path, LARGE, &err, cp) != APR_SUCCESS)
-                _exit(2);
-            size_t span = strspn(d, d[0] == 'a' ? "a" : "b");
-            if (!(len == SMALL && d[0] == 'a' && span == SMALL) &&
-                !(len == LARGE && d[0] == 'b' && span == LARGE))
-                _exit(1);
-            apr_pool_clear(cp);
-            reads++;
-        }
-        _exit(reads > 0 ? 0 : 3);
+        close(ready[0]);
+        reader_child(path, stop[0], ready[1]);
     }
     close(stop[0]);
+    close(ready[1]);
+    char c = 0;
+    ok(read(ready[0], &c, 1) == 1, "the reader has begun");
     apr_status_t rv = APR_SUCCESS;
     for (int i = 0; i < ROUNDS && rv == APR_SUCCESS; i++)
         rv = state_write_file(path, i % 2 ? a : b, i % 2 ? SMALL : LARGE, 0644,
                               &err, pool);
     close(stop[1]);
+    close(ready[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    is_int(rv, APR_SUCCESS, "100 rewrites");
+    is_int(rv, APR_SUCCESS, "100 rewrites while it reads");
     is_int(WIFEXITED(status) ? WEXITSTATUS(status) : 100, 0,
-           "a concurrent reader saw only whole versions");
+           "the concurrent reader saw only whole versions");
     unlink(path);
 }
 
