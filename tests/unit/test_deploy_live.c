@@ -203,14 +203,14 @@ static apr_status_t run_deploy(const fixture_t *f, int pair, int steps,
     const char *old = NULL, *gen = NULL;
     apr_status_t rv = APR_SUCCESS;
     if (steps >= 1)
-        rv = deploy_adopt(&old, &f->live, err, pool);
+        rv = deploy_live_adopt(&old, &f->live, err, pool);
     if (rv == APR_SUCCESS && steps >= 2)
-        rv = deploy_write(&gen, &f->live, chains[pair], strlen(chains[pair]),
+        rv = deploy_live_write(&gen, &f->live, chains[pair], strlen(chains[pair]),
                           keys[pair], strlen(keys[pair]), err, pool);
     if (rv == APR_SUCCESS && steps >= 3)
-        rv = deploy_switch(&f->live, gen, err, pool);
+        rv = deploy_live_switch(&f->live, gen, err, pool);
     if (rv == APR_SUCCESS && steps >= 4)
-        deploy_prune(&f->live, gen, old, pool);
+        deploy_live_prune(&f->live, gen, old, pool);
     return rv;
 }
 
@@ -229,10 +229,10 @@ static void test_adopt_nothing(apr_pool_t *pool)
     fixture_t f;
     fixture_make(&f, pool);
     const char *gen = "stale", *err = NULL;
-    is_int(deploy_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
+    is_int(deploy_live_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
            "adopt with nothing live");
     ok(gen == NULL, "no first generation");
-    ok(deploy_current(&f.live, pool) == NULL, "no current");
+    ok(deploy_live_current(&f.live, pool) == NULL, "no current");
     is_str(listing(f.dir, pool), "", "nothing made");
 }
 
@@ -243,11 +243,11 @@ static void test_adopt_files(apr_pool_t *pool)
     install_by_hand(&f, pool);
     const char *gen = NULL, *err = NULL;
     mode_t old = umask(0);
-    is_int(deploy_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
+    is_int(deploy_live_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
            "adopt hand-installed files");
     umask(old);
     ok(gen && strncmp(gen, "gen-", 4) == 0, "a first generation");
-    is_str(deploy_current(&f.live, pool), gen, "current names it");
+    is_str(deploy_live_current(&f.live, pool), gen, "current names it");
     ok(is_link(f.conf.cert_file) && is_link(f.conf.key_file),
        "cert_file and key_file are symlinks now");
     is_str(link_target(f.conf.cert_file, pool),
@@ -260,7 +260,7 @@ static void test_adopt_files(apr_pool_t *pool)
     is_int(gen ? mode_of(in_root(&f, gen, pool)) : -1, 0700,
            "generation directory 0700");
     const char *again = NULL;
-    is_int(deploy_adopt(&again, &f.live, &err, pool), APR_SUCCESS,
+    is_int(deploy_live_adopt(&again, &f.live, &err, pool), APR_SUCCESS,
            "adopt again");
     is_str(again, gen, "idempotent: the same generation");
     is_str(listing(f.live.root, pool), apr_pstrcat(pool, "current ", gen, NULL),
@@ -277,10 +277,10 @@ static void test_adopt_half(apr_pool_t *pool)
     const char *err = NULL, *gen = NULL;
     state_write_file(f.conf.cert_file, chains[0], strlen(chains[0]), 0644, &err,
                      pool);
-    apr_status_t rv = deploy_adopt(&gen, &f.live, &err, pool);
+    apr_status_t rv = deploy_live_adopt(&gen, &f.live, &err, pool);
     todo_ok(rv == APR_SUCCESS || (err && strstr(err, f.conf.key_file)),
             "certificate without key: an error naming the key file",
-            "deploy_adopt returns APR_ENOENT from reading the key with "
+            "deploy_live_adopt returns APR_ENOENT from reading the key with "
             "*err unset");
     is_str(live_state(&f, pool), "cert 0, key absent",
            "the certificate left as it was");
@@ -292,11 +292,11 @@ static const char *write_gen(const fixture_t *f, int i, mode_t mask,
 {
     const char *gen = NULL, *err = NULL;
     mode_t old = umask(mask);
-    apr_status_t rv = deploy_write(&gen, &f->live, chains[i], strlen(chains[i]),
+    apr_status_t rv = deploy_live_write(&gen, &f->live, chains[i], strlen(chains[i]),
                                    keys[i], strlen(keys[i]), &err, pool);
     umask(old);
     if (rv != APR_SUCCESS)
-        printf("#   deploy_write: %s\n", err ? err : "(no error text)");
+        printf("#   deploy_live_write: %s\n", err ? err : "(no error text)");
     return rv == APR_SUCCESS ? gen : NULL;
 }
 
@@ -306,7 +306,7 @@ static void test_write(apr_pool_t *pool)
     fixture_make(&f, pool);
     install_by_hand(&f, pool);
     const char *g0 = NULL, *err = NULL;
-    deploy_adopt(&g0, &f.live, &err, pool);
+    deploy_live_adopt(&g0, &f.live, &err, pool);
     const char *g1 = write_gen(&f, 1, 0, pool);
     const char *g2 = write_gen(&f, 2, 077, pool);
     ok(g1 && g2 && g0 && strcmp(g1, g0) && strcmp(g2, g1),
@@ -326,7 +326,7 @@ static void test_write(apr_pool_t *pool)
                apr_psprintf(pool, "%s: the pair and nothing else", mask));
     }
     is_str(live_state(&f, pool), "pair 0", "writing does not switch");
-    is_str(deploy_current(&f.live, pool), g0, "current unchanged");
+    is_str(deploy_live_current(&f.live, pool), g0, "current unchanged");
 }
 
 static void test_switch(apr_pool_t *pool)
@@ -335,14 +335,14 @@ static void test_switch(apr_pool_t *pool)
     fixture_make(&f, pool);
     install_by_hand(&f, pool);
     const char *g0 = NULL, *err = NULL;
-    deploy_adopt(&g0, &f.live, &err, pool);
+    deploy_live_adopt(&g0, &f.live, &err, pool);
     const char *g1 = write_gen(&f, 1, 022, pool);
     struct stat cert_before, key_before, cert_after, key_after;
     lstat(f.conf.cert_file, &cert_before);
     lstat(f.conf.key_file, &key_before);
-    is_int(deploy_switch(&f.live, g1, &err, pool), APR_SUCCESS, "switch");
+    is_int(deploy_live_switch(&f.live, g1, &err, pool), APR_SUCCESS, "switch");
     is_str(live_state(&f, pool), "pair 1", "the new pair is live");
-    is_str(deploy_current(&f.live, pool), g1, "current names it");
+    is_str(deploy_live_current(&f.live, pool), g1, "current names it");
     lstat(f.conf.cert_file, &cert_after);
     lstat(f.conf.key_file, &key_after);
     ok(cert_before.st_ino == cert_after.st_ino &&
@@ -350,18 +350,18 @@ static void test_switch(apr_pool_t *pool)
        "only current replaced: the live links are the same ones");
     is_int(mode_of(f.conf.key_file), 0600, "live key 0600");
     is_int(mode_of(f.conf.cert_file), 0644, "live chain 0644");
-    is_int(deploy_switch(&f.live, g0, &err, pool), APR_SUCCESS, "switch back");
+    is_int(deploy_live_switch(&f.live, g0, &err, pool), APR_SUCCESS, "switch back");
     is_str(live_state(&f, pool), "pair 0", "the previous pair again");
-    is_str(deploy_current(&f.live, pool), g0, "current names it");
+    is_str(deploy_live_current(&f.live, pool), g0, "current names it");
 
-    is_int(deploy_switch(&f.live, NULL, &err, pool), APR_SUCCESS,
+    is_int(deploy_live_switch(&f.live, NULL, &err, pool), APR_SUCCESS,
            "switch to nothing");
     ok(!is_link(f.conf.cert_file) && !is_link(f.conf.key_file),
        "the live links are gone");
     is_str(live_state(&f, pool), "none", "nothing for httpd to read");
-    ok(deploy_current(&f.live, pool) == NULL, "and no current");
+    ok(deploy_live_current(&f.live, pool) == NULL, "and no current");
     is_str(listing(f.dir, pool), ".expacme-server", "nothing else beside");
-    deploy_prune(&f.live, NULL, NULL, pool);
+    deploy_live_prune(&f.live, NULL, NULL, pool);
     is_str(listing(f.live.root, pool), "", "prune of all: empty root");
 }
 
@@ -371,18 +371,18 @@ static void test_prune(apr_pool_t *pool)
     fixture_make(&f, pool);
     const char *g[4], *err = NULL;
     for (int i = 0; i < 4; i++)
-        deploy_write(&g[i], &f.live, chains[i % PAIRS],
+        deploy_live_write(&g[i], &f.live, chains[i % PAIRS],
                      strlen(chains[i % PAIRS]), keys[i % PAIRS],
                      strlen(keys[i % PAIRS]), &err, pool);
-    deploy_switch(&f.live, g[3], &err, pool);
+    deploy_live_switch(&f.live, g[3], &err, pool);
     mkdir(in_root(&f, "other", pool), 0700);
     state_write_file(in_root(&f, "notes", pool), "x", 1, 0600, &err, pool);
-    deploy_prune(&f.live, g[3], g[1], pool);
+    deploy_live_prune(&f.live, g[3], g[1], pool);
     is_str(listing(f.live.root, pool),
            apr_psprintf(pool, "current %s %s notes other", g[1], g[3]),
            "prune keeps exactly the two asked, and what is not ours");
     is_str(live_state(&f, pool), "pair 0", "the live pair untouched");
-    deploy_prune(&f.live, g[3], NULL, pool);
+    deploy_live_prune(&f.live, g[3], NULL, pool);
     is_str(listing(f.live.root, pool),
            apr_psprintf(pool, "current %s notes other", g[3]), "keeping one");
 }
@@ -620,7 +620,7 @@ static void test_crash_every_syscall(apr_pool_t *pool)
                              "file (%d do)",
                              sn, leftovers),
                 "temporaries are named by pid and nothing removes a dead "
-                "helper's: deploy_prune cannot rmdir a generation holding "
+                "helper's: deploy_live_prune cannot rmdir a generation holding "
                 "one");
         if (example)
             printf("#   e.g. %s\n", example);
