@@ -204,6 +204,7 @@ static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
                             const char *kind, const char *name,
                             const char **err, apr_pool_t *pool)
 {
+    *out = NULL;
     apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
     if (rv != APR_SUCCESS)
         return rv;

@@ -1,4 +1,4 @@
-/* deploy.c — see deploy.h. */
+/* deploy_live.c — see deploy_live.h. */
 #include "ops/deploy_live.h"
 
 #include <errno.h>
@@ -119,8 +119,21 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
                       key_len, err, pool);
 }
 
+/* A live path that does not exist yet is linked before `current` is:
+ * the dangling link is as good as absent, and the rename of `current`
+ * that follows makes both files appear at once — so a first deploy
+ * killed half-way never leaves a key without its certificate. */
+static apr_status_t link_if_absent(const char *path, const char *target,
+                                   const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 || errno != ENOENT)
+        return APR_SUCCESS;
+    return link_replace(path, target, err, pool);
+}
+
 apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
-                           const char **err, apr_pool_t *pool)
+                                const char **err, apr_pool_t *pool)
 {
     if (gen == NULL) {
         unlink(live->cert_file);
@@ -128,11 +141,14 @@ apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
         unlink(in_root(live, "current", pool));
         return APR_SUCCESS;
     }
-    apr_status_t rv = link_replace(in_root(live, "current", pool), gen, err,
-                                   pool);
     const char *cert_target = in_root(live, "current/cert.pem", pool);
     const char *key_target = in_root(live, "current/key.pem", pool);
-    /* Idempotent: only a first deploy (or a hand-edited layout) finds the
+    apr_status_t rv = link_if_absent(live->cert_file, cert_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = link_if_absent(live->key_file, key_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = link_replace(in_root(live, "current", pool), gen, err, pool);
+    /* Idempotent: only an adopted pair (or a hand-edited layout) finds the
      * live paths not yet pointing through `current`. */
     if (rv == APR_SUCCESS &&
         !points_into_current(live, live->key_file, "key.pem", pool))
@@ -161,6 +177,10 @@ apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
     if (rv == APR_SUCCESS)
         rv = state_read_file(&key, &key_len, live->key_file, STATE_FILE_MAX,
                              err, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(pool, "%s exists but %s does not: put the key "
+                            "that belongs to it there, or remove both",
+                            live->cert_file, live->key_file);
     if (rv == APR_SUCCESS)
         rv = deploy_live_write(gen, live, chain, chain_len, key, key_len, err,
                           pool);
@@ -172,8 +192,50 @@ apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
     return rv;
 }
 
+/* Empties and removes one generation directory, temporaries of a helper
+ * killed while writing it included. */
+static void remove_generation(const char *d, apr_pool_t *pool)
+{
+    apr_dir_t *dir = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&dir, d, pool) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+               APR_SUCCESS) {
+            if (fi.filetype == APR_REG || fi.filetype == APR_LNK)
+                unlink(apr_pstrcat(pool, d, "/", fi.name, NULL));
+        }
+        apr_dir_close(dir);
+    }
+    rmdir(d);
+}
+
+/* "<name>.expacme-tmp.<pid>" links a killed helper left in dir: one
+ * helper at a time works on a certificate, so none is still in use. */
+static void remove_stale_links(const char *dir, const char *name,
+                               apr_pool_t *pool)
+{
+    const char *prefix = apr_pstrcat(pool, name, ".expacme-tmp.", NULL);
+    apr_dir_t *d = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) ==
+           APR_SUCCESS) {
+        if (fi.filetype == APR_LNK &&
+            strncmp(fi.name, prefix, strlen(prefix)) == 0)
+            unlink(apr_pstrcat(pool, dir, "/", fi.name, NULL));
+    }
+    apr_dir_close(d);
+}
+
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 void deploy_live_prune(const deploy_live_t *live, const char *keep,
-                  const char *keep_too, apr_pool_t *pool)
+                       const char *keep_too, apr_pool_t *pool)
 {
     apr_dir_t *dir = NULL;
     apr_finfo_t fi;
@@ -185,10 +247,12 @@ void deploy_live_prune(const deploy_live_t *live, const char *keep,
             (keep && strcmp(fi.name, keep) == 0) ||
             (keep_too && strcmp(fi.name, keep_too) == 0))
             continue;
-        const char *d = in_root(live, fi.name, pool);
-        unlink(apr_pstrcat(pool, d, "/key.pem", NULL));
-        unlink(apr_pstrcat(pool, d, "/cert.pem", NULL));
-        rmdir(d);
+        remove_generation(in_root(live, fi.name, pool), pool);
     }
     apr_dir_close(dir);
+    remove_stale_links(live->root, "current", pool);
+    remove_stale_links(dir_of(live->cert_file, pool),
+                       base_of(live->cert_file), pool);
+    remove_stale_links(dir_of(live->key_file, pool), base_of(live->key_file),
+                       pool);
 }
