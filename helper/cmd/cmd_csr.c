@@ -157,9 +157,9 @@ static cli_exit_t csr_generate_run(cli_t *cli)
         return code;
     csr_generate_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, csr_generate(&res, &error, &cli->ctx,
-                                        cli->cert_name, &req),
-                      &error);
+    code = cli_report(
+        cli, csr_generate(&res, &error, &cli->ctx, cli->cert_name, &req),
+        &error);
     if (code == CLI_EXIT_OK)
         report_generated(cli, &req, &res);
     return code;
@@ -205,13 +205,12 @@ static cli_exit_t csr_discard_run(cli_t *cli)
         return code;
     csr_discard_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, csr_discard(&res, &error, &cli->ctx,
-                                       cli->cert_name),
+    code = cli_report(cli, csr_discard(&res, &error, &cli->ctx, cli->cert_name),
                       &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result = json_pack("{s:s, s:b}", "cert", cli->cert_name,
-                            "discarded", 1);
+    cli->result =
+        json_pack("{s:s, s:b}", "cert", cli->cert_name, "discarded", 1);
     warn(cli, res.warning);
     cli_say(cli, "CSR and key of %s discarded\n", cli->cert_name);
     return CLI_EXIT_OK;

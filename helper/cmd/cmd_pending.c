@@ -5,8 +5,7 @@
 #include "ops/cert_info.h"
 #include "ops/pending.h"
 
-static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG},
-                                              {NULL, 0}};
+static const cli_opt_spec_t show_options[] = {{"pem", CLI_OPT_FLAG}, {NULL, 0}};
 
 static cli_exit_t pending_show_run(cli_t *cli)
 {
@@ -16,14 +15,14 @@ static cli_exit_t pending_show_run(cli_t *cli)
     int pem_only = cli_option(cli, "pem") != NULL;
     pending_show_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, pending_show(&res, &error, &cli->ctx,
-                                        cli->cert_name, pem_only),
-                      &error);
+    code = cli_report(
+        cli, pending_show(&res, &error, &cli->ctx, cli->cert_name, pem_only),
+        &error);
     if (code != CLI_EXIT_OK)
         return code;
     if (pem_only) {
-        cli->result = json_pack("{s:s, s:s}", "cert", cli->cert_name, "pem",
-                                res.pem);
+        cli->result =
+            json_pack("{s:s, s:s}", "cert", cli->cert_name, "pem", res.pem);
         cli_say(cli, "%s", res.pem);
         return CLI_EXIT_OK;
     }
@@ -34,8 +33,8 @@ static cli_exit_t pending_show_run(cli_t *cli)
         json_array_append_new(list, cert_info_json(info));
         cli_print_cert(cli, i == 0 ? "certificate:" : "chain:", info);
     }
-    cli->result = json_pack("{s:s, s:o}", "cert", cli->cert_name, "chain",
-                            list);
+    cli->result =
+        json_pack("{s:s, s:o}", "cert", cli->cert_name, "chain", list);
     return CLI_EXIT_OK;
 }
 
@@ -46,13 +45,12 @@ static cli_exit_t pending_discard_run(cli_t *cli)
         return code;
     pending_discard_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, pending_discard(&res, &error, &cli->ctx,
-                                           cli->cert_name),
-                      &error);
+    code = cli_report(
+        cli, pending_discard(&res, &error, &cli->ctx, cli->cert_name), &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result = json_pack("{s:s, s:s}", "cert", cli->cert_name, "state",
-                            res.state);
+    cli->result =
+        json_pack("{s:s, s:s}", "cert", cli->cert_name, "state", res.state);
     cli_say(cli, "pending certificate of %s discarded\n", cli->cert_name);
     return CLI_EXIT_OK;
 }

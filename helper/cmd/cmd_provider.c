@@ -33,33 +33,33 @@ static cli_exit_t provider_list_run(cli_t *cli)
         return code;
     provider_admin_list_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, provider_admin_list(&res, &error, &cli->ctx),
-                      &error);
+    code =
+        cli_report(cli, provider_admin_list(&res, &error, &cli->ctx), &error);
     if (code != CLI_EXIT_OK)
         return code;
     const char *current = res.current;
     json_t *out = json_array();
     for (int i = 0; i < res.providers->nelts; i++) {
-        const provider_t *p = APR_ARRAY_IDX(res.providers, i,
-                                            const provider_t *);
+        const provider_t *p =
+            APR_ARRAY_IDX(res.providers, i, const provider_t *);
         json_array_append_new(out, provider_json(p, current));
         cli_say(cli, "%c %-22s %s%s%s%s\n",
                 current && strcmp(current, p->name) == 0 ? '*' : ' ', p->name,
                 p->directory, p->builtin ? " (built-in)" : "",
                 p->eab_kid ? " (EAB)" : "",
-                p->fallback ? apr_psprintf(cli->pool, " (fallback %s)",
-                                           p->fallback)
-                            : "");
+                p->fallback
+                    ? apr_psprintf(cli->pool, " (fallback %s)", p->fallback)
+                    : "");
     }
     cli->result = json_pack("{s:o}", "providers", out);
     return CLI_EXIT_OK;
 }
 
 static const cli_opt_spec_t add_options[] = {
-    {"directory", CLI_OPT_VALUE},       {"ca-bundle", CLI_OPT_VALUE},
-    {"eab-kid", CLI_OPT_VALUE},         {"eab-hmac-key-file", CLI_OPT_VALUE},
-    {"fallback", CLI_OPT_VALUE},        {"preferred-chain", CLI_OPT_VALUE},
-    {"profile", CLI_OPT_VALUE},         {NULL, 0}};
+    {"directory", CLI_OPT_VALUE}, {"ca-bundle", CLI_OPT_VALUE},
+    {"eab-kid", CLI_OPT_VALUE},   {"eab-hmac-key-file", CLI_OPT_VALUE},
+    {"fallback", CLI_OPT_VALUE},  {"preferred-chain", CLI_OPT_VALUE},
+    {"profile", CLI_OPT_VALUE},   {NULL, 0}};
 
 static cli_exit_t provider_add_run(cli_t *cli)
 {
@@ -75,9 +75,9 @@ static cli_exit_t provider_add_run(cli_t *cli)
                     cli_option(cli, "profile"),
                     0};
     ops_error_t error = {0};
-    code = cli_report(cli, provider_admin_add(&error, &cli->ctx, &p,
-                                              cli_option(cli,
-                                                         "eab-hmac-key-file")),
+    code = cli_report(cli,
+                      provider_admin_add(&error, &cli->ctx, &p,
+                                         cli_option(cli, "eab-hmac-key-file")),
                       &error);
     if (code != CLI_EXIT_OK)
         return code;
@@ -89,8 +89,7 @@ static cli_exit_t provider_add_run(cli_t *cli)
 
 cli_exit_t cmd_provider_run(cli_t *cli)
 {
-    static const cli_verb_t verbs[] = {{"list", provider_list_run},
-                                       {"add", provider_add_run},
-                                       {NULL, NULL}};
+    static const cli_verb_t verbs[] = {
+        {"list", provider_list_run}, {"add", provider_add_run}, {NULL, NULL}};
     return cli_run_verb(cli, "provider", verbs, 2200);
 }

@@ -27,9 +27,11 @@ static int reason_code(const char *name)
     return -1;
 }
 
-static const cli_opt_spec_t revoke_options[] = {
-    {"provider", CLI_OPT_VALUE}, {"key", CLI_OPT_VALUE},
-    {"reason", CLI_OPT_VALUE},   {"force", CLI_OPT_FLAG}, {NULL, 0}};
+static const cli_opt_spec_t revoke_options[] = {{"provider", CLI_OPT_VALUE},
+                                                {"key", CLI_OPT_VALUE},
+                                                {"reason", CLI_OPT_VALUE},
+                                                {"force", CLI_OPT_FLAG},
+                                                {NULL, 0}};
 
 cli_exit_t cmd_revoke_run(cli_t *cli)
 {
@@ -37,12 +39,12 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     if (code != CLI_EXIT_OK)
         return code;
     const char *reason = cli_option(cli, "reason");
-    revoke_request_t req = {cli->argv[0], cli_option(cli, "provider"),
-                            cli_option(cli, "key"),
-                            reason ? reason_code(reason) : 0,
-                            cli_option(cli, "force") != NULL};
+    revoke_request_t req = {
+        cli->argv[0], cli_option(cli, "provider"), cli_option(cli, "key"),
+        reason ? reason_code(reason) : 0, cli_option(cli, "force") != NULL};
     if (req.reason < 0)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2705, "--reason must be "
+        return cli_fail(cli, CLI_EXIT_USAGE, 2705,
+                        "--reason must be "
                         "unspecified, keyCompromise, superseded or "
                         "cessationOfOperation");
     revoke_result_t res;
@@ -51,10 +53,10 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     if (code != CLI_EXIT_OK)
         return code;
     reason = reason ? reason : "unspecified";
-    cli->result = json_pack("{s:s, s:s, s:i, s:s, s:i}", "serial", res.serial,
-                            "reason", reason, "reason_code", req.reason,
-                            "provider", res.provider, "ca_status",
-                            (int)res.ca_status);
+    cli->result =
+        json_pack("{s:s, s:s, s:i, s:s, s:i}", "serial", res.serial, "reason",
+                  reason, "reason_code", req.reason, "provider", res.provider,
+                  "ca_status", (int)res.ca_status);
     cli_say(cli, "revoked serial %s at %s (reason %s); the CA answered %ld\n",
             res.serial, res.provider, reason, res.ca_status);
     return CLI_EXIT_OK;

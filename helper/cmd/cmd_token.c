@@ -14,9 +14,8 @@ static const cli_opt_spec_t put_options[] = {
     {"host", CLI_OPT_VALUE}, {"ttl", CLI_OPT_VALUE}, {NULL, 0}};
 
 /* Everything from the command line, before the store is touched. */
-static cli_exit_t check_put(cli_t *cli, const char *token,
-                            const char *keyauth, const char *host,
-                            unsigned long *ttl)
+static cli_exit_t check_put(cli_t *cli, const char *token, const char *keyauth,
+                            const char *host, unsigned long *ttl)
 {
     if (host == NULL)
         return cli_fail(cli, CLI_EXIT_USAGE, 2111, "token put needs --host");
@@ -51,9 +50,9 @@ static cli_exit_t token_put_run(cli_t *cli)
         return code;
     token_put_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, token_put(&res, &error, &cli->ctx, host, token,
-                                     cli->argv[1], ttl),
-                      &error);
+    code = cli_report(
+        cli, token_put(&res, &error, &cli->ctx, host, token, cli->argv[1], ttl),
+        &error);
     if (code != CLI_EXIT_OK)
         return code;
     cli->result = json_pack("{s:s, s:s, s:I}", "token", token, "host", host,
@@ -73,12 +72,11 @@ static cli_exit_t token_del_run(cli_t *cli)
                         "token must be 1-255 base64url characters");
     token_del_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, token_del(&res, &error, &cli->ctx, token),
-                      &error);
+    code = cli_report(cli, token_del(&res, &error, &cli->ctx, token), &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result = json_pack("{s:s, s:i}", "token", token, "removed",
-                            res.removed);
+    cli->result =
+        json_pack("{s:s, s:i}", "token", token, "removed", res.removed);
     cli_say(cli, "removed %s (%u entr%s)\n", token, res.removed,
             res.removed == 1 ? "y" : "ies");
     return CLI_EXIT_OK;
@@ -95,8 +93,7 @@ static void print_entries(cli_t *cli, const token_list_result_t *res,
                           json_t *list)
 {
     for (int i = 0; i < res->entries->nelts; i++) {
-        const token_entry_t *e =
-            &APR_ARRAY_IDX(res->entries, i, token_entry_t);
+        const token_entry_t *e = &APR_ARRAY_IDX(res->entries, i, token_entry_t);
         apr_int64_t left = e->expires - res->now;
         json_array_append_new(list, entry_json(e, res->now));
         if (left > 0)
@@ -120,8 +117,8 @@ static cli_exit_t token_list_run(cli_t *cli)
     json_t *list = json_array();
     /* A store that cannot be read is still named in --json output. */
     if (res.store != NULL)
-        cli->result = json_pack("{s:s, s:o}", "store", res.store, "tokens",
-                                list);
+        cli->result =
+            json_pack("{s:s, s:o}", "store", res.store, "tokens", list);
     else
         json_decref(list);
     if (st != OPS_OK)

@@ -10,8 +10,8 @@
 #include "apr_strings.h"
 
 #include "acme/acme_account.h"
-#include "ops/provider.h"
 #include "base/state.h"
+#include "ops/provider.h"
 
 static const char *account_file(const provider_conn_t *c, const char *name,
                                 apr_pool_t *pool)
@@ -22,12 +22,10 @@ static const char *account_file(const provider_conn_t *c, const char *name,
 static json_t *account_record(const provider_conn_t *c, const char *url,
                               const char *email, json_t *account)
 {
-    const char *status = json_string_value(json_object_get(account,
-                                                           "status"));
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:I}", "url", url, "provider",
-                            c->provider->name, "status",
-                            status ? status : "valid", "created",
-                            (json_int_t)time(NULL));
+    const char *status = json_string_value(json_object_get(account, "status"));
+    json_t *rec = json_pack(
+        "{s:s, s:s, s:s, s:I}", "url", url, "provider", c->provider->name,
+        "status", status ? status : "valid", "created", (json_int_t)time(NULL));
     if (email != NULL)
         json_object_set_new(rec, "email", json_string(email));
     if (c->session->terms_of_service != NULL)
@@ -52,9 +50,9 @@ static ops_status_t new_account(const char **url, json_t **account,
         eab.kid = c->provider->eab_kid;
         eab.hmac_key = hmac;
     }
-    apr_status_t rv = acme_account_register(url, account, c->session, email,
-                                            1, hmac ? &eab : NULL, &err,
-                                            ctx->pool);
+    apr_status_t rv =
+        acme_account_register(url, account, c->session, email, 1,
+                              hmac ? &eab : NULL, &err, ctx->pool);
     if (hmac != NULL)
         OPENSSL_cleanse(hmac, eab.hmac_key_len);
     if (rv != APR_SUCCESS) {
@@ -73,8 +71,7 @@ static ops_status_t register_with_ca(account_register_result_t *result,
     const char *err = NULL;
     json_t *account = NULL;
     provider_signer(&c->session->signer, key, ctx->pool);
-    ops_status_t st = new_account(&result->url, &account, error, ctx, c,
-                                  email);
+    ops_status_t st = new_account(&result->url, &account, error, ctx, c, email);
     if (st != OPS_OK)
         return st;
     result->record = json_pool_bind(
@@ -101,8 +98,8 @@ static ops_status_t account_key(EVP_PKEY **key, ops_error_t *error,
             rv = crypt_key_save(*key, path, &err, ctx->pool);
     }
     if (rv != APR_SUCCESS)
-        return ops_fail(error, OPS_FAILED, 2309, ctx->pool,
-                        "account key: %s", err);
+        return ops_fail(error, OPS_FAILED, 2309, ctx->pool, "account key: %s",
+                        err);
     return OPS_OK;
 }
 
@@ -123,15 +120,16 @@ ops_status_t account_register(account_register_result_t *result,
         result->needs_agreement = 1;
         return ops_fail(error, OPS_USAGE, 2305, ctx->pool,
                         "read the terms of service (%s) and add --agree-tos "
-                        "to accept them", tos ? tos : "none published");
+                        "to accept them",
+                        tos ? tos : "none published");
     }
     if (state_account_dir(&c.account_dir, ctx->config, req->provider, &err,
                           ctx->pool) != APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2308, ctx->pool, "%s", err);
     EVP_PKEY *key = NULL;
-    ops_status_t st = account_key(&key, error, ctx,
-                                  account_file(&c, "account.key", ctx->pool),
-                                  req->key_type);
+    ops_status_t st =
+        account_key(&key, error, ctx,
+                    account_file(&c, "account.key", ctx->pool), req->key_type);
     if (st != OPS_OK)
         return st;
     return register_with_ca(result, error, ctx, &c, req->email, key);
@@ -165,8 +163,8 @@ ops_status_t account_show(account_show_result_t *result, ops_error_t *error,
     if (acme_account_fetch(&account, c.session, &err, ctx->pool) !=
         APR_SUCCESS) {
         error->problem = c.session->problem;
-        return ops_fail(error, OPS_FAILED, 2312, ctx->pool,
-                        "account show: %s", err);
+        return ops_fail(error, OPS_FAILED, 2312, ctx->pool, "account show: %s",
+                        err);
     }
     result->provider = c.provider->name;
     result->url = c.account_url;
@@ -187,8 +185,7 @@ static ops_status_t key_change(provider_conn_t *c, ops_error_t *error,
         APR_SUCCESS)
         return OPS_OK;
     error->problem = c->session->problem;
-    return ops_fail(error, OPS_FAILED, 2324, ctx->pool,
-                    "account rollover: %s",
+    return ops_fail(error, OPS_FAILED, 2324, ctx->pool, "account rollover: %s",
                     c->session->problem
                         ? acme_problem_text(c->session->problem, ctx->pool)
                         : err);
@@ -214,17 +211,17 @@ ops_status_t account_rollover(account_rollover_result_t *result,
     const char *current = account_file(&c, "account.key", ctx->pool);
     if (crypt_key_generate(&key, type, &err, ctx->pool) != APR_SUCCESS ||
         crypt_key_save(key, next, &err, ctx->pool) != APR_SUCCESS)
-        return ops_fail(error, OPS_FAILED, 2323, ctx->pool, "new key: %s",
-                        err);
+        return ops_fail(error, OPS_FAILED, 2323, ctx->pool, "new key: %s", err);
     st = key_change(&c, error, ctx, key);
     if (st != OPS_OK) {
         state_remove(next, &err, ctx->pool);
         return st;
     }
     if (rename(next, current) != 0)
-        return ops_fail(error, OPS_FAILED, 2325, ctx->pool, "the CA switched "
-                        "to the new key but %s could not replace %s", next,
-                        current);
+        return ops_fail(error, OPS_FAILED, 2325, ctx->pool,
+                        "the CA switched "
+                        "to the new key but %s could not replace %s",
+                        next, current);
     result->url = c.account_url;
     result->key_type = crypt_key_type_name(type);
     return OPS_OK;

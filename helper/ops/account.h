@@ -11,9 +11,9 @@
 #include "ops/ops.h"
 
 typedef struct {
-    const char *provider; /* its name */
-    const char *email;    /* checked by the caller */
-    int agree_tos;        /* the operator accepted the terms of service */
+    const char *provider;      /* its name */
+    const char *email;         /* checked by the caller */
+    int agree_tos;             /* the operator accepted the terms of service */
     crypt_key_type_t key_type; /* of a new account key */
 } account_register_request_t;
 

@@ -11,9 +11,9 @@
 
 #include "apr_strings.h"
 
+#include "base/state.h"
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
-#include "base/state.h"
 
 static ops_status_t open_locked(cert_state_t **cert, ops_error_t *error,
                                 const ops_ctx_t *ctx, const char *name)
@@ -26,12 +26,13 @@ static ops_status_t open_locked(cert_state_t **cert, ops_error_t *error,
     return OPS_OK;
 }
 
-static ops_status_t no_csr(ops_error_t *error, const ops_ctx_t *ctx,
-                           int logno, const char *name)
+static ops_status_t no_csr(ops_error_t *error, const ops_ctx_t *ctx, int logno,
+                           const char *name)
 {
     return ops_fail(error, OPS_FAILED, logno, ctx->pool,
                     "no CSR for certificate %s: run 'expacmectl --cert %s "
-                    "csr generate --cn FQDN'", name, name);
+                    "csr generate --cn FQDN'",
+                    name, name);
 }
 
 /* A pending certificate was signed for the key being replaced or
@@ -106,8 +107,8 @@ static apr_status_t replace_key(cert_state_t *cert, EVP_PKEY *key,
 
 static json_t *subject_json(const crypt_csr_spec_t *spec)
 {
-    return json_pack("{s:s*, s:s*, s:s*, s:s*, s:s*}", "org", spec->org,
-                     "unit", spec->unit, "locality", spec->locality, "state",
+    return json_pack("{s:s*, s:s*, s:s*, s:s*, s:s*}", "org", spec->org, "unit",
+                     spec->unit, "locality", spec->locality, "state",
                      spec->state, "country", spec->country);
 }
 
@@ -115,12 +116,12 @@ static json_t *subject_json(const crypt_csr_spec_t *spec)
 static json_t *csr_record(const csr_request_t *req,
                           const apr_array_header_t *names)
 {
-    return json_pack(
-        "{s:s, s:o, s:s, s:s, s:o, s:I}", "cn", req->spec.cn, "names",
-        cert_info_names_json(names), "key_type",
-        crypt_key_type_name(req->key_type), "digest",
-        crypt_digest_name(req->spec.digest), "subject",
-        subject_json(&req->spec), "created", (json_int_t)time(NULL));
+    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:I}", "cn", req->spec.cn,
+                     "names", cert_info_names_json(names), "key_type",
+                     crypt_key_type_name(req->key_type), "digest",
+                     crypt_digest_name(req->spec.digest), "subject",
+                     subject_json(&req->spec), "created",
+                     (json_int_t)time(NULL));
 }
 
 /* New key (unless reused), then csr.json, then csr.pem; the old CSR is
@@ -149,15 +150,13 @@ static ops_status_t store_csr(ops_error_t *error, cert_state_t *cert,
 
 /* Key and CSR are made in memory first: a failure here leaves the
  * stored CSR and key as they were. */
-static ops_status_t make_csr(X509_REQ **csr, EVP_PKEY **key,
-                             ops_error_t *error, const ops_ctx_t *ctx,
-                             const csr_request_t *req)
+static ops_status_t make_csr(X509_REQ **csr, EVP_PKEY **key, ops_error_t *error,
+                             const ops_ctx_t *ctx, const csr_request_t *req)
 {
     const char *err = NULL;
     if ((!req->reuse_key && crypt_key_generate(key, req->key_type, &err,
                                                ctx->pool) != APR_SUCCESS) ||
-        crypt_csr_create(csr, *key, &req->spec, &err, ctx->pool) !=
-            APR_SUCCESS)
+        crypt_csr_create(csr, *key, &req->spec, &err, ctx->pool) != APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2814, ctx->pool, "%s", err);
     return OPS_OK;
 }
@@ -201,8 +200,8 @@ static ops_status_t load_stored(X509_REQ **csr, csr_show_result_t *result,
     const char *err = NULL;
     char *pem = NULL;
     apr_size_t len = 0;
-    apr_status_t rv = state_read_file(&pem, &len, path, STATE_FILE_MAX, &err,
-                                      pool);
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, STATE_FILE_MAX, &err, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return no_csr(error, cert->ctx, 2832, cert->name);
     if (rv != APR_SUCCESS)
@@ -229,8 +228,8 @@ ops_status_t csr_show(csr_show_result_t *result, ops_error_t *error,
         return st;
     result->text = crypt_csr_text(csr, ctx->pool);
     if (result->text == NULL)
-        return ops_fail(error, OPS_FAILED, 2834, ctx->pool,
-                        "cannot decode %s", cert_state_file(cert, "csr.pem"));
+        return ops_fail(error, OPS_FAILED, 2834, ctx->pool, "cannot decode %s",
+                        cert_state_file(cert, "csr.pem"));
     result->names = crypt_csr_names(csr, ctx->pool);
     if (result->names->nelts > 0)
         result->cn = APR_ARRAY_IDX(result->names, 0, const char *);

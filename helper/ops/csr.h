@@ -35,11 +35,11 @@ ops_status_t csr_generate(csr_generate_result_t *result, ops_error_t *error,
 
 typedef struct {
     const char *pem;
-    const char *text;            /* OpenSSL's text form */
-    const char *cn;              /* the first name, or NULL */
-    apr_array_header_t *names;   /* const char *, from the CSR itself */
-    const char *key_type;        /* NULL when not one of ours */
-    json_t *record;              /* csr.json, NULL when unreadable */
+    const char *text;          /* OpenSSL's text form */
+    const char *cn;            /* the first name, or NULL */
+    apr_array_header_t *names; /* const char *, from the CSR itself */
+    const char *key_type;      /* NULL when not one of ours */
+    json_t *record;            /* csr.json, NULL when unreadable */
 } csr_show_result_t;
 
 ops_status_t csr_show(csr_show_result_t *result, ops_error_t *error,

@@ -15,8 +15,7 @@ typedef struct {
 
 /* pem_only: the chain is checked to parse, but not decoded. */
 ops_status_t pending_show(pending_show_result_t *result, ops_error_t *error,
-                          const ops_ctx_t *ctx, const char *name,
-                          int pem_only);
+                          const ops_ctx_t *ctx, const char *name, int pem_only);
 
 typedef struct {
     const char *state; /* of the certificate afterwards (SPEC §2) */

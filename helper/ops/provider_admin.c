@@ -43,7 +43,8 @@ static ops_status_t read_eab_key(unsigned char **key, apr_size_t *len,
     if (st.st_mode & 077)
         return ops_fail(error, OPS_USAGE, 2212, ctx->pool,
                         "--eab-hmac-key-file %s: must be mode 0600 (it is "
-                        "%04o)", path, (unsigned)(st.st_mode & 07777));
+                        "%04o)",
+                        path, (unsigned)(st.st_mode & 07777));
     char *text = NULL;
     apr_size_t text_len = 0;
     const char *err = NULL;
@@ -57,7 +58,8 @@ static ops_status_t read_eab_key(unsigned char **key, apr_size_t *len,
     if (rv != APR_SUCCESS || *len < 16)
         return ops_fail(error, OPS_USAGE, 2214, ctx->pool,
                         "--eab-hmac-key-file %s: not a base64url HMAC key "
-                        "of at least 16 bytes", path);
+                        "of at least 16 bytes",
+                        path);
     return OPS_OK;
 }
 
@@ -69,8 +71,8 @@ static int ca_bundle_valid(const ops_ctx_t *ctx, const char *path)
     apr_size_t len = 0;
     const char *err = NULL;
     return path[0] == '/' &&
-           state_read_file(&pem, &len, path, STATE_FILE_MAX, &err,
-                           ctx->pool) == APR_SUCCESS &&
+           state_read_file(&pem, &len, path, STATE_FILE_MAX, &err, ctx->pool) ==
+               APR_SUCCESS &&
            strstr(pem, "-----BEGIN CERTIFICATE-----") != NULL;
 }
 
@@ -81,7 +83,8 @@ static ops_status_t check_add(ops_error_t *error, const ops_ctx_t *ctx,
     const char *err = NULL;
     apr_pool_t *pool = ctx->pool;
     if (!config_name_valid(p->name))
-        return ops_fail(error, OPS_USAGE, 2215, pool, "provider name: "
+        return ops_fail(error, OPS_USAGE, 2215, pool,
+                        "provider name: "
                         "letters, digits, '.', '-', '_'");
     if (provider_find(&existing, ctx, p->name, &err) == APR_SUCCESS &&
         existing->builtin)
@@ -96,7 +99,8 @@ static ops_status_t check_add(ops_error_t *error, const ops_ctx_t *ctx,
     if (p->ca_bundle != NULL && !ca_bundle_valid(ctx, p->ca_bundle))
         return ops_fail(error, OPS_USAGE, 2219, pool,
                         "--ca-bundle %s: not an absolute path to a PEM file "
-                        "of certificates", p->ca_bundle);
+                        "of certificates",
+                        p->ca_bundle);
     if (p->fallback != NULL &&
         (strcmp(p->fallback, p->name) == 0 ||
          provider_find(&existing, ctx, p->fallback, &err) != APR_SUCCESS))

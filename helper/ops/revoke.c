@@ -8,9 +8,9 @@
 
 #include "acme/acme.h"
 #include "acme/json.h"
+#include "base/state.h"
 #include "crypto/crypt.h"
 #include "ops/provider.h"
-#include "base/state.h"
 
 /* The managed certificate currently deployed with this serial, if any. */
 static const char *deployed_as(const ops_ctx_t *ctx, const char *serial)
@@ -20,9 +20,9 @@ static const char *deployed_as(const ops_ctx_t *ctx, const char *serial)
             APR_ARRAY_IDX(ctx->config->certs, i, expacme_cert_conf_t *);
         json_t *rec = NULL;
         const char *err = NULL;
-        const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
-                                       "/certs/", c->name, "/deployed.json",
-                                       NULL);
+        const char *path =
+            apr_pstrcat(ctx->pool, ctx->config->state_dir, "/certs/", c->name,
+                        "/deployed.json", NULL);
         if (state_read_json(&rec, path, &err, ctx->pool) != APR_SUCCESS)
             continue;
         const char *s = json_string_member(rec, "serial");
@@ -47,8 +47,8 @@ static ops_status_t load_target(X509 **leaf, crypt_cert_info_t *info,
                         err ? err : "not found");
     *leaf = APR_ARRAY_IDX(chain, 0, X509 *);
     if (crypt_cert_info(info, *leaf, ctx->pool) != APR_SUCCESS)
-        return ops_fail(error, OPS_USAGE, 2702, ctx->pool,
-                        "%s: cannot decode", file);
+        return ops_fail(error, OPS_USAGE, 2702, ctx->pool, "%s: cannot decode",
+                        file);
     return OPS_OK;
 }
 
@@ -62,8 +62,10 @@ static ops_status_t use_cert_key(provider_conn_t *conn, ops_error_t *error,
     if (crypt_key_load(&key, key_file, &err, ctx->pool) != APR_SUCCESS)
         return ops_fail(error, OPS_USAGE, 2703, ctx->pool, "--key: %s", err);
     if (!crypt_key_public_equal(key, crypt_cert_public_key(leaf)))
-        return ops_fail(error, OPS_USAGE, 2704, ctx->pool, "--key %s is not "
-                        "the key of this certificate", key_file);
+        return ops_fail(error, OPS_USAGE, 2704, ctx->pool,
+                        "--key %s is not "
+                        "the key of this certificate",
+                        key_file);
     provider_signer(&conn->session->signer, key, ctx->pool);
     return OPS_OK;
 }
@@ -92,29 +94,31 @@ ops_status_t revoke_run(revoke_result_t *result, ops_error_t *error,
         return st;
     const char *live = deployed_as(ctx, info.serial);
     if (live != NULL && !req->force)
-        return ops_fail(error, OPS_FAILED, 2706, ctx->pool, "refusing to "
+        return ops_fail(error, OPS_FAILED, 2706, ctx->pool,
+                        "refusing to "
                         "revoke the certificate deployed for %s (serial %s): "
                         "it would break service; deploy a new one first or "
-                        "add --force", live, info.serial);
+                        "add --force",
+                        live, info.serial);
     provider_conn_t conn;
     st = open_session(&conn, error, ctx, req, leaf);
     if (st != OPS_OK)
         return st;
     if (conn.session->revoke_cert_url == NULL)
-        return ops_fail(error, OPS_FAILED, 2708, ctx->pool, "this CA offers "
+        return ops_fail(error, OPS_FAILED, 2708, ctx->pool,
+                        "this CA offers "
                         "no revokeCert");
-    json_t *payload = json_pool_bind(
-        json_pack("{s:s, s:i}", "certificate",
-                  crypt_cert_der_b64url(leaf, ctx->pool), "reason",
-                  req->reason),
-        ctx->pool);
+    json_t *payload =
+        json_pool_bind(json_pack("{s:s, s:i}", "certificate",
+                                 crypt_cert_der_b64url(leaf, ctx->pool),
+                                 "reason", req->reason),
+                       ctx->pool);
     const char *err = NULL;
     http_response_t *resp = NULL;
     if (acme_post(&resp, conn.session, conn.session->revoke_cert_url, payload,
                   NULL, &err, ctx->pool) != APR_SUCCESS) {
         error->problem = conn.session->problem;
-        return ops_fail(error, OPS_FAILED, 2709, ctx->pool, "revoke: %s",
-                        err);
+        return ops_fail(error, OPS_FAILED, 2709, ctx->pool, "revoke: %s", err);
     }
     result->serial = info.serial;
     result->provider = conn.provider->name;

@@ -17,8 +17,8 @@ static ops_status_t open_writer(challenge_store_writer_t **writer,
                                 ops_error_t *error, const ops_ctx_t *ctx)
 {
     const char *err = NULL;
-    apr_status_t rv = challenge_publish_open(writer, ctx->config, &err,
-                                             ctx->pool);
+    apr_status_t rv =
+        challenge_publish_open(writer, ctx->config, &err, ctx->pool);
     if (rv == APR_EINVAL)
         return ops_fail(error, OPS_USAGE, 2101, ctx->pool, "%s", err);
     if (rv != APR_SUCCESS)
@@ -37,8 +37,8 @@ ops_status_t token_put(token_put_result_t *result, ops_error_t *error,
         return st;
     int64_t now = (int64_t)time(NULL);
     result->expires = now + (int64_t)ttl;
-    challenge_store_status_t rv = challenge_store_put(
-        writer, host, token, keyauth, result->expires, now);
+    challenge_store_status_t rv =
+        challenge_store_put(writer, host, token, keyauth, result->expires, now);
     challenge_store_writer_close(writer);
     if (rv != CHALLENGE_STORE_OK)
         return ops_fail(error, OPS_FAILED, 2116, ctx->pool, "token put: %s",
@@ -54,12 +54,12 @@ ops_status_t token_del(token_del_result_t *result, ops_error_t *error,
     if (st != OPS_OK)
         return st;
     result->removed = 0;
-    challenge_store_status_t rv = challenge_store_del(writer, token,
-                                                      &result->removed);
+    challenge_store_status_t rv =
+        challenge_store_del(writer, token, &result->removed);
     challenge_store_writer_close(writer);
     if (rv == CHALLENGE_STORE_NOT_FOUND)
-        return ops_fail(error, OPS_FAILED, 2122, ctx->pool,
-                        "no such token: %s", token);
+        return ops_fail(error, OPS_FAILED, 2122, ctx->pool, "no such token: %s",
+                        token);
     if (rv != CHALLENGE_STORE_OK)
         return ops_fail(error, OPS_FAILED, 2123, ctx->pool, "token del: %s",
                         challenge_store_status_text(rv));
