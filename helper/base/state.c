@@ -155,6 +155,18 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
     return APR_SUCCESS;
 }
 
+int state_exists(const char *path)
+{
+    /* O_NONBLOCK: a FIFO someone left there must not hang the check. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    /* EACCES, ELOOP (a symlink), ...: something is there. */
+    return errno != ENOENT && errno != ENOTDIR;
+}
+
 apr_status_t state_remove(const char *path, const char **err,
                           apr_pool_t *pool)
 {

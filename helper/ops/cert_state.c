@@ -57,7 +57,7 @@ const char *cert_state_file(const cert_state_t *cert, const char *file)
 
 int cert_state_has(const cert_state_t *cert, const char *file)
 {
-    return access(cert_state_file(cert, file), F_OK) == 0;
+    return state_exists(cert_state_file(cert, file));
 }
 
 apr_status_t cert_state_save(cert_state_t *cert, const char **err)

@@ -2,7 +2,6 @@
 #include "ops/challenge_window.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "apr_strings.h"
 
@@ -64,7 +63,7 @@ apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
 apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
 {
     if (!configured(ctx) ||
-        access(ctx->config->challenge_window_include, F_OK) != 0)
+        !state_exists(ctx->config->challenge_window_include))
         return APR_SUCCESS;
     apr_status_t rv = state_remove(ctx->config->challenge_window_include, err,
                                    ctx->pool);
