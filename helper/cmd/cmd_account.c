@@ -149,5 +149,5 @@ cli_exit_t cmd_account_run(cli_t *cli)
                                        {"rollover", account_rollover_run},
                                        {"deactivate", account_deactivate_run},
                                        {NULL, NULL}};
-    return cli_run_verb(cli, "account", verbs, 2300);
+    return cli_run_verb(cli, "account", verbs, 2300, 2390);
 }

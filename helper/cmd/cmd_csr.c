@@ -222,5 +222,5 @@ cli_exit_t cmd_csr_run(cli_t *cli)
                                        {"show", csr_show_run},
                                        {"discard", csr_discard_run},
                                        {NULL, NULL}};
-    return cli_run_verb(cli, "csr", verbs, 2800);
+    return cli_run_verb(cli, "csr", verbs, 2800, 2890);
 }

@@ -60,5 +60,5 @@ cli_exit_t cmd_pending_run(cli_t *cli)
     static const cli_verb_t verbs[] = {{"show", pending_show_run},
                                        {"discard", pending_discard_run},
                                        {NULL, NULL}};
-    return cli_run_verb(cli, "pending", verbs, 2500);
+    return cli_run_verb(cli, "pending", verbs, 2500, 2590);
 }

@@ -91,5 +91,5 @@ cli_exit_t cmd_provider_run(cli_t *cli)
 {
     static const cli_verb_t verbs[] = {
         {"list", provider_list_run}, {"add", provider_add_run}, {NULL, NULL}};
-    return cli_run_verb(cli, "provider", verbs, 2200);
+    return cli_run_verb(cli, "provider", verbs, 2200, 2290);
 }

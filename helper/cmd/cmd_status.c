@@ -18,8 +18,9 @@ static void print_sign(cli_t *cli, const char *label, json_t *s)
             acme_json_string_member(s, "result"),
             cert_info_time(json_integer_value(json_object_get(s, "time")),
                            cli->pool),
-            acme_json_string_member(s, "detail") ? acme_json_string_member(s, "detail")
-                                            : "");
+            acme_json_string_member(s, "detail")
+                ? acme_json_string_member(s, "detail")
+                : "");
 }
 
 static void print_time(cli_t *cli, const char *label, json_t *t)
@@ -36,7 +37,8 @@ static void print_cert(cli_t *cli, json_t *c)
     json_t *names = json_object_get(c, "names");
     size_t i;
     json_t *n;
-    json_array_foreach(names, i, n) {
+    json_array_foreach(names, i, n)
+    {
         cli_say(cli, "  %-20s %s\n", i == 0 ? "names" : "",
                 json_string_value(n));
     }
@@ -48,11 +50,16 @@ static void print_cert(cli_t *cli, json_t *c)
         json_t *v = acme_json_object_member(c, which[k]);
         if (v == NULL)
             continue;
-        cli_say(cli, "  %-20s not before %s, not after %s, renewal due %s\n",
-                which[k],
-                cert_info_time(json_integer_value(json_object_get(v, "not_before")), cli->pool),
-                cert_info_time(json_integer_value(json_object_get(v, "not_after")), cli->pool),
-                cert_info_time(json_integer_value(json_object_get(v, "renewal_due")), cli->pool));
+        cli_say(
+            cli, "  %-20s not before %s, not after %s, renewal due %s\n",
+            which[k],
+            cert_info_time(json_integer_value(json_object_get(v, "not_before")),
+                           cli->pool),
+            cert_info_time(json_integer_value(json_object_get(v, "not_after")),
+                           cli->pool),
+            cert_info_time(
+                json_integer_value(json_object_get(v, "renewal_due")),
+                cli->pool));
     }
     cli_say(cli, "  %-20s %s\n", "automated",
             json_is_true(json_object_get(c, "automated")) ? "on" : "off");
@@ -62,14 +69,17 @@ static void print_cert(cli_t *cli, json_t *c)
     print_time(cli, "resubmission at", json_array_get(times, 1));
     print_time(cli, "next attempt after", json_object_get(c, "next_attempt"));
     cli_say(cli, "  %-20s %s\n", "provider",
-            acme_json_string_member(c, "provider") ? acme_json_string_member(c, "provider")
-                                               : "(none)");
+            acme_json_string_member(c, "provider")
+                ? acme_json_string_member(c, "provider")
+                : "(none)");
     cli_say(cli, "  %-20s %s\n", "account",
-            acme_json_string_member(c, "account") ? acme_json_string_member(c, "account")
-                                              : "(none)");
+            acme_json_string_member(c, "account")
+                ? acme_json_string_member(c, "account")
+                : "(none)");
     print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
     print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
-    json_array_foreach(json_object_get(c, "warnings"), i, n) {
+    json_array_foreach(json_object_get(c, "warnings"), i, n)
+    {
         cli_say(cli, "  warning: %s\n", json_string_value(n));
     }
 }
@@ -83,7 +93,8 @@ cli_exit_t cmd_status_run(cli_t *cli)
     status_publish(&cli->ctx, doc);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(doc, "certificates"), i, c) {
+    json_array_foreach(json_object_get(doc, "certificates"), i, c)
+    {
         if (strcmp(cli->cert_name, "server") == 0 ||
             strcmp(acme_json_string_member(c, "name"), cli->cert_name) == 0)
             print_cert(cli, c);

@@ -140,5 +140,5 @@ cli_exit_t cmd_token_run(cli_t *cli)
                                        {"del", token_del_run},
                                        {"list", token_list_run},
                                        {NULL, NULL}};
-    return cli_run_verb(cli, "token", verbs, 2100);
+    return cli_run_verb(cli, "token", verbs, 2100, 2190);
 }

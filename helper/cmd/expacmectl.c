@@ -46,8 +46,7 @@ static const command_t commands[] = {
      "  csr show [--pem] | discard    the key and CSR of a certificate"},
     {"sign", cmd_sign_run, 1,
      "sign [--profile NAME]        the stored CSR to a pending certificate"},
-    {"pending", cmd_pending_run, 1,
-     "pending show [--pem] | discard"},
+    {"pending", cmd_pending_run, 1, "pending show [--pem] | discard"},
     {"deploy", cmd_deploy_run, 1,
      "deploy                        the pending certificate, no restart"},
     {"schedule", cmd_schedule_run, 1,
@@ -172,9 +171,8 @@ static cli_exit_t take_globals(cli_t *cli, int argc, const char *const *argv)
  * there; what only reads (lists, shows, status) does not. */
 static int takes_state_lock(const command_t *cmd, const cli_t *cli)
 {
-    static const char *const writers[] = {"account", "csr",    "sign",
-                                          "deploy",  "schedule", "renew",
-                                          "revoke"};
+    static const char *const writers[] = {
+        "account", "csr", "sign", "deploy", "schedule", "renew", "revoke"};
     const char *verb = cli->argc > 0 ? cli->argv[0] : "";
     for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
         if (strcmp(cmd->name, writers[i]) == 0)

@@ -126,7 +126,7 @@ ops_status_t account_register(account_register_result_t *result,
     }
     if (state_account_dir(&c.account_dir, ctx->config, req->provider, &err,
                           ctx->pool) != APR_SUCCESS)
-        return ops_fail(error, OPS_FAILED, 2308, ctx->pool, "%s", err);
+        return ops_fail(error, OPS_FAILED, 2310, ctx->pool, "%s", err);
     EVP_PKEY *key = NULL;
     ops_status_t st =
         account_key(&key, error, ctx,

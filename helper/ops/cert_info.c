@@ -27,10 +27,9 @@ json_t *cert_info_names_json(const apr_array_header_t *names)
 json_t *cert_info_json(const crypt_cert_info_t *info)
 {
     json_t *names = cert_info_names_json(info->names);
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:s, s:s, s:s, s:s}",
-                     "subject", info->subject, "issuer", info->issuer,
-                     "names", names, "not_before",
-                     (json_int_t)info->not_before, "not_after",
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:s, s:s, s:s, s:s}", "subject",
+                     info->subject, "issuer", info->issuer, "names", names,
+                     "not_before", (json_int_t)info->not_before, "not_after",
                      (json_int_t)info->not_after, "key_type", info->key_type,
                      "serial", info->serial, "sha256", info->sha256, "sha1",
                      info->sha1);

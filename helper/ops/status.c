@@ -28,8 +28,8 @@ static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
     apr_size_t len = 0;
     const char *err = NULL;
     apr_array_header_t *chain = NULL;
-    apr_status_t rv = state_read_file(&pem, &len, path, STATE_FILE_MAX, &err,
-                                      pool);
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, STATE_FILE_MAX, &err, pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_parse(&chain, pem, len, &err, pool);
     if (rv == APR_SUCCESS)
@@ -52,9 +52,10 @@ static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
         json_array_append_new(warnings, json_string("the deployed "
                                                     "certificate has expired"));
     else if (strcmp(key, "deployed") == 0 && now >= due)
-        json_array_append_new(warnings, json_string(
-            "two-thirds of the deployed certificate's lifetime has elapsed: "
-            "sign and deploy a new one"));
+        json_array_append_new(warnings,
+                              json_string("two-thirds of the deployed "
+                                          "certificate's lifetime has elapsed: "
+                                          "sign and deploy a new one"));
 }
 
 /* Automated renewal as status shows it: on/off, deploy slot, the random
@@ -70,16 +71,15 @@ static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
     json_object_set_new(o, "automated", json_boolean(automated));
     json_t *days = json_object_get(sched, "days");
     json_t *minute = json_object_get(sched, "minute");
-    schedule_conf_t conf = {automated,
-                            (unsigned)json_integer_value(days),
+    schedule_conf_t conf = {automated, (unsigned)json_integer_value(days),
                             (int)json_integer_value(minute)};
     if (automated && json_is_integer(days) && json_is_integer(minute)) {
         json_object_set_new(o, "deploy_time",
                             json_sprintf("%02d:%02d", conf.minute_of_day / 60,
                                          conf.minute_of_day % 60));
-        json_object_set_new(o, "next_deploy_slot",
-                            json_integer(schedule_next_slot(&conf,
-                                                            ops_now(ctx))));
+        json_object_set_new(
+            o, "next_deploy_slot",
+            json_integer(schedule_next_slot(&conf, ops_now(ctx))));
     }
     static const char *const copied[] = {"resubmit", "next_attempt",
                                          "failures"};
@@ -90,8 +90,8 @@ static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
     }
 }
 
-static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *provider,
-                           const char *account)
+static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
+                           const char *provider, const char *account)
 {
     cert_state_t *cert = NULL;
     const char *err = NULL;
@@ -103,9 +103,9 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *p
         deploy_recover(ctx, cert, &recovered);
     }
     json_t *warnings = json_array();
-    json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name,
-                          "state", cert_state_name(cert), "automated", 0,
-                          "provider", provider, "account", account);
+    json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name, "state",
+                          cert_state_name(cert), "automated", 0, "provider",
+                          provider, "account", account);
     json_t *csr = NULL;
     if (state_read_json(&csr, cert_state_file(cert, "csr.json"), &err,
                         ctx->pool) == APR_SUCCESS) {
@@ -131,8 +131,8 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *p
 /* The configured certificates, then any other with a state directory. */
 static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
 {
-    apr_array_header_t *names = apr_array_make(ctx->pool, 4,
-                                               sizeof(const char *));
+    apr_array_header_t *names =
+        apr_array_make(ctx->pool, 4, sizeof(const char *));
     apr_hash_t *seen = apr_hash_make(ctx->pool);
     for (int i = 0; i < ctx->config->certs->nelts; i++) {
         const char *n =
@@ -142,8 +142,8 @@ static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
     }
     apr_dir_t *dir = NULL;
     apr_finfo_t fi;
-    const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
-                                   "/certs", NULL);
+    const char *path =
+        apr_pstrcat(ctx->pool, ctx->config->state_dir, "/certs", NULL);
     if (apr_dir_open(&dir, path, ctx->pool) != APR_SUCCESS)
         return names;
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
@@ -165,9 +165,9 @@ json_t *status_document(const ops_ctx_t *ctx)
     const char *account = NULL;
     if (provider_current(&provider, ctx, &err) == APR_SUCCESS) {
         json_t *acct = NULL;
-        const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
-                                       "/accounts/", provider,
-                                       "/account.json", NULL);
+        const char *path =
+            apr_pstrcat(ctx->pool, ctx->config->state_dir, "/accounts/",
+                        provider, "/account.json", NULL);
         if (state_read_json(&acct, path, &err, ctx->pool) == APR_SUCCESS)
             account = acme_json_string_member(acct, "url");
     }
@@ -205,4 +205,3 @@ void status_refresh(const ops_ctx_t *ctx)
     json_t *doc = json_pool_bind(status_document(ctx), ctx->pool);
     status_publish(ctx, doc);
 }
-

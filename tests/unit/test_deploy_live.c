@@ -204,8 +204,9 @@ static apr_status_t run_deploy(const fixture_t *f, int pair, int steps,
     if (steps >= 1)
         rv = deploy_live_adopt(&old, &f->live, err, pool);
     if (rv == APR_SUCCESS && steps >= 2)
-        rv = deploy_live_write(&gen, &f->live, chains[pair], strlen(chains[pair]),
-                          keys[pair], strlen(keys[pair]), err, pool);
+        rv = deploy_live_write(&gen, &f->live, chains[pair],
+                               strlen(chains[pair]), keys[pair],
+                               strlen(keys[pair]), err, pool);
     if (rv == APR_SUCCESS && steps >= 3)
         rv = deploy_live_switch(&f->live, gen, err, pool);
     if (rv == APR_SUCCESS && steps >= 4)
@@ -289,8 +290,9 @@ static const char *write_gen(const fixture_t *f, int i, mode_t mask,
 {
     const char *gen = NULL, *err = NULL;
     mode_t old = umask(mask);
-    apr_status_t rv = deploy_live_write(&gen, &f->live, chains[i], strlen(chains[i]),
-                                   keys[i], strlen(keys[i]), &err, pool);
+    apr_status_t rv =
+        deploy_live_write(&gen, &f->live, chains[i], strlen(chains[i]), keys[i],
+                          strlen(keys[i]), &err, pool);
     umask(old);
     if (rv != APR_SUCCESS)
         printf("#   deploy_live_write: %s\n", err ? err : "(no error text)");
@@ -347,7 +349,8 @@ static void test_switch(apr_pool_t *pool)
        "only current replaced: the live links are the same ones");
     is_int(mode_of(f.conf.key_file), 0600, "live key 0600");
     is_int(mode_of(f.conf.cert_file), 0644, "live chain 0644");
-    is_int(deploy_live_switch(&f.live, g0, &err, pool), APR_SUCCESS, "switch back");
+    is_int(deploy_live_switch(&f.live, g0, &err, pool), APR_SUCCESS,
+           "switch back");
     is_str(live_state(&f, pool), "pair 0", "the previous pair again");
     is_str(deploy_live_current(&f.live, pool), g0, "current names it");
 
@@ -369,8 +372,8 @@ static void test_prune(apr_pool_t *pool)
     const char *g[4], *err = NULL;
     for (int i = 0; i < 4; i++)
         deploy_live_write(&g[i], &f.live, chains[i % PAIRS],
-                     strlen(chains[i % PAIRS]), keys[i % PAIRS],
-                     strlen(keys[i % PAIRS]), &err, pool);
+                          strlen(chains[i % PAIRS]), keys[i % PAIRS],
+                          strlen(keys[i % PAIRS]), &err, pool);
     deploy_live_switch(&f.live, g[3], &err, pool);
     mkdir(in_root(&f, "other", pool), 0700);
     state_write_file(in_root(&f, "notes", pool), "x", 1, 0600, &err, pool);
