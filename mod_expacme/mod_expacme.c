@@ -10,6 +10,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "http_ssl.h"
 #include "mod_status.h"
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
@@ -138,6 +139,12 @@ static void register_hooks(apr_pool_t *p)
      * would outlive a store the helper has since replaced. */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* tls-alpn-01: offer acme-tls/1 where the vhost's Protocols allow
+     * it, mark the connection when it is selected, and give mod_ssl the
+     * challenge certificate for it (nothing happens without mod_ssl). */
+    ap_hook_protocol_propose(tls_alpn_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(tls_alpn_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(tls_alpn_answer, NULL, NULL, APR_HOOK_MIDDLE);
     /* Optional: does nothing unless mod_status is loaded. */
     APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL, NULL,
                       APR_HOOK_MIDDLE);

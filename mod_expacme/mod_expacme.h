@@ -36,4 +36,13 @@ int http_port_handle(request_rec *r, int lookup_uri);
 int status_handler_handle(request_rec *r);
 int status_handler_server_status(request_rec *r, int flags);
 
+/* tls_alpn.c: tls-alpn-01 inside mod_ssl (RFC 8737). */
+int tls_alpn_propose(conn_rec *c, request_rec *r, server_rec *s,
+                     const apr_array_header_t *offers,
+                     apr_array_header_t *proposals);
+int tls_alpn_switch(conn_rec *c, request_rec *r, server_rec *s,
+                    const char *protocol);
+int tls_alpn_answer(conn_rec *c, const char *server_name,
+                    const char **pcert_pem, const char **pkey_pem);
+
 #endif
