@@ -22,6 +22,8 @@
 typedef struct {
     const char *url;
     const char *identifier;
+    const char *name; /* as the CSR has it ("*." + identifier: wildcard) */
+    const char *type; /* of the challenge answered */
     const char *challenge_url;
     const char *token;
     int valid;
@@ -174,7 +176,7 @@ static apr_status_t order_create(order_run_t *run, const char **err)
     return APR_SUCCESS;
 }
 
-static json_t *find_http01(json_t *authz)
+static json_t *find_challenge(json_t *authz, const char *want)
 {
     json_t *list = acme_json_array_member(authz, "challenges");
     size_t i;
@@ -182,10 +184,78 @@ static json_t *find_http01(json_t *authz)
     json_array_foreach(list, i, c)
     {
         const char *type = acme_json_string_member(c, "type");
-        if (type != NULL && strcmp(type, "http-01") == 0)
+        if (type != NULL && want != NULL && strcmp(type, want) == 0)
             return c;
     }
     return NULL;
+}
+
+/* The type of the challenge a valid authorization shows valid. */
+static const char *valid_type(json_t *authz, apr_pool_t *pool)
+{
+    json_t *list = acme_json_array_member(authz, "challenges");
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        const char *status = acme_json_string_member(c, "status");
+        const char *type = acme_json_string_member(c, "type");
+        if (status != NULL && type != NULL && strcmp(status, "valid") == 0)
+            return apr_pstrdup(pool, acme_escape(type, 32, pool));
+    }
+    return "reused";
+}
+
+static int type_fits(const char *type, const char *name)
+{
+    if (strncmp(name, "*.", 2) == 0)
+        return strcmp(type, "dns-01") == 0;
+    if (acme_order_name_is_ip(name))
+        return strcmp(type, "http-01") == 0;
+    return 1;
+}
+
+const char *acme_order_type_for(const apr_array_header_t *types,
+                                const char *name)
+{
+    if (types == NULL)
+        return type_fits("http-01", name) ? "http-01" : NULL;
+    for (int i = 0; i < types->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(types, i, const char *);
+        if (type_fits(t, name))
+            return t;
+    }
+    return NULL;
+}
+
+/* The first preferred type that fits the name and that the CA offers. */
+static json_t *choose_challenge(order_run_t *run, authz_t *a, json_t *authz)
+{
+    static const char *const fallback[] = {"http-01"};
+    const apr_array_header_t *types = run->req->types;
+    int n = types != NULL ? types->nelts : 1;
+    for (int i = 0; i < n; i++) {
+        const char *t =
+            types != NULL ? APR_ARRAY_IDX(types, i, const char *) : fallback[0];
+        json_t *c = type_fits(t, a->name) ? find_challenge(authz, t) : NULL;
+        if (c != NULL) {
+            a->type = t;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static const char *types_text(order_run_t *run)
+{
+    const apr_array_header_t *types = run->req->types;
+    if (types == NULL)
+        return "http-01";
+    const char *out = "";
+    for (int i = 0; i < types->nelts; i++)
+        out = apr_pstrcat(run->pool, out, i ? " " : "",
+                          APR_ARRAY_IDX(types, i, const char *), NULL);
+    return out;
 }
 
 /* Per-request memory: a scratch pool each, so a 100-name order does not
@@ -218,8 +288,12 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a, const char **err,
     const char *status = acme_json_string_member(authz, "status");
     json_t *id = acme_json_object_member(authz, "identifier");
     a->identifier = acme_json_string_member(id, "value");
+    a->name = a->identifier;
+    if (a->identifier != NULL &&
+        json_is_true(json_object_get(authz, "wildcard")))
+        a->name = apr_pstrcat(run->pool, "*.", a->identifier, NULL);
     if (status == NULL || a->identifier == NULL ||
-        !name_requested(run, a->identifier)) {
+        !name_requested(run, a->name)) {
         *err = apr_psprintf(run->pool,
                             "CA's authorization %s lacks a status "
                             "or names an identifier not in the CSR",
@@ -227,23 +301,26 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a, const char **err,
         return APR_EGENERAL;
     }
     a->identifier = apr_pstrdup(run->pool, a->identifier);
+    a->name = apr_pstrdup(run->pool, a->name);
     if (strcmp(status, "valid") == 0) {
         a->valid = 1;
+        a->type = valid_type(authz, run->pool);
         return APR_SUCCESS;
     }
-    json_t *c = find_http01(authz);
+    json_t *c = choose_challenge(run, a, authz);
     const char *token = acme_json_string_member(c, "token");
     a->challenge_url = acme_json_url_member(c, "url");
     if (c == NULL || a->challenge_url == NULL) {
-        *err = apr_psprintf(run->pool, "CA offers no http-01 challenge for %s",
-                            acme_escape(a->identifier, 253, run->pool));
+        *err =
+            apr_psprintf(run->pool,
+                         "CA offers no challenge of the types configured "
+                         "(%s) for %s",
+                         types_text(run), acme_escape(a->name, 253, run->pool));
         return APR_EGENERAL;
     }
     if (token == NULL || !token_rules_token_valid(token, strlen(token))) {
-        *err = apr_psprintf(run->pool,
-                            "CA sent an invalid http-01 token "
-                            "for %s",
-                            acme_escape(a->identifier, 253, run->pool));
+        *err = apr_psprintf(run->pool, "CA sent an invalid %s token for %s",
+                            a->type, acme_escape(a->name, 253, run->pool));
         return APR_EGENERAL;
     }
     a->token = apr_pstrdup(run->pool, token);
@@ -264,7 +341,9 @@ static apr_status_t publish(order_run_t *run, const char **err)
         if (a->valid)
             continue;
         acme_challenge_t *c = apr_array_push(run->published);
+        c->type = a->type;
         c->host = a->identifier;
+        c->name = a->name;
         c->token = a->token;
         c->keyauth =
             apr_pstrcat(run->pool, a->token, ".", run->req->thumbprint, NULL);
@@ -298,9 +377,9 @@ static apr_status_t answer_all(order_run_t *run, const char **err)
 
 /* The challenge's problem, as status keeps it and as one line. */
 static const char *challenge_error(order_run_t *run, json_t *authz,
-                                   const char *identifier)
+                                   const char *identifier, const char *type)
 {
-    json_t *c = find_http01(authz);
+    json_t *c = find_challenge(authz, type);
     json_t *e = acme_json_object_member(c, "error");
     run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
     return apr_psprintf(
@@ -335,7 +414,7 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
             (*pending)++;
         } else {
             run->result->failed_identifier = a->identifier;
-            *err = challenge_error(run, authz, a->identifier);
+            *err = challenge_error(run, authz, a->name, a->type);
             rv = APR_EGENERAL;
         }
         if (resp != NULL && resp->retry_after != NULL)
@@ -500,6 +579,12 @@ static apr_status_t run_steps(order_run_t *run, const char **err)
         rv = finalize(run, err);
     if (rv == APR_SUCCESS)
         rv = download(run, err);
+    for (int i = 0; rv == APR_SUCCESS && i < run->authzs->nelts; i++) {
+        const authz_t *a = &APR_ARRAY_IDX(run->authzs, i, authz_t);
+        acme_validated_t *v = apr_array_push(run->result->validated);
+        v->name = a->name;
+        v->type = a->type;
+    }
     return rv;
 }
 
@@ -517,6 +602,7 @@ apr_status_t acme_order_run(acme_order_result_t *result, acme_session_t *s,
                        NULL,
                        pool};
     memset(result, 0, sizeof(*result));
+    result->validated = apr_array_make(pool, 8, sizeof(acme_validated_t));
     apr_status_t rv = run_steps(&run, err);
     if (run.published->nelts > 0) {
         const char *werr = NULL;

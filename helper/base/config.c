@@ -31,6 +31,9 @@ static const string_key_t global_keys[] = {
      offsetof(expacme_config_t, challenge_window_include)},
     {"challenge_window_listen",
      offsetof(expacme_config_t, challenge_window_listen)},
+    {"dns_resolver", offsetof(expacme_config_t, dns_resolver)},
+    {"check_http_address", offsetof(expacme_config_t, check_http_address)},
+    {"check_tls_address", offsetof(expacme_config_t, check_tls_address)},
     {NULL, 0}};
 
 typedef struct {
@@ -48,13 +51,20 @@ static const number_key_t number_keys[] = {
     {"ca_timeout", offsetof(expacme_config_t, ca_timeout), 1, 3600},
     {"order_timeout", offsetof(expacme_config_t, order_timeout), 5, 86400},
     {"deploy_timeout", offsetof(expacme_config_t, deploy_timeout), 1, 600},
+    {"dns_hook_timeout", offsetof(expacme_config_t, dns_hook_timeout), 1, 600},
+    {"dns_wait", offsetof(expacme_config_t, dns_wait), 1, 3600},
     {NULL, 0, 0, 0}};
 
 static const string_key_t cert_keys[] = {
     {"cert_file", offsetof(expacme_cert_conf_t, cert_file)},
     {"key_file", offsetof(expacme_cert_conf_t, key_file)},
     {"sni", offsetof(expacme_cert_conf_t, sni)},
+    {"challenges", offsetof(expacme_cert_conf_t, challenges)},
+    {"dns_hook", offsetof(expacme_cert_conf_t, dns_hook)},
     {NULL, 0}};
+
+static const char *const challenge_names[] = {"http-01", "tls-alpn-01",
+                                              "dns-01", NULL};
 
 static expacme_cert_conf_t *cert_add(expacme_config_t *config, const char *name,
                                      apr_pool_t *pool)
@@ -63,6 +73,8 @@ static expacme_cert_conf_t *cert_add(expacme_config_t *config, const char *name,
     cert->name = apr_pstrdup(pool, name);
     cert->cert_file = apr_psprintf(pool, "/etc/ssl/expacme/%s.pem", name);
     cert->key_file = apr_psprintf(pool, "/etc/ssl/expacme/%s.key", name);
+    cert->challenge_types = apr_array_make(pool, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(cert->challenge_types, const char *) = "http-01";
     APR_ARRAY_PUSH(config->certs, expacme_cert_conf_t *) = cert;
     return cert;
 }
@@ -80,6 +92,10 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->ca_timeout = 60;
     config->order_timeout = 300;
     config->deploy_timeout = 30;
+    config->check_http_address = "127.0.0.1:80";
+    config->check_tls_address = "127.0.0.1:443";
+    config->dns_hook_timeout = 60;
+    config->dns_wait = 120;
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;
@@ -176,6 +192,40 @@ static const char *parse_global_value(parse_state_t *st, const char *key,
     return apr_psprintf(st->pool, "unknown key '%s'", key);
 }
 
+static int known_challenge(const char *name)
+{
+    for (int i = 0; challenge_names[i] != NULL; i++) {
+        if (strcmp(challenge_names[i], name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "http-01 tls-alpn-01 dns-01": known types, each once, preferred first. */
+static const char *parse_challenges(parse_state_t *st, const char *value)
+{
+    apr_array_header_t *types =
+        apr_array_make(st->pool, 3, sizeof(const char *));
+    char *copy = apr_pstrdup(st->pool, value);
+    char *save = NULL;
+    for (char *w = apr_strtok(copy, " \t,", &save); w != NULL;
+         w = apr_strtok(NULL, " \t,", &save)) {
+        if (!known_challenge(w))
+            return apr_psprintf(st->pool,
+                                "unknown challenge type '%s' (use http-01, "
+                                "tls-alpn-01, dns-01)",
+                                w);
+        for (int i = 0; i < types->nelts; i++) {
+            if (strcmp(APR_ARRAY_IDX(types, i, const char *), w) == 0)
+                return apr_psprintf(st->pool, "challenge type %s given twice",
+                                    w);
+        }
+        APR_ARRAY_PUSH(types, const char *) = w;
+    }
+    st->section->challenge_types = types;
+    return NULL;
+}
+
 static const char *parse_line(parse_state_t *st, char *raw)
 {
     char *hash = strchr(raw, '#');
@@ -196,10 +246,14 @@ static const char *parse_line(parse_state_t *st, char *raw)
         return "expected 'key = value'";
     if (st->section == NULL)
         return parse_global_value(st, key, value);
-    if (set_string(cert_keys, st->section, key, value, st->pool))
-        return NULL;
-    return apr_psprintf(st->pool, "unknown key '%s' in [cert %s]", key,
-                        st->section->name);
+    if (!set_string(cert_keys, st->section, key, value, st->pool))
+        return apr_psprintf(st->pool, "unknown key '%s' in [cert %s]", key,
+                            st->section->name);
+    if (strcmp(key, "challenges") == 0)
+        return parse_challenges(st, value);
+    if (strcmp(key, "dns_hook") == 0 && value[0] != '/')
+        return "dns_hook must be an absolute path";
+    return NULL;
 }
 
 static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
@@ -224,6 +278,24 @@ static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
     }
     apr_file_close(file);
     return rv;
+}
+
+/* What only the whole section can say: dns-01 needs its hook. */
+static const char *certs_check(const expacme_config_t *config, apr_pool_t *pool)
+{
+    for (int i = 0; i < config->certs->nelts; i++) {
+        const expacme_cert_conf_t *c =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
+        if (c->challenge_types->nelts == 0)
+            return apr_psprintf(pool, "[cert %s]: challenges lists no type",
+                                c->name);
+        if (config_cert_allows(c, "dns-01") && c->dns_hook == NULL)
+            return apr_psprintf(pool,
+                                "[cert %s]: challenges include dns-01 but "
+                                "no dns_hook is set",
+                                c->name);
+    }
+    return NULL;
 }
 
 apr_status_t config_load(expacme_config_t **out, const char **err,
@@ -274,8 +346,23 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
             return APR_EINVAL;
         }
     }
+    const char *problem = certs_check(config, pool);
+    if (problem != NULL) {
+        *err = apr_psprintf(pool, "%s: %s", path, problem);
+        return APR_EINVAL;
+    }
     *out = config;
     return APR_SUCCESS;
+}
+
+int config_cert_allows(const expacme_cert_conf_t *cert, const char *type)
+{
+    for (int i = 0; i < cert->challenge_types->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(cert->challenge_types, i, const char *),
+                   type) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 const char *config_store_path(const expacme_config_t *config, const char **err)

@@ -12,8 +12,11 @@ typedef struct {
     const char *name;
     const char *cert_file;
     const char *key_file;
-    const char *sni; /* name deploy asks the HTTPS listener for; NULL:
-                        the certificate's first name */
+    const char *sni;        /* name deploy asks the HTTPS listener for; NULL:
+                               the certificate's first name */
+    const char *challenges; /* as written: "http-01 tls-alpn-01 dns-01" */
+    apr_array_header_t *challenge_types; /* const char *, preferred first */
+    const char *dns_hook; /* PROGRAM add|del NAME VALUE, or NULL */
 } expacme_cert_conf_t;
 
 typedef struct {
@@ -33,6 +36,11 @@ typedef struct {
     unsigned long ca_connect_timeout; /* seconds */
     unsigned long ca_timeout;         /* seconds, one request */
     unsigned long order_timeout;      /* seconds, one whole order */
+    const char *dns_resolver;         /* "HOST:PORT"; NULL: the system's */
+    const char *check_http_address;   /* pre-flight probe, plain HTTP */
+    const char *check_tls_address;    /* pre-flight probe, tls-alpn-01 */
+    unsigned long dns_hook_timeout;   /* seconds for one hook run */
+    unsigned long dns_wait;           /* seconds for a TXT record to show */
     apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
 } expacme_config_t;
 
@@ -49,6 +57,9 @@ const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
  * so a directory under state_dir): 1..253 of [A-Za-z0-9._-], not
  * starting with '.'. */
 int config_name_valid(const char *name);
+
+/* 1 when the certificate's challenges list type ("dns-01", ...). */
+int config_cert_allows(const expacme_cert_conf_t *cert, const char *type);
 
 /* The file path of a "shm:" challenge store, or NULL (with *err). */
 const char *config_store_path(const expacme_config_t *config, const char **err);

@@ -33,7 +33,7 @@ static apr_status_t split_address(const char **host, const char **port,
     return APR_SUCCESS;
 }
 
-static int connect_to(const char *address, apr_interval_time_t timeout,
+int tls_probe_connect(const char *address, apr_interval_time_t timeout,
                       apr_pool_t *pool)
 {
     const char *host = NULL, *port = NULL;
@@ -67,7 +67,7 @@ static int connect_to(const char *address, apr_interval_time_t timeout,
 int tls_probe_listening(const char *address, apr_interval_time_t timeout,
                         apr_pool_t *pool)
 {
-    int fd = connect_to(address, timeout, pool);
+    int fd = tls_probe_connect(address, timeout, pool);
     if (fd < 0)
         return 0;
     close(fd);
@@ -96,8 +96,8 @@ static apr_status_t x509_cleanup(void *data)
 }
 
 static apr_status_t handshake(X509 **leaf, SSL_CTX *ctx, int fd,
-                              const char *sni, const char **err,
-                              apr_pool_t *pool)
+                              const char *sni, const char *alpn,
+                              const char **err, apr_pool_t *pool)
 {
     SSL *ssl = SSL_new(ctx);
     apr_status_t rv = APR_EGENERAL;
@@ -110,6 +110,14 @@ static apr_status_t handshake(X509 **leaf, SSL_CTX *ctx, int fd,
         unsigned long e = ERR_peek_last_error();
         *err = apr_psprintf(pool, "TLS handshake failed: %s",
                             e ? ERR_reason_error_string(e) : "no answer");
+        goto cleanup;
+    }
+    const unsigned char *proto = NULL;
+    unsigned proto_len = 0;
+    SSL_get0_alpn_selected(ssl, &proto, &proto_len);
+    if (alpn != NULL &&
+        (proto_len != strlen(alpn) || memcmp(proto, alpn, proto_len) != 0)) {
+        *err = apr_psprintf(pool, "the server did not select ALPN %s", alpn);
         goto cleanup;
     }
     *leaf = SSL_get1_peer_certificate(ssl);
@@ -130,21 +138,36 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
                             apr_interval_time_t timeout, const char **err,
                             apr_pool_t *pool)
 {
+    return tls_probe_alpn_leaf(leaf, address, sni, NULL, timeout, err, pool);
+}
+
+apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
+                                 const char *sni, const char *alpn,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool)
+{
     *leaf = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         *err = "cannot create a TLS context";
         return APR_ENOMEM;
     }
+    unsigned char wire[64];
+    size_t alen = alpn != NULL ? strlen(alpn) : 0;
+    if (alen > 0 && alen < sizeof(wire)) {
+        wire[0] = (unsigned char)alen;
+        memcpy(wire + 1, alpn, alen);
+        SSL_CTX_set_alpn_protos(ctx, wire, (unsigned)alen + 1);
+    }
     /* No verification: the question is which certificate is served, not
      * whether it is trusted; the leaf is compared byte for byte. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    int fd = connect_to(address, timeout, pool);
+    int fd = tls_probe_connect(address, timeout, pool);
     apr_status_t rv = APR_EGENERAL;
     if (fd < 0)
         *err = apr_psprintf(pool, "cannot connect to %s", address);
     else
-        rv = handshake(leaf, ctx, fd, sni, err, pool);
+        rv = handshake(leaf, ctx, fd, sni, alpn, err, pool);
     if (fd >= 0)
         close(fd);
     SSL_CTX_free(ctx);

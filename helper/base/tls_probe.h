@@ -14,6 +14,18 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
                             apr_interval_time_t timeout, const char **err,
                             apr_pool_t *pool);
 
+/* The same with ALPN: offers only alpn ("acme-tls/1") and fails unless
+ * the server selects it (RFC 8737 §3). */
+apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
+                                 const char *sni, const char *alpn,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool);
+
+/* A TCP connection to address with send and receive timeouts: the fd,
+ * or -1. */
+int tls_probe_connect(const char *address, apr_interval_time_t timeout,
+                      apr_pool_t *pool);
+
 /* 1 when something accepts TCP connections on address. */
 int tls_probe_listening(const char *address, apr_interval_time_t timeout,
                         apr_pool_t *pool);

@@ -104,6 +104,9 @@ static cli_exit_t parse_request(cli_t *cli, csr_request_t *req)
     opt = cli_option(cli, "country");
     req->spec.country = opt != NULL ? ascii_case(opt, 1, cli->pool) : NULL;
     req->reuse_key = cli_option(cli, "reuse-key") != NULL;
+    const expacme_cert_conf_t *conf = config_cert(cli->config, cli->cert_name);
+    req->spec.allow_wildcard =
+        conf != NULL && config_cert_allows(conf, "dns-01");
     cli_exit_t code = parse_names(cli, req);
     if (code != CLI_EXIT_OK)
         return code;

@@ -1,31 +1,96 @@
-/* cmd_sign.c — `sign [--profile NAME]` (SPEC §4): runs the sign
- * operation for --cert and prints what it staged. */
+/* cmd_sign.c — `sign [--profile NAME] [--check | --no-check]` (SPEC §4,
+ * §12): runs the sign operation for --cert and prints what it staged,
+ * and the pre-flight check, one line per name. */
 #include "cmd/commands.h"
 
+#include <stdio.h>
+
+#include "acme/acme_order.h"
 #include "ops/sign.h"
 
 static const cli_opt_spec_t sign_options[] = {{"profile", CLI_OPT_VALUE},
+                                              {"check", CLI_OPT_FLAG},
+                                              {"no-check", CLI_OPT_FLAG},
                                               {NULL, 0}};
+
+static json_t *checks_json(const preflight_result_t *checks)
+{
+    json_t *list = json_array();
+    for (int i = 0; checks->checks != NULL && i < checks->checks->nelts; i++) {
+        const preflight_check_t *c =
+            &APR_ARRAY_IDX(checks->checks, i, preflight_check_t);
+        json_array_append_new(list, json_pack("{s:s, s:s?, s:b, s:s, s:s?}",
+                                              "name", c->name, "type", c->type,
+                                              "ok", c->ok, "detail", c->detail,
+                                              "public_path", c->public_path));
+    }
+    return list;
+}
+
+/* One line per name on stderr (text mode), failures first in words. */
+static void print_checks(cli_t *cli, const preflight_result_t *checks)
+{
+    if (cli->json || checks->checks == NULL)
+        return;
+    for (int i = 0; i < checks->checks->nelts; i++) {
+        const preflight_check_t *c =
+            &APR_ARRAY_IDX(checks->checks, i, preflight_check_t);
+        fprintf(stderr, "expacmectl: check %s (%s): %s: %s\n", c->name,
+                c->type ? c->type : "none", c->ok ? "ok" : "FAILED", c->detail);
+        if (c->public_path != NULL)
+            fprintf(stderr,
+                    "expacmectl: check %s: public path (information "
+                    "only): %s\n",
+                    c->name, c->public_path);
+    }
+}
+
+static json_t *validated_json(const apr_array_header_t *validated)
+{
+    json_t *o = json_object();
+    for (int i = 0; validated != NULL && i < validated->nelts; i++) {
+        const acme_validated_t *v =
+            &APR_ARRAY_IDX(validated, i, acme_validated_t);
+        json_object_set_new(o, v->name, json_string(v->type));
+    }
+    return o;
+}
 
 cli_exit_t cmd_sign_run(cli_t *cli)
 {
     cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
+    int only = cli_option(cli, "check") != NULL;
+    int skip = cli_option(cli, "no-check") != NULL;
+    if (only && skip)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2452,
+                        "--check and --no-check exclude each other");
     /* From here a signal ends the order cleanly: tokens withdrawn. */
     cli_trap_signals();
     sign_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli,
-                      sign_run(&res, &error, &cli->ctx, cli->cert_name,
-                               cli_option(cli, "profile"), NULL),
-                      &error);
+    ops_status_t st = sign_run(&res, &error, &cli->ctx, cli->cert_name,
+                               cli_option(cli, "profile"), NULL,
+                               only   ? SIGN_CHECK_ONLY
+                               : skip ? SIGN_CHECK_SKIP
+                                      : SIGN_CHECK);
+    print_checks(cli, &res.checks);
+    code = cli_report(cli, st, &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result =
-        json_pack("{s:s, s:s, s:s, s:s?, s:i}", "cert", cli->cert_name, "state",
-                  "pending", "provider", res.provider, "issuer", res.issuer,
-                  "alternates", res.alternates);
+    if (only) {
+        cli->result = json_pack("{s:s, s:o}", "cert", cli->cert_name, "checks",
+                                checks_json(&res.checks));
+        cli_say(cli, "pre-flight check of %s passed for every name\n",
+                cli->cert_name);
+        return CLI_EXIT_OK;
+    }
+    cli->result = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:i, s:o, s:o}", "cert", cli->cert_name, "state",
+        "pending", "provider", res.provider, "issuer", res.issuer, "alternates",
+        res.alternates, "validated", validated_json(res.validated), "checks",
+        checks_json(&res.checks));
     cli_say(cli,
             "signed by %s: pending certificate for %s staged (see "
             "'expacmectl pending show')\n",

@@ -45,7 +45,8 @@ static const command_t commands[] = {
      "      [--org O] [--unit OU] [--locality L] [--state ST] [--country C]\n"
      "  csr show [--pem] | discard    the key and CSR of a certificate"},
     {"sign", cmd_sign_run, 1,
-     "sign [--profile NAME]        the stored CSR to a pending certificate"},
+     "sign [--profile NAME] [--check|--no-check]  the stored CSR to a pending "
+     "certificate"},
     {"pending", cmd_pending_run, 1, "pending show [--pem] | discard"},
     {"deploy", cmd_deploy_run, 1,
      "deploy                        the pending certificate, no restart"},

@@ -32,11 +32,26 @@ static apr_array_header_t *spec_names(const crypt_csr_spec_t *spec,
     return names;
 }
 
-static apr_status_t check_name(const char *name, const char **err,
-                               apr_pool_t *pool)
+/* A wildcard is one "*." before an FQDN (RFC 8555 §7.1.3), allowed only
+ * when dns-01 can validate it; otherwise the name must be an FQDN. */
+static int name_ok(const char *name, int allow_wildcard, const char **why,
+                   apr_pool_t *pool)
+{
+    if (strncmp(name, "*.", 2) != 0)
+        return crypt_name_valid_fqdn(name, why, pool);
+    if (!allow_wildcard) {
+        *why = "a wildcard needs dns-01: set 'challenges = dns-01' and "
+               "'dns_hook' in this certificate's [cert] section";
+        return 0;
+    }
+    return crypt_name_valid_fqdn(name + 2, why, pool);
+}
+
+static apr_status_t check_name(const char *name, int allow_wildcard,
+                               const char **err, apr_pool_t *pool)
 {
     const char *why = NULL;
-    if (crypt_name_is_ip(name) || crypt_name_valid_fqdn(name, &why, pool))
+    if (crypt_name_is_ip(name) || name_ok(name, allow_wildcard, &why, pool))
         return APR_SUCCESS;
     *err = apr_psprintf(pool, "invalid name '%s': %s",
                         crypt_pool_shown(name, pool), why);
@@ -95,14 +110,15 @@ static apr_status_t check_subject(const crypt_csr_spec_t *spec,
     return rv;
 }
 
-static apr_status_t check_cn(const char *cn, const char **err, apr_pool_t *pool)
+static apr_status_t check_cn(const char *cn, int allow_wildcard,
+                             const char **err, apr_pool_t *pool)
 {
     const char *why = NULL;
     if (cn == NULL || cn[0] == '\0') {
         *err = "a CSR needs a CN";
         return APR_EINVAL;
     }
-    if (!crypt_name_valid_fqdn(cn, &why, pool)) {
+    if (!name_ok(cn, allow_wildcard, &why, pool)) {
         *err = apr_psprintf(pool, "invalid CN '%s': %s",
                             crypt_pool_shown(cn, pool), why);
         return APR_EINVAL;
@@ -121,10 +137,11 @@ static apr_status_t check_cn(const char *cn, const char **err, apr_pool_t *pool)
 apr_status_t crypt_csr_spec_check(const crypt_csr_spec_t *spec,
                                   const char **err, apr_pool_t *pool)
 {
-    apr_status_t rv = check_cn(spec->cn, err, pool);
+    apr_status_t rv = check_cn(spec->cn, spec->allow_wildcard, err, pool);
     int given = spec->names != NULL ? spec->names->nelts : 0;
     for (int i = 0; rv == APR_SUCCESS && i < given; i++)
-        rv = check_name(APR_ARRAY_IDX(spec->names, i, const char *), err, pool);
+        rv = check_name(APR_ARRAY_IDX(spec->names, i, const char *),
+                        spec->allow_wildcard, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     /* Bound the quadratic duplicate check before running it. */

@@ -17,6 +17,8 @@ typedef struct {
     apr_array_header_t *names; /* const char *: DNS names and IPs */
     crypt_digest_t digest;
     const char *org, *unit, *locality, *state, *country; /* may be NULL */
+    int allow_wildcard; /* "*.example.org" too: the certificate's
+                           challenges include dns-01 */
 } crypt_csr_spec_t;
 
 /* What crypt_csr_create checks before it builds anything, for callers that

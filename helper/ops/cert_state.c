@@ -125,22 +125,6 @@ static int process_alive(json_int_t pid)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
-                                    const char **err)
-{
-    apr_array_header_t *tokens =
-        apr_array_make(cert->ctx->pool, 8, sizeof(const char *));
-    size_t i;
-    json_t *t;
-    json_array_foreach(list, i, t)
-    {
-        if (json_is_string(t))
-            APR_ARRAY_PUSH(tokens, const char *) = json_string_value(t);
-    }
-    return challenge_publish_withdraw(cert->ctx->config, tokens, err,
-                                      cert->ctx->pool);
-}
-
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
                                 const char **err)
 {
@@ -151,8 +135,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
     json_int_t pid = json_integer_value(json_object_get(signing, "pid"));
     if (process_alive(pid) && pid != getpid())
         return APR_SUCCESS;
-    apr_status_t rv =
-        withdraw_tokens(cert, json_object_get(signing, "tokens"), err);
+    apr_status_t rv = challenge_publish_withdraw_all(cert->ctx, signing, err);
     if (rv == APR_SUCCESS)
         rv = challenge_window_close(cert->ctx, err);
     if (rv != APR_SUCCESS)

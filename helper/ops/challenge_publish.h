@@ -8,8 +8,11 @@
 #include "apr_pools.h"
 #include "apr_tables.h"
 
+#include <jansson.h>
+
 #include "challenge_store.h"
 #include "base/config.h"
+#include "ops/ops.h"
 
 /* APR_EINVAL (with *err) when challenge_store is not a usable shm: path;
  * another error when the store cannot be created or opened. */
@@ -22,5 +25,13 @@ apr_status_t challenge_publish_open(challenge_store_writer_t **writer,
 apr_status_t challenge_publish_withdraw(const expacme_config_t *config,
                                         const apr_array_header_t *tokens,
                                         const char **err, apr_pool_t *pool);
+
+/* Withdraws what a sign recorded in its status "signing" object before
+ * publishing: "tokens" from the store, "alpn" answers by host, and "dns"
+ * records ([name, value, hook] each) through their hook's del.  Carries
+ * on past a failing step, so one stuck record never keeps the others
+ * published; the first error is returned. */
+apr_status_t challenge_publish_withdraw_all(const ops_ctx_t *ctx,
+                                            json_t *signing, const char **err);
 
 #endif

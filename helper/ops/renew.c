@@ -255,7 +255,8 @@ static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
     ops_status_t st;
     if (action == SCHEDULE_SIGN) {
         sign_result_t signed_;
-        st = sign_run(&signed_, &error, ctx, rc->cert->name, NULL, replaces);
+        st = sign_run(&signed_, &error, ctx, rc->cert->name, NULL, replaces,
+                      SIGN_CHECK);
     } else {
         deploy_result_t deployed;
         st = deploy_run(&deployed, &error, ctx, rc->cert->name, d->why);

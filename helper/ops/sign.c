@@ -13,6 +13,9 @@
 #include "ops/challenge_publish.h"
 #include "challenge_store.h"
 #include "ops/challenge_window.h"
+#include "ops/challenge_alpn.h"
+#include "ops/challenge_dns.h"
+#include "crypto/crypt_challenge.h"
 #include "crypto/crypt_key.h"
 #include "crypto/crypt_jose.h"
 #include "crypto/crypt_csr.h"
@@ -24,31 +27,57 @@
 
 typedef struct {
     cert_state_t *cert;
+    const expacme_cert_conf_t *conf; /* challenges, dns_hook */
 } sign_publisher_t;
 
-/* The tokens are recorded before they are published, so that a helper
- * killed at any point leaves a list the next run can withdraw. */
-static apr_status_t publish(void *baton, const apr_array_header_t *list,
-                            apr_int64_t expires, const char **err,
-                            apr_pool_t *pool)
+static int is_type(const acme_challenge_t *c, const char *type)
 {
-    sign_publisher_t *pub = baton;
+    return strcmp(c->type, type) == 0;
+}
+
+/* What withdraw (or, after a kill -9, the next run) needs: every token,
+ * the tls-alpn-01 hosts and the dns-01 records with their hook. */
+static void record_published(sign_publisher_t *pub,
+                             const apr_array_header_t *list, apr_pool_t *pool)
+{
     json_t *signing = json_object_get(pub->cert->status, "signing");
-    json_t *tokens = json_array();
-    for (int i = 0; i < list->nelts; i++)
-        json_array_append_new(
-            tokens,
-            json_string(APR_ARRAY_IDX(list, i, acme_challenge_t).token));
+    json_t *tokens = json_array(), *alpn = json_array(), *dns = json_array();
+    for (int i = 0; i < list->nelts; i++) {
+        const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        json_array_append_new(tokens, json_string(c->token));
+        if (is_type(c, "tls-alpn-01"))
+            json_array_append_new(alpn, json_string(c->host));
+        if (is_type(c, "dns-01"))
+            json_array_append_new(
+                dns, json_pack("[s, s, s]", challenge_dns_record(c->host, pool),
+                               crypt_challenge_dns_value(c->keyauth, pool),
+                               pub->conf->dns_hook));
+    }
     json_object_set_new(signing, "tokens", tokens);
-    apr_status_t rv = cert_state_save(pub->cert, err);
+    json_object_set_new(signing, "alpn", alpn);
+    json_object_set_new(signing, "dns", dns);
+}
+
+static apr_status_t publish_http(sign_publisher_t *pub,
+                                 const apr_array_header_t *list,
+                                 apr_int64_t expires, int *count,
+                                 const char **err, apr_pool_t *pool)
+{
+    *count = 0;
+    for (int i = 0; i < list->nelts; i++)
+        *count += is_type(&APR_ARRAY_IDX(list, i, acme_challenge_t), "http-01");
+    if (*count == 0)
+        return APR_SUCCESS;
     challenge_store_writer_t *w = NULL;
-    if (rv == APR_SUCCESS)
-        rv = challenge_publish_open(&w, pub->cert->ctx->config, err, pool);
+    apr_status_t rv =
+        challenge_publish_open(&w, pub->cert->ctx->config, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_int64_t now = (apr_int64_t)time(NULL);
     for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        if (!is_type(c, "http-01"))
+            continue;
         challenge_store_status_t st =
             challenge_store_put(w, c->host, c->token, c->keyauth, expires, now);
         if (st != CHALLENGE_STORE_OK) {
@@ -60,9 +89,71 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
         }
     }
     challenge_store_writer_close(w);
+    return rv;
+}
+
+static apr_status_t publish_alpn(sign_publisher_t *pub,
+                                 const apr_array_header_t *list,
+                                 apr_int64_t expires, const char **err,
+                                 apr_pool_t *pool)
+{
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
+        const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        if (is_type(c, "tls-alpn-01"))
+            rv = challenge_alpn_put(pub->cert->ctx->config, c->host, c->keyauth,
+                                    expires, err, pool);
+    }
+    return rv;
+}
+
+/* Every record added first, then each waited for: the resolver sees
+ * them propagate in parallel. */
+static apr_status_t publish_dns(sign_publisher_t *pub,
+                                const apr_array_header_t *list,
+                                const char **err, apr_pool_t *pool)
+{
+    const ops_ctx_t *ctx = pub->cert->ctx;
+    apr_status_t rv = APR_SUCCESS;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
+            const acme_challenge_t *c =
+                &APR_ARRAY_IDX(list, i, acme_challenge_t);
+            if (!is_type(c, "dns-01"))
+                continue;
+            const char *record = challenge_dns_record(c->host, pool);
+            const char *value = crypt_challenge_dns_value(c->keyauth, pool);
+            rv = pass == 0 ? challenge_dns_hook(ctx, pub->conf->dns_hook, "add",
+                                                record, value, err)
+                           : challenge_dns_wait(ctx, record, value, err);
+            if (rv == APR_SUCCESS && pass == 1)
+                ops_progress(ctx, "TXT %s visible", record);
+        }
+    }
+    return rv;
+}
+
+/* Everything is recorded before it is published, so that a helper
+ * killed at any point leaves a list the next run can withdraw. */
+static apr_status_t publish(void *baton, const apr_array_header_t *list,
+                            apr_int64_t expires, const char **err,
+                            apr_pool_t *pool)
+{
+    sign_publisher_t *pub = baton;
+    int http = 0;
+    record_published(pub, list, pool);
+    apr_status_t rv = cert_state_save(pub->cert, err);
+    if (rv == APR_SUCCESS)
+        rv = publish_http(pub, list, expires, &http, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = publish_alpn(pub, list, expires, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = publish_dns(pub, list, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
     ops_progress(pub->cert->ctx, "published %d challenge%s", list->nelts,
                  list->nelts == 1 ? "" : "s");
-    if (rv == APR_SUCCESS)
+    if (http > 0)
         rv = challenge_window_open(pub->cert->ctx, err);
     return rv;
 }
@@ -71,19 +162,19 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
                              const char **err, apr_pool_t *pool)
 {
     sign_publisher_t *pub = baton;
-    apr_array_header_t *tokens =
-        apr_array_make(pool, list->nelts, sizeof(const char *));
-    for (int i = 0; i < list->nelts; i++)
-        APR_ARRAY_PUSH(tokens, const char *) =
-            APR_ARRAY_IDX(list, i, acme_challenge_t).token;
+    (void)list; /* what was recorded is what gets withdrawn */
+    (void)pool;
+    json_t *signing = json_object_get(pub->cert->status, "signing");
     apr_status_t rv =
-        challenge_publish_withdraw(pub->cert->ctx->config, tokens, err, pool);
+        challenge_publish_withdraw_all(pub->cert->ctx, signing, err);
     if (rv != APR_SUCCESS)
         return rv;
     const char *window_err = NULL;
     if (challenge_window_close(pub->cert->ctx, &window_err) != APR_SUCCESS)
         ops_progress(pub->cert->ctx, "warning: %s", window_err);
-    json_object_del(json_object_get(pub->cert->status, "signing"), "tokens");
+    json_object_del(signing, "tokens");
+    json_object_del(signing, "alpn");
+    json_object_del(signing, "dns");
     return cert_state_save(pub->cert, err);
 }
 
@@ -95,7 +186,22 @@ typedef struct {
     EVP_PKEY *key;
     apr_array_header_t *names;
     provider_conn_t conn;
+    const expacme_cert_conf_t *conf;
 } sign_job_t;
+
+/* A certificate without a [cert] section signs with http-01 alone. */
+static const expacme_cert_conf_t *cert_conf(const ops_ctx_t *ctx,
+                                            const char *name)
+{
+    const expacme_cert_conf_t *conf = config_cert(ctx->config, name);
+    if (conf != NULL)
+        return conf;
+    expacme_cert_conf_t *dflt = apr_pcalloc(ctx->pool, sizeof(*dflt));
+    dflt->name = name;
+    dflt->challenge_types = apr_array_make(ctx->pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(dflt->challenge_types, const char *) = "http-01";
+    return dflt;
+}
 
 static ops_status_t load_csr(sign_job_t *job)
 {
@@ -169,6 +275,7 @@ static void request_init(acme_order_request_t *req, sign_job_t *job,
     req->preferred_chain = job->conn.provider->preferred_chain;
     req->timeout = apr_time_from_sec(job->ctx->config->order_timeout);
     req->publisher = publisher;
+    req->types = job->conf->challenge_types;
 }
 
 /* The order in flight is recorded first: a helper killed mid-order
@@ -183,7 +290,20 @@ static apr_status_t mark_signing(sign_job_t *job, const char **err)
     return cert_state_save(job->cert, err);
 }
 
-static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err)
+/* {"www.example.org": "http-01", "*.example.org": "dns-01"} */
+static json_t *validated_json(const apr_array_header_t *validated)
+{
+    json_t *o = json_object();
+    for (int i = 0; validated != NULL && i < validated->nelts; i++) {
+        const acme_validated_t *v =
+            &APR_ARRAY_IDX(validated, i, acme_validated_t);
+        json_object_set_new(o, v->name, json_string(v->type));
+    }
+    return o;
+}
+
+static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err,
+                           const apr_array_header_t *validated)
 {
     json_object_del(job->cert->status, "signing");
     const char *result = rv == APR_SUCCESS           ? "success"
@@ -194,6 +314,9 @@ static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err)
                                           : err,
                         job->conn.provider->name,
                         rv == APR_SUCCESS ? NULL : job->conn.session->problem);
+    if (rv == APR_SUCCESS)
+        json_object_set_new(json_object_get(job->cert->status, "last_sign"),
+                            "validated", validated_json(validated));
     const char *save_err = NULL;
     cert_state_save(job->cert, &save_err);
 }
@@ -203,11 +326,7 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
 {
     apr_pool_t *pool = job->ctx->pool;
     const char *err = NULL;
-    sign_publisher_t pub = {job->cert};
-    /* A store the helper cannot use is a configuration error: found
-     * before the CA is asked for anything. */
-    if (config_store_path(job->ctx->config, &err) == NULL)
-        return ops_fail(job->error, OPS_USAGE, 2404, pool, "%s", err);
+    sign_publisher_t pub = {job->cert, job->conf};
     if (mark_signing(job, &err) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2405, pool, "%s", err);
     acme_publisher_t publisher;
@@ -219,7 +338,7 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
     apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err, pool);
     if (rv == APR_SUCCESS)
         rv = stage_pending(job, &res, &err);
-    record_outcome(job, rv, err);
+    record_outcome(job, rv, err, res.validated);
     if (rv != APR_SUCCESS) {
         job->error->problem = job->conn.session->problem;
         return ops_fail(job->error, OPS_FAILED, 2406, pool, "sign: %s", err);
@@ -227,6 +346,7 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
     result->provider = job->conn.provider->name;
     result->issuer = res.chain_issuer;
     result->alternates = res.alternates;
+    result->validated = res.validated;
     return OPS_OK;
 }
 
@@ -247,17 +367,68 @@ static ops_status_t open_cert(sign_result_t *result, sign_job_t *job,
     return OPS_OK;
 }
 
+/* One line naming each name that failed, for the error and status. */
+static const char *checks_failed(const preflight_result_t *checks,
+                                 apr_pool_t *pool)
+{
+    const char *out = "";
+    for (int i = 0; i < checks->checks->nelts; i++) {
+        const preflight_check_t *c =
+            &APR_ARRAY_IDX(checks->checks, i, preflight_check_t);
+        if (!c->ok)
+            out = apr_psprintf(pool, "%s%s%s (%s): %s", out, *out ? "; " : "",
+                               c->name, c->type ? c->type : "none", c->detail);
+    }
+    return out;
+}
+
+/* Names that cannot validate stop the sign before any order exists
+ * (SPEC §12): a failed validation costs a CA's rate limit. */
+static ops_status_t run_checks(sign_result_t *result, sign_job_t *job,
+                               sign_check_t check)
+{
+    apr_pool_t *pool = job->ctx->pool;
+    if (check == SIGN_CHECK_SKIP)
+        return OPS_OK;
+    preflight_run(&result->checks, job->ctx, job->conf, job->names,
+                  check == SIGN_CHECK_ONLY);
+    if (result->checks.failed == 0)
+        return OPS_OK;
+    const char *msg = apr_psprintf(
+        pool,
+        "pre-flight check failed for %d of %d name%s, no order created: %s",
+        result->checks.failed, job->names->nelts,
+        job->names->nelts == 1 ? "" : "s",
+        checks_failed(&result->checks, pool));
+    if (check != SIGN_CHECK_ONLY) {
+        cert_state_set_sign(job->cert, "failure", msg, NULL, NULL);
+        const char *save_err = NULL;
+        cert_state_save(job->cert, &save_err);
+        notify_event(job->ctx, "sign-failure", job->cert->name, msg);
+    }
+    return ops_fail(job->error, OPS_FAILED, 2451, pool, "%s", msg);
+}
+
 ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
                       const ops_ctx_t *ctx, const char *name,
-                      const char *profile, const char *replaces)
+                      const char *profile, const char *replaces,
+                      sign_check_t check)
 {
-    sign_job_t job = {ctx, error, NULL, NULL, NULL, NULL, {0}};
+    sign_job_t job = {ctx, error, NULL, NULL, NULL, NULL, {0}, NULL};
     const char *err = NULL;
     memset(result, 0, sizeof(*result));
+    job.conf = cert_conf(ctx, name);
     ops_status_t st = open_cert(result, &job, name);
     if (st == OPS_OK)
         st = load_csr(&job);
     if (st != OPS_OK)
+        return st;
+    /* A store the helper cannot use is a configuration error: found
+     * before the CA is asked for anything. */
+    if (config_store_path(ctx->config, &err) == NULL)
+        return ops_fail(error, OPS_USAGE, 2404, ctx->pool, "%s", err);
+    st = run_checks(result, &job, check);
+    if (st != OPS_OK || check == SIGN_CHECK_ONLY)
         return st;
     if (provider_connect(&job.conn, ctx, NULL, 1, &err) != APR_SUCCESS) {
         cert_state_set_sign(job.cert, "failure", err, NULL, NULL);

@@ -539,6 +539,14 @@ sub write_config {
         . "state_dir = $d/state\n"
         . "challenge_store = shm:$d/run/challenges\n"
         . "status_file = $d/run/status.json\n";
+    # The pre-flight check asks this environment's own resolver and
+    # listeners, as an operator's expacme.conf would name them.
+    $text .= "dns_resolver = 127.0.0.1:$self->{dns_port}\n"
+        if $self->{dns_port};
+    $text .= "check_http_address = 127.0.0.1:$self->{http_port}\n"
+        if $self->{http_port};
+    $text .= "check_tls_address = 127.0.0.1:$self->{https_port}\n"
+        if $self->{https_port};
     my $t = $self->{opt}{timeouts};
     if ($t) {
         my %t = (ca_timeout => 3, ca_connect_timeout => 2,

@@ -1,0 +1,262 @@
+/* preflight.c — see preflight.h. */
+#include "ops/preflight.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+
+#include "acme/acme_order.h"
+#include "base/base64url.h"
+#include "base/dns_client.h"
+#include "base/http_probe.h"
+#include "base/tls_probe.h"
+#include "crypto/crypt_challenge.h"
+#include "crypto/crypt_random.h"
+#include "ops/challenge_alpn.h"
+#include "ops/challenge_publish.h"
+
+#define PROBE_TTL 60
+#define PROBE_TIMEOUT (apr_time_from_sec(5))
+#define PUBLIC_TIMEOUT (apr_time_from_sec(2))
+
+typedef struct {
+    const ops_ctx_t *ctx;
+    const expacme_cert_conf_t *conf;
+    int public_path;
+    apr_pool_t *pool;
+} preflight_t;
+
+static const char *probe_token(apr_pool_t *pool)
+{
+    unsigned char bytes[18];
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        bytes[i] = (unsigned char)crypt_random_below(256);
+    return base64url_encode(pool, bytes, sizeof(bytes));
+}
+
+static int fail(preflight_check_t *c, const char *detail)
+{
+    c->ok = 0;
+    c->detail = detail;
+    return 0;
+}
+
+static int pass(preflight_check_t *c, const char *detail)
+{
+    c->ok = 1;
+    c->detail = detail;
+    return 1;
+}
+
+static int check_hook(preflight_t *pf, preflight_check_t *c)
+{
+    const char *hook = pf->conf->dns_hook;
+    struct stat st;
+    if (hook == NULL)
+        return fail(c, "dns-01 needs dns_hook in the [cert] section");
+    if (stat(hook, &st) != 0 || !S_ISREG(st.st_mode) ||
+        access(hook, X_OK) != 0)
+        return fail(c, apr_psprintf(pf->pool,
+                                    "dns_hook %s is not an executable file",
+                                    hook));
+    return pass(c, apr_psprintf(pf->pool,
+                                "dns_hook %s is executable (not probed: a "
+                                "probe record would change the zone)",
+                                hook));
+}
+
+static apr_status_t store_put(preflight_t *pf, const char *host,
+                              const char *token, const char *keyauth,
+                              const char **err)
+{
+    challenge_store_writer_t *w = NULL;
+    apr_status_t rv =
+        challenge_publish_open(&w, pf->ctx->config, err, pf->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_int64_t now = (apr_int64_t)time(NULL);
+    challenge_store_status_t st =
+        challenge_store_put(w, host, token, keyauth, now + PROBE_TTL, now);
+    challenge_store_writer_close(w);
+    if (st == CHALLENGE_STORE_OK)
+        return APR_SUCCESS;
+    *err = apr_psprintf(pf->pool, "cannot publish the probe: %s",
+                        challenge_store_status_text(st));
+    return APR_EGENERAL;
+}
+
+/* What an answer to the probe says, in the words of what to check. */
+static const char *http_seen(preflight_t *pf, const char *address,
+                             const http_probe_result_t *r,
+                             const char *keyauth)
+{
+    const char *store = pf->ctx->config->challenge_store;
+    if (r->status == 200 && strcmp(r->body, keyauth) == 0)
+        return NULL;
+    if (r->status == 200)
+        return apr_psprintf(pf->pool,
+                            "httpd on %s answered 200 with something else "
+                            "than the probe (another handler serves the "
+                            "challenge path?)",
+                            address);
+    if (r->status == 301 || r->status == 302 || r->status == 404)
+        return apr_psprintf(
+            pf->pool,
+            "httpd on %s answered %d%s%s to the probe token: the module "
+            "did not find it (is mod_expacme on this name's virtual host, "
+            "and ExpAcmeChallengeStore the same store as challenge_store "
+            "%s?)",
+            address, r->status, r->location ? " to " : "",
+            r->location ? acme_escape(r->location, 200, pf->pool) : "", store);
+    return apr_psprintf(pf->pool, "httpd on %s answered %d to the probe token",
+                        address, r->status);
+}
+
+static const char *http_ask(preflight_t *pf, const char *address,
+                            const char *host, const char *token,
+                            const char *keyauth, apr_interval_time_t timeout)
+{
+    http_probe_result_t r;
+    const char *err = NULL;
+    const char *path =
+        apr_pstrcat(pf->pool, "/.well-known/acme-challenge/", token, NULL);
+    if (http_probe_get(&r, address, host, path, timeout, &err, pf->pool) !=
+        APR_SUCCESS)
+        return err;
+    return http_seen(pf, address, &r, keyauth);
+}
+
+static const char *public_address(const char *addr, const char *port,
+                                  apr_pool_t *pool)
+{
+    return strchr(addr, ':') ? apr_psprintf(pool, "[%s]:%s", addr, port)
+                             : apr_psprintf(pool, "%s:%s", addr, port);
+}
+
+static int check_http(preflight_t *pf, preflight_check_t *c,
+                      const apr_array_header_t *addrs)
+{
+    const char *address = pf->ctx->config->check_http_address;
+    if (pf->ctx->config->challenge_window_include != NULL)
+        return pass(c, "not probed: port 80 opens only for the challenge "
+                       "window");
+    const char *token = probe_token(pf->pool);
+    const char *keyauth = apr_pstrcat(pf->pool, token, ".probe", NULL);
+    const char *err = NULL;
+    if (store_put(pf, c->name, token, keyauth, &err) != APR_SUCCESS)
+        return fail(c, err);
+    const char *seen = http_ask(pf, address, c->name, token, keyauth,
+                                PROBE_TIMEOUT);
+    if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
+        const char *pub = public_address(
+            APR_ARRAY_IDX(addrs, 0, const char *), "80", pf->pool);
+        const char *p =
+            http_ask(pf, pub, c->name, token, keyauth, PUBLIC_TIMEOUT);
+        c->public_path =
+            p ? p : apr_psprintf(pf->pool, "%s answered the probe", pub);
+    }
+    apr_array_header_t *tokens = apr_array_make(pf->pool, 1, sizeof(token));
+    APR_ARRAY_PUSH(tokens, const char *) = token;
+    const char *werr = NULL;
+    challenge_publish_withdraw(pf->ctx->config, tokens, &werr, pf->pool);
+    if (seen != NULL)
+        return fail(c, seen);
+    return pass(c, apr_psprintf(pf->pool, "httpd on %s answered the probe",
+                                address));
+}
+
+static const char *alpn_ask(preflight_t *pf, const char *address,
+                            const char *host, const char *keyauth,
+                            apr_interval_time_t timeout)
+{
+    X509 *leaf = NULL;
+    const char *err = NULL;
+    if (tls_probe_alpn_leaf(&leaf, address, host, "acme-tls/1", timeout, &err,
+                            pf->pool) != APR_SUCCESS)
+        return apr_psprintf(pf->pool,
+                            "%s, %s (is acme-tls/1 in Protocols of this "
+                            "name's TLS virtual host?)",
+                            address, err);
+    if (!crypt_challenge_alpn_matches(leaf, keyauth))
+        return apr_psprintf(pf->pool,
+                            "%s selected acme-tls/1 but served another "
+                            "certificate than the probe's (is "
+                            "ExpAcmeChallengeStore the same store as "
+                            "challenge_store %s?)",
+                            address, pf->ctx->config->challenge_store);
+    return NULL;
+}
+
+static int check_alpn(preflight_t *pf, preflight_check_t *c,
+                      const apr_array_header_t *addrs)
+{
+    const char *address = pf->ctx->config->check_tls_address;
+    const char *keyauth =
+        apr_pstrcat(pf->pool, probe_token(pf->pool), ".probe", NULL);
+    const char *err = NULL;
+    apr_int64_t expires = (apr_int64_t)time(NULL) + PROBE_TTL;
+    if (challenge_alpn_put(pf->ctx->config, c->name, keyauth, expires, &err,
+                           pf->pool) != APR_SUCCESS)
+        return fail(c, err);
+    const char *seen = alpn_ask(pf, address, c->name, keyauth, PROBE_TIMEOUT);
+    if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
+        const char *pub = public_address(
+            APR_ARRAY_IDX(addrs, 0, const char *), "443", pf->pool);
+        const char *p = alpn_ask(pf, pub, c->name, keyauth, PUBLIC_TIMEOUT);
+        c->public_path =
+            p ? p : apr_psprintf(pf->pool, "%s answered the probe", pub);
+    }
+    challenge_alpn_del(pf->ctx->config, c->name, &err, pf->pool);
+    if (seen != NULL)
+        return fail(c, seen);
+    return pass(c, apr_psprintf(pf->pool,
+                                "httpd on %s answered the acme-tls/1 probe",
+                                address));
+}
+
+static void check_name(preflight_t *pf, preflight_check_t *c)
+{
+    c->type = acme_order_type_for(pf->conf->challenge_types, c->name);
+    if (c->type == NULL) {
+        fail(c, "no configured challenge type can validate this name "
+                "(a wildcard needs dns-01, an IP address http-01)");
+        return;
+    }
+    if (strcmp(c->type, "dns-01") == 0) {
+        check_hook(pf, c);
+        return;
+    }
+    apr_array_header_t *addrs = NULL;
+    const char *err = NULL;
+    if (!acme_order_name_is_ip(c->name) &&
+        dns_client_addresses(&addrs, pf->ctx->config->dns_resolver, c->name,
+                             PROBE_TIMEOUT, &err, pf->pool) != APR_SUCCESS) {
+        fail(c, apr_psprintf(pf->pool, "no address: %s", err));
+        return;
+    }
+    if (strcmp(c->type, "http-01") == 0)
+        check_http(pf, c, addrs);
+    else
+        check_alpn(pf, c, addrs);
+}
+
+void preflight_run(preflight_result_t *result, const ops_ctx_t *ctx,
+                   const expacme_cert_conf_t *conf,
+                   const apr_array_header_t *names, int public_path)
+{
+    preflight_t pf = {ctx, conf, public_path, ctx->pool};
+    result->checks =
+        apr_array_make(ctx->pool, names->nelts, sizeof(preflight_check_t));
+    result->failed = 0;
+    for (int i = 0; i < names->nelts; i++) {
+        preflight_check_t *c = apr_array_push(result->checks);
+        memset(c, 0, sizeof(*c));
+        c->name = APR_ARRAY_IDX(names, i, const char *);
+        check_name(&pf, c);
+        if (!c->ok)
+            result->failed++;
+    }
+}
