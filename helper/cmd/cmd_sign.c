@@ -1,9 +1,8 @@
 /* cmd_sign.c — `sign [--profile NAME] [--check | --no-check]` (SPEC §4,
- * §12): runs the sign operation for --cert and prints what it staged,
- * and the pre-flight check, one line per name. */
+ * §12): runs the sign operation for --cert and prints what it staged;
+ * the pre-flight check reports one line per name as progress, and in
+ * --json's "checks". */
 #include "cmd/commands.h"
-
-#include <stdio.h>
 
 #include "acme/acme_order.h"
 #include "ops/sign.h"
@@ -25,24 +24,6 @@ static json_t *checks_json(const preflight_result_t *checks)
                                               "public_path", c->public_path));
     }
     return list;
-}
-
-/* One line per name on stderr (text mode), failures first in words. */
-static void print_checks(cli_t *cli, const preflight_result_t *checks)
-{
-    if (cli->json || checks->checks == NULL)
-        return;
-    for (int i = 0; i < checks->checks->nelts; i++) {
-        const preflight_check_t *c =
-            &APR_ARRAY_IDX(checks->checks, i, preflight_check_t);
-        fprintf(stderr, "expacmectl: check %s (%s): %s: %s\n", c->name,
-                c->type ? c->type : "none", c->ok ? "ok" : "FAILED", c->detail);
-        if (c->public_path != NULL)
-            fprintf(stderr,
-                    "expacmectl: check %s: public path (information "
-                    "only): %s\n",
-                    c->name, c->public_path);
-    }
 }
 
 static json_t *validated_json(const apr_array_header_t *validated)
@@ -75,7 +56,6 @@ cli_exit_t cmd_sign_run(cli_t *cli)
                                only   ? SIGN_CHECK_ONLY
                                : skip ? SIGN_CHECK_SKIP
                                       : SIGN_CHECK);
-    print_checks(cli, &res.checks);
     code = cli_report(cli, st, &error);
     if (code != CLI_EXIT_OK)
         return code;

@@ -392,6 +392,17 @@ static ops_status_t run_checks(sign_result_t *result, sign_job_t *job,
         return OPS_OK;
     preflight_run(&result->checks, job->ctx, job->conf, job->names,
                   check == SIGN_CHECK_ONLY);
+    for (int i = 0; i < result->checks.checks->nelts; i++) {
+        const preflight_check_t *c =
+            &APR_ARRAY_IDX(result->checks.checks, i, preflight_check_t);
+        ops_progress(job->ctx, "check %s (%s): %s: %s", c->name,
+                     c->type ? c->type : "none", c->ok ? "ok" : "FAILED",
+                     c->detail);
+        if (c->public_path != NULL)
+            ops_progress(job->ctx,
+                         "check %s: public path (information only): %s",
+                         c->name, c->public_path);
+    }
     if (result->checks.failed == 0)
         return OPS_OK;
     const char *msg = apr_psprintf(

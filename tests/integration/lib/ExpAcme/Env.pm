@@ -50,6 +50,7 @@ our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../../..');
 our $CTL = $ENV{EXPACME_IT_CTL} || "$TOP/helper/expacmectl";
 our $MODULE = $ENV{EXPACME_IT_MODULE} || "$TOP/mod_expacme/.libs/mod_expacme.so";
 our $PROXY = "$TOP/tests/integration/fault_proxy";
+our $DNS_HOOK = "$TOP/tests/integration/dns_hook";
 our $PYTHON = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 our $OPENSSL = 'openssl';
 our $APACHE = '/usr/sbin/apache2';
@@ -900,6 +901,37 @@ sub add_a {
         "http://127.0.0.1:$self->{cts_port}/add-a",
         {content => $JSON->encode({host => $host, addresses => \@ip})});
     die "challtestsrv add-a: $r->{status} $r->{content}"
+        unless $r->{success};
+}
+
+# A dns_hook for expacme.conf: a wrapper in this environment's directory
+# that runs tests/integration/dns_hook against this challtestsrv in MODE
+# (ok, fail, hang, invisible), logging each call to dns_hook_calls.
+sub dns_hook {
+    my ($self, $mode) = @_;
+    $mode //= 'ok';
+    my $path = "$self->{dir}/dns-hook-$mode";
+    _write($path, "#!/bin/sh\nexec /usr/bin/perl $DNS_HOOK "
+           . "127.0.0.1:$self->{cts_port} $mode $self->{dir}/dns-hook.log "
+           . "\"\$@\"\n");
+    chmod 0755, $path;
+    return $path;
+}
+
+# The hook's calls so far: [verb, name, value, result] each.
+sub dns_hook_calls {
+    my ($self) = @_;
+    my $text = eval { _slurp("$self->{dir}/dns-hook.log") } // '';
+    return [map { [split / /] } split /\n/, $text];
+}
+
+# Makes challtestsrv answer no A record for names not added with add_a.
+sub no_default_address {
+    my ($self) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)->post(
+        "http://127.0.0.1:$self->{cts_port}/set-default-ipv4",
+        {content => $JSON->encode({ip => ''})});
+    die "challtestsrv set-default-ipv4: $r->{status} $r->{content}"
         unless $r->{success};
 }
 
