@@ -22,6 +22,8 @@ package ExpAcme::Env;
 #       https_address, configtest/graceful commands and [cert server]
 #   ExpAcme::Env->new(https => 1, window => 1)   # no plain-HTTP Listen:
 #       port 80 (Pebble's httpPort) only through the challenge window
+#   ExpAcme::Env->new(https => {...}, window => 1, alpn => 1)  # Pebble's
+#       tlsPort (tls-alpn-01) is httpd's HTTPS listener
 #   ExpAcme::Env->new(cert_validity => S)        # Pebble issues S-second
 #                                                # certificates
 #   $env->ctl({env => {EXPACME_TEST_NOW => $t}}, 'renew');
@@ -336,6 +338,8 @@ sub start_pebble {
     $self->{pebble_port} //= free_port();
     $self->{pebble_mgmt} //= free_port();
     $self->{tls_port} //= free_port();
+    # tls-alpn-01 against the module's own HTTPS listener.
+    $self->{tls_port} = $self->{https_port} if $opt->{alpn};
     my %pebble = (
         listenAddress => "127.0.0.1:$self->{pebble_port}",
         managementListenAddress => "127.0.0.1:$self->{pebble_mgmt}",
