@@ -23,6 +23,20 @@ static void print_sign(cli_t *cli, const char *label, json_t *s)
                 : "");
 }
 
+/* Which challenge type validated each name in the last good sign. */
+static void print_validated(cli_t *cli, json_t *validated)
+{
+    const char *name;
+    json_t *type;
+    int first = 1;
+    json_object_foreach(validated, name, type)
+    {
+        cli_say(cli, "  %-20s %s by %s\n", first ? "validated" : "", name,
+                json_string_value(type) ? json_string_value(type) : "?");
+        first = 0;
+    }
+}
+
 static void print_time(cli_t *cli, const char *label, json_t *t)
 {
     if (json_is_integer(t) && json_integer_value(t) > 0)
@@ -77,6 +91,8 @@ static void print_cert(cli_t *cli, json_t *c)
                 ? acme_json_string_member(c, "account")
                 : "(none)");
     print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
+    print_validated(cli, json_object_get(json_object_get(c, "last_sign"),
+                                         "validated"));
     print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
     json_array_foreach(json_object_get(c, "warnings"), i, n)
     {

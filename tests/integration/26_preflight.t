@@ -67,6 +67,10 @@ $c = $env->cert_status('server');
 is_deeply($c->{last_sign}{validated}, {map { $_ => 'http-01' } @good},
           'status: every name validated by http-01');
 
+my $text = $env->ctl('status');
+like($text->{stdout}, qr/validated\s+\Q$good[0]\E by http-01/,
+     'status (text) says which type validated each name');
+
 note 'sign --check';
 $env->make_csr(names => [@good, $bad]);
 $env->proxy_reset;
