@@ -79,8 +79,13 @@ static alpn_store_status_t make_dir(const char *store_path)
     char dir[PATH_MAX_LEN];
     if (!alpn_store_dir(dir, sizeof(dir), store_path))
         return ALPN_STORE_INVALID;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    if (mkdir(dir, 0755) == 0) {
+        /* Ours: readable by httpd's workers whatever the umask. */
+        if (chmod(dir, 0755) != 0)
+            return ALPN_STORE_IO;
+    } else if (errno != EEXIST) {
         return ALPN_STORE_IO;
+    }
     struct stat st;
     if (lstat(dir, &st) != 0)
         return ALPN_STORE_IO;
@@ -145,8 +150,7 @@ static alpn_store_status_t read_file(const char *path, char *buf, size_t size,
     if (fstat(fd, &st) != 0)
         rv = ALPN_STORE_IO;
     else if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
-             st.st_size >= ALPN_STORE_FILE_MAX ||
-             (size_t)st.st_size + 2 > size)
+             st.st_size >= ALPN_STORE_FILE_MAX || (size_t)st.st_size + 2 > size)
         rv = ALPN_STORE_CORRUPT;
     *len = 0;
     while (rv == ALPN_STORE_OK && *len < (size_t)st.st_size) {

@@ -66,10 +66,9 @@ int tls_alpn_answer(conn_rec *c, const char *server_name,
         return DECLINED;
     char *buf = apr_palloc(c->pool, ALPN_STORE_FILE_MAX + 2);
     const char *cert = NULL, *key = NULL;
-    alpn_store_status_t st =
-        alpn_store_lookup(conf->store_path, server_name,
-                          (int64_t)apr_time_sec(apr_time_now()), buf,
-                          ALPN_STORE_FILE_MAX + 2, &cert, &key);
+    alpn_store_status_t st = alpn_store_lookup(
+        conf->store_path, server_name, (int64_t)apr_time_sec(apr_time_now()),
+        buf, ALPN_STORE_FILE_MAX + 2, &cert, &key);
     if (st != ALPN_STORE_OK) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
                       "no tls-alpn-01 answer for %s: %s", server_name,

@@ -13,7 +13,6 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
-
 #define DNS_PACKET_MAX 4096
 #define DNS_RESEND (apr_time_from_msec(500))
 
@@ -55,9 +54,8 @@ static void skip_name(reader_t *r)
     r->bad = 1;
 }
 
-static apr_status_t encode_query(unsigned char *buf, size_t *len,
-                                 unsigned id, const char *name,
-                                 dns_client_type_t type)
+static apr_status_t encode_query(unsigned char *buf, size_t *len, unsigned id,
+                                 const char *name, dns_client_type_t type)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 253)
@@ -109,8 +107,8 @@ static const char *rdata_text(const unsigned char *d, unsigned len,
     return out;
 }
 
-static const char *const rcodes[] = {"NOERROR", "FORMERR",  "SERVFAIL",
-                                     "NXDOMAIN", "NOTIMP", "REFUSED"};
+static const char *const rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                     "NXDOMAIN", "NOTIMP",  "REFUSED"};
 
 static apr_status_t parse_reply(apr_array_header_t *answers,
                                 const unsigned char *p, size_t len,
@@ -286,7 +284,8 @@ static apr_status_t system_addresses(apr_array_header_t *out, const char *name,
         const void *a =
             ai->ai_family == AF_INET
                 ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
+                      ->sin6_addr;
         if (inet_ntop(ai->ai_family, a, buf, sizeof(buf)) != NULL)
             APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(pool, buf);
     }
@@ -296,16 +295,16 @@ static apr_status_t system_addresses(apr_array_header_t *out, const char *name,
 
 apr_status_t dns_client_addresses(apr_array_header_t **addresses,
                                   const char *resolver, const char *name,
-                                  apr_interval_time_t timeout,
-                                  const char **err, apr_pool_t *pool)
+                                  apr_interval_time_t timeout, const char **err,
+                                  apr_pool_t *pool)
 {
     *addresses = apr_array_make(pool, 2, sizeof(const char *));
     if (resolver == NULL)
         return system_addresses(*addresses, name, err, pool);
     apr_array_header_t *v4 = NULL, *v6 = NULL;
     const char *err4 = NULL, *err6 = NULL;
-    apr_status_t rv4 =
-        dns_client_query(&v4, resolver, name, DNS_CLIENT_A, timeout, &err4, pool);
+    apr_status_t rv4 = dns_client_query(&v4, resolver, name, DNS_CLIENT_A,
+                                        timeout, &err4, pool);
     apr_status_t rv6 = dns_client_query(&v6, resolver, name, DNS_CLIENT_AAAA,
                                         timeout, &err6, pool);
     apr_array_cat(*addresses, v4);

@@ -30,8 +30,8 @@ apr_status_t dns_client_query(apr_array_header_t **answers,
  * when there are none. */
 apr_status_t dns_client_addresses(apr_array_header_t **addresses,
                                   const char *resolver, const char *name,
-                                  apr_interval_time_t timeout,
-                                  const char **err, apr_pool_t *pool);
+                                  apr_interval_time_t timeout, const char **err,
+                                  apr_pool_t *pool);
 
 /* What the reports call the resolver: "127.0.0.1:53 (system)", ... */
 const char *dns_client_resolver_name(const char *resolver, apr_pool_t *pool);

@@ -91,8 +91,8 @@ static void print_cert(cli_t *cli, json_t *c)
                 ? acme_json_string_member(c, "account")
                 : "(none)");
     print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
-    print_validated(cli, json_object_get(json_object_get(c, "last_sign"),
-                                         "validated"));
+    print_validated(
+        cli, json_object_get(json_object_get(c, "last_sign"), "validated"));
     print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
     json_array_foreach(json_object_get(c, "warnings"), i, n)
     {

@@ -102,7 +102,8 @@ apr_status_t crypt_challenge_alpn_cert(const char **cert_pem,
     if (rv != APR_SUCCESS)
         return rv;
     X509 *cert = crypt_pool_x509(X509_new(), pool);
-    if (cert == NULL || strlen(host) > 64 || !fill_cert(cert, key, host, keyauth))
+    if (cert == NULL || strlen(host) > 64 ||
+        !fill_cert(cert, key, host, keyauth))
         return crypt_pool_fail(err, pool, APR_EGENERAL,
                                "cannot make the tls-alpn-01 certificate");
     rv = crypt_key_serialise_pem(&kp, &klen, key, err, pool);

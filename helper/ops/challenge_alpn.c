@@ -33,8 +33,7 @@ apr_status_t challenge_alpn_put(const expacme_config_t *config,
     if (rv != APR_SUCCESS)
         return rv;
     alpn_store_status_t st = alpn_store_put(store, host, cert, key, expires);
-    return st == ALPN_STORE_OK ? APR_SUCCESS
-                               : store_error(st, host, err, pool);
+    return st == ALPN_STORE_OK ? APR_SUCCESS : store_error(st, host, err, pool);
 }
 
 apr_status_t challenge_alpn_del(const expacme_config_t *config,
@@ -45,6 +44,5 @@ apr_status_t challenge_alpn_del(const expacme_config_t *config,
     if (store == NULL)
         return APR_EINVAL;
     alpn_store_status_t st = alpn_store_del(store, host);
-    return st == ALPN_STORE_OK ? APR_SUCCESS
-                               : store_error(st, host, err, pool);
+    return st == ALPN_STORE_OK ? APR_SUCCESS : store_error(st, host, err, pool);
 }

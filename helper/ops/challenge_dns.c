@@ -73,9 +73,9 @@ apr_status_t challenge_dns_wait(const ops_ctx_t *ctx, const char *record,
     for (;;) {
         apr_array_header_t *answers = NULL;
         const char *said = NULL;
-        apr_status_t rv = dns_client_query(&answers, resolver, record,
-                                           DNS_CLIENT_TXT, QUERY_TIMEOUT,
-                                           &said, pool);
+        apr_status_t rv =
+            dns_client_query(&answers, resolver, record, DNS_CLIENT_TXT,
+                             QUERY_TIMEOUT, &said, pool);
         if (rv == APR_SUCCESS && has_value(answers, value))
             return APR_SUCCESS;
         if (apr_time_now() + delay > deadline) {

@@ -57,8 +57,7 @@ static int check_hook(preflight_t *pf, preflight_check_t *c)
     struct stat st;
     if (hook == NULL)
         return fail(c, "dns-01 needs dns_hook in the [cert] section");
-    if (stat(hook, &st) != 0 || !S_ISREG(st.st_mode) ||
-        access(hook, X_OK) != 0)
+    if (stat(hook, &st) != 0 || !S_ISREG(st.st_mode) || access(hook, X_OK) != 0)
         return fail(c, apr_psprintf(pf->pool,
                                     "dns_hook %s is not an executable file",
                                     hook));
@@ -90,8 +89,7 @@ static apr_status_t store_put(preflight_t *pf, const char *host,
 
 /* What an answer to the probe says, in the words of what to check. */
 static const char *http_seen(preflight_t *pf, const char *address,
-                             const http_probe_result_t *r,
-                             const char *keyauth)
+                             const http_probe_result_t *r, const char *keyauth)
 {
     const char *store = pf->ctx->config->challenge_store;
     if (r->status == 200 && strcmp(r->body, keyauth) == 0)
@@ -148,11 +146,11 @@ static int check_http(preflight_t *pf, preflight_check_t *c,
     const char *err = NULL;
     if (store_put(pf, c->name, token, keyauth, &err) != APR_SUCCESS)
         return fail(c, err);
-    const char *seen = http_ask(pf, address, c->name, token, keyauth,
-                                PROBE_TIMEOUT);
+    const char *seen =
+        http_ask(pf, address, c->name, token, keyauth, PROBE_TIMEOUT);
     if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
-        const char *pub = public_address(
-            APR_ARRAY_IDX(addrs, 0, const char *), "80", pf->pool);
+        const char *pub = public_address(APR_ARRAY_IDX(addrs, 0, const char *),
+                                         "80", pf->pool);
         const char *p =
             http_ask(pf, pub, c->name, token, keyauth, PUBLIC_TIMEOUT);
         c->public_path =
@@ -164,8 +162,8 @@ static int check_http(preflight_t *pf, preflight_check_t *c,
     challenge_publish_withdraw(pf->ctx->config, tokens, &werr, pf->pool);
     if (seen != NULL)
         return fail(c, seen);
-    return pass(c, apr_psprintf(pf->pool, "httpd on %s answered the probe",
-                                address));
+    return pass(
+        c, apr_psprintf(pf->pool, "httpd on %s answered the probe", address));
 }
 
 static const char *alpn_ask(preflight_t *pf, const char *address,
@@ -203,8 +201,8 @@ static int check_alpn(preflight_t *pf, preflight_check_t *c,
         return fail(c, err);
     const char *seen = alpn_ask(pf, address, c->name, keyauth, PROBE_TIMEOUT);
     if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
-        const char *pub = public_address(
-            APR_ARRAY_IDX(addrs, 0, const char *), "443", pf->pool);
+        const char *pub = public_address(APR_ARRAY_IDX(addrs, 0, const char *),
+                                         "443", pf->pool);
         const char *p = alpn_ask(pf, pub, c->name, keyauth, PUBLIC_TIMEOUT);
         c->public_path =
             p ? p : apr_psprintf(pf->pool, "%s answered the probe", pub);

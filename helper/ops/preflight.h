@@ -23,9 +23,9 @@
 
 typedef struct {
     const char *name;
-    const char *type;   /* the challenge type the order would use */
+    const char *type; /* the challenge type the order would use */
     int ok;
-    const char *detail; /* what was seen, one line */
+    const char *detail;      /* what was seen, one line */
     const char *public_path; /* --check only: information, or NULL */
 } preflight_check_t;
 
