@@ -103,16 +103,18 @@ apr_status_t challenge_publish_withdraw_all(const ops_ctx_t *ctx,
     }
     const char *step_err = NULL;
     apr_status_t rv = APR_SUCCESS;
-    keep_first(&rv, err,
-               challenge_publish_withdraw(ctx->config, tokens, &step_err, pool),
-               step_err);
+    /* The step runs before keep_first reads step_err: argument order of
+     * evaluation is unspecified. */
+    apr_status_t step =
+        challenge_publish_withdraw(ctx->config, tokens, &step_err, pool);
+    keep_first(&rv, err, step, step_err);
     json_array_foreach(json_object_get(signing, "alpn"), i, t)
     {
-        if (json_is_string(t))
-            keep_first(&rv, err,
-                       challenge_alpn_del(ctx->config, json_string_value(t),
-                                          &step_err, pool),
-                       step_err);
+        if (!json_is_string(t))
+            continue;
+        step = challenge_alpn_del(ctx->config, json_string_value(t), &step_err,
+                                  pool);
+        keep_first(&rv, err, step, step_err);
     }
     withdraw_dns(ctx, json_object_get(signing, "dns"));
     return rv;

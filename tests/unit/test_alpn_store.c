@@ -11,7 +11,8 @@
 #include "alpn_store.h"
 #include "tap.h"
 
-#define CERT "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n"
+#define CERT                                                                   \
+    "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n"
 #define KEY "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n"
 
 static char store[256], dir[300];

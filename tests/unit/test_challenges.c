@@ -57,8 +57,7 @@ static void test_config(apr_pool_t *pool)
            strcmp(c->check_tls_address, "127.0.0.1:443") == 0,
        "check addresses default to this host's 80 and 443");
     const expacme_cert_conf_t *s = c ? config_cert(c, "server") : NULL;
-    ok(s && s->challenge_types->nelts == 1 &&
-           config_cert_allows(s, "http-01"),
+    ok(s && s->challenge_types->nelts == 1 && config_cert_allows(s, "http-01"),
        "default: http-01 only");
     ok(contains(load(pool, "[cert a]\nchallenges = dns-02\n", &c),
                 "unknown challenge type 'dns-02'"),
@@ -109,8 +108,7 @@ static void test_values(apr_pool_t *pool)
     ok(x != NULL, "it parses");
     ok(x && crypt_challenge_alpn_matches(x, "tok.thumb"),
        "it carries the acmeIdentifier of its key authorization");
-    ok(x && !crypt_challenge_alpn_matches(x, "tok.other"),
-       "and not another's");
+    ok(x && !crypt_challenge_alpn_matches(x, "tok.other"), "and not another's");
     int crit = -1;
     ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
     int at = x ? X509_get_ext_by_OBJ(x, oid, -1) : -1;
