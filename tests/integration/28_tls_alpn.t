@@ -57,7 +57,10 @@ $env->make_csr(names => \@names);
 # while the ordinary and acme-tls/1 clients look.
 $env->faults([{match => '^/chalZ/', kind => 'delay', seconds => 2}]);
 my $run = $env->ctl_bg('sign');
-ok(ExpAcme::Env::wait_for(sub { -e "$answers/$names[1]" }, 20),
+# "published": the pre-flight probe (an answer of its own, withdrawn at
+# once) is over and the challenge's answers are in place.
+ok($run->wait_stderr(qr/published \d+ challenges/, 20) &&
+       -e "$answers/$names[1]",
    'the helper published the tls-alpn-01 answer beside the store');
 my $mode = (stat "$answers/$names[1]")[2] & 07777;
 is(sprintf('%o', $mode), '644', 'the answer file is 0644 (throwaway key)');
@@ -107,7 +110,8 @@ $env->reset_config('challenge_store');
 note 'kill -9 mid-order';
 $env->faults([{match => '^/chalZ/', kind => 'delay', seconds => 5}]);
 $run = $env->ctl_bg('sign');
-ok(ExpAcme::Env::wait_for(sub { -e "$answers/$names[1]" }, 20),
+ok($run->wait_stderr(qr/published \d+ challenges/, 20) &&
+       -e "$answers/$names[1]",
    'published');
 $run->kill('KILL');
 $run->wait(30);
