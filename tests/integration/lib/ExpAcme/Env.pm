@@ -44,6 +44,8 @@ use POSIX qw(:sys_wait_h _exit);
 use Scalar::Util qw(weaken);
 use Time::HiRes qw(time sleep);
 
+use ExpAcme::Schema;
+
 our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../../..');
 # tests/integration/run points these at a snapshot of the build, so a
 # rebuild during the run does not pull the binaries from under a test.
@@ -658,6 +660,7 @@ sub wait {
     if ($self->{json_mode}) {
         $r{json} = eval { ExpAcme::Env::json()->decode($r{stdout}) };
         $r{json_error} = $@ if $@;
+        ExpAcme::Schema::check(\%r);
     }
     return \%r;
 }
