@@ -8,13 +8,13 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "acme.h"
+#include "acme/acme.h"
 #include <openssl/x509v3.h>
 
-#include "base64url.h"
-#include "crypt.h"
-#include "json.h"
-#include "jws.h"
+#include "base/base64url.h"
+#include "crypto/crypt_cert.h"
+#include "acme/acme_json.h"
+#include "acme/jws.h"
 
 static apr_pool_t *pool;
 
@@ -154,35 +154,35 @@ static void test_hostile_json(void)
 {
     json_t *o = NULL;
     const char *err = NULL;
-    ok(json_parse_object(&o, "[1]", 3, "x", &err, pool) != APR_SUCCESS &&
+    ok(acme_json_parse_object(&o, "[1]", 3, "x", &err, pool) != APR_SUCCESS &&
            strstr(err, "not an object"),
        "array refused");
-    ok(json_parse_object(&o, "{\"a\":1,\"a\":2}", 13, "x", &err, pool) !=
+    ok(acme_json_parse_object(&o, "{\"a\":1,\"a\":2}", 13, "x", &err, pool) !=
            APR_SUCCESS,
        "duplicate members refused");
-    ok(json_parse_object(&o, "{\"a\":", 5, "dir", &err, pool) != APR_SUCCESS &&
+    ok(acme_json_parse_object(&o, "{\"a\":", 5, "dir", &err, pool) != APR_SUCCESS &&
            strstr(err, "dir: malformed JSON"),
        "truncated JSON named");
     char *big = malloc(20000);
     memset(big, 'a', 20000);
     memcpy(big, "{\"s\":\"", 6);
     memcpy(big + 19998, "\"}", 2);
-    ok(json_parse_object(&o, big, 20000, "x", &err, pool) == APR_SUCCESS,
+    ok(acme_json_parse_object(&o, big, 20000, "x", &err, pool) == APR_SUCCESS,
        "huge value parses");
-    ok(json_string_member(o, "s") == NULL, "but a huge string is refused");
+    ok(acme_json_string_member(o, "s") == NULL, "but a huge string is refused");
     free(big);
     const char *text = "{\"u\":\"http://ca.test/x\",\"v\":\"https://ca.test/"
                        "a b\",\"w\":\"https://ca.test/ok\",\"n\":5,"
                        "\"e\":\"\"}";
-    json_parse_object(&o, text, strlen(text), "x", &err, pool);
-    ok(json_url_member(o, "u") == NULL, "http URL refused");
-    ok(json_url_member(o, "v") == NULL, "URL with a space refused");
-    is_str(json_url_member(o, "w"), "https://ca.test/ok", "https URL taken");
-    ok(json_string_member(o, "n") == NULL, "number is not a string");
-    ok(json_string_member(o, "e") == NULL, "empty string refused");
-    ok(json_string_member(o, "missing") == NULL, "missing member");
-    ok(json_array_member(o, "w") == NULL, "string is not an array");
-    ok(json_string_member(NULL, "x") == NULL, "NULL object");
+    acme_json_parse_object(&o, text, strlen(text), "x", &err, pool);
+    ok(acme_json_url_member(o, "u") == NULL, "http URL refused");
+    ok(acme_json_url_member(o, "v") == NULL, "URL with a space refused");
+    is_str(acme_json_url_member(o, "w"), "https://ca.test/ok", "https URL taken");
+    ok(acme_json_string_member(o, "n") == NULL, "number is not a string");
+    ok(acme_json_string_member(o, "e") == NULL, "empty string refused");
+    ok(acme_json_string_member(o, "missing") == NULL, "missing member");
+    ok(acme_json_array_member(o, "w") == NULL, "string is not an array");
+    ok(acme_json_string_member(NULL, "x") == NULL, "NULL object");
 }
 
 static void test_retry_after_and_escape(void)

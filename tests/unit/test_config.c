@@ -7,7 +7,7 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "config.h"
+#include "base/config.h"
 
 static char dir[] = "/tmp/expacme-config-test.XXXXXX";
 

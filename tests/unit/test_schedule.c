@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "schedule.h"
+#include "base/schedule.h"
 
 #define DAY 86400
 /* Monday 2026-11-23 00:00:00 UTC */
