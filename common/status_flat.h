@@ -47,44 +47,44 @@
 #define STATUS_FLAT_FILE_MAX (1024 * 1024)
 
 /* Header keys. */
-#define STATUS_FLAT_GENERATED "generated"   /* time */
-#define STATUS_FLAT_CERT "cert"             /* NAME: a certificate block */
+#define STATUS_FLAT_GENERATED "generated" /* time */
+#define STATUS_FLAT_CERT "cert"           /* NAME: a certificate block */
 
 /* Keys inside a certificate block.  (R) marks a key that repeats. */
-#define STATUS_FLAT_STATE "state"        /* none|csr|signing|pending|deployed */
-#define STATUS_FLAT_ERROR "error"        /* the state could not be read */
+#define STATUS_FLAT_STATE "state" /* none|csr|signing|pending|deployed */
+#define STATUS_FLAT_ERROR "error" /* the state could not be read */
 #define STATUS_FLAT_AUTOMATED "automated" /* on|off */
-#define STATUS_FLAT_NAME "name"          /* (R) DNS name or IP address */
-#define STATUS_FLAT_KEY_TYPE "key_type"  /* (R) rsa2048, ec256, ... */
-#define STATUS_FLAT_PROVIDER "provider"  /* the CA that signed, or in use */
-#define STATUS_FLAT_ACCOUNT "account"    /* account URL at that CA */
+#define STATUS_FLAT_NAME "name"           /* (R) DNS name or IP address */
+#define STATUS_FLAT_KEY_TYPE "key_type"   /* (R) rsa2048, ec256, ... */
+#define STATUS_FLAT_PROVIDER "provider"   /* the CA that signed, or in use */
+#define STATUS_FLAT_ACCOUNT "account"     /* account URL at that CA */
 /* The live certificate, then the pending one: PREFIX "issuer", ... */
 #define STATUS_FLAT_DEPLOYED "deployed."
 #define STATUS_FLAT_PENDING "pending."
 #define STATUS_FLAT_ISSUER "issuer"
 #define STATUS_FLAT_SUBJECT "subject"
 #define STATUS_FLAT_SERIAL "serial"
-#define STATUS_FLAT_NOT_BEFORE "not_before"   /* time */
-#define STATUS_FLAT_NOT_AFTER "not_after"     /* time */
-#define STATUS_FLAT_RENEWAL_DUE "renewal_due" /* time */
+#define STATUS_FLAT_NOT_BEFORE "not_before"     /* time */
+#define STATUS_FLAT_NOT_AFTER "not_after"       /* time */
+#define STATUS_FLAT_RENEWAL_DUE "renewal_due"   /* time */
 #define STATUS_FLAT_RENEWAL_RULE "renewal_rule" /* text: why that time */
 /* Automated renewal. */
-#define STATUS_FLAT_RESUBMIT "resubmit"         /* (R) time */
-#define STATUS_FLAT_ARI_START "ari_start"       /* time: the CA's window */
-#define STATUS_FLAT_ARI_END "ari_end"           /* time */
-#define STATUS_FLAT_ARI_TIME "ari_time"         /* time: the moment chosen */
-#define STATUS_FLAT_NEXT_ATTEMPT "next_attempt" /* time: end of a backoff */
-#define STATUS_FLAT_FAILURES "failures"         /* count */
+#define STATUS_FLAT_RESUBMIT "resubmit"          /* (R) time */
+#define STATUS_FLAT_ARI_START "ari_start"        /* time: the CA's window */
+#define STATUS_FLAT_ARI_END "ari_end"            /* time */
+#define STATUS_FLAT_ARI_TIME "ari_time"          /* time: the moment chosen */
+#define STATUS_FLAT_NEXT_ATTEMPT "next_attempt"  /* time: end of a backoff */
+#define STATUS_FLAT_FAILURES "failures"          /* count */
 #define STATUS_FLAT_NEXT_SLOT "next_deploy_slot" /* time */
-#define STATUS_FLAT_DEPLOY_DAYS "deploy_days"   /* mon,tue,... */
-#define STATUS_FLAT_DEPLOY_TIME "deploy_time"   /* HH:MM, local time */
+#define STATUS_FLAT_DEPLOY_DAYS "deploy_days"    /* mon,tue,... */
+#define STATUS_FLAT_DEPLOY_TIME "deploy_time"    /* HH:MM, local time */
 /* Last Sign Status and Last Deploy Status: PREFIX "time", ... */
 #define STATUS_FLAT_LAST_SIGN "last_sign."
 #define STATUS_FLAT_LAST_DEPLOY "last_deploy."
-#define STATUS_FLAT_TIME "time"     /* time */
-#define STATUS_FLAT_RESULT "result" /* success|failure|... */
-#define STATUS_FLAT_STEP "step"     /* deploy: the step that failed */
-#define STATUS_FLAT_DETAIL "detail" /* text, the CA's verbatim */
+#define STATUS_FLAT_TIME "time"       /* time */
+#define STATUS_FLAT_RESULT "result"   /* success|failure|... */
+#define STATUS_FLAT_STEP "step"       /* deploy: the step that failed */
+#define STATUS_FLAT_DETAIL "detail"   /* text, the CA's verbatim */
 #define STATUS_FLAT_WARNING "warning" /* (R) text */
 
 #endif

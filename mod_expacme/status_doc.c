@@ -52,13 +52,13 @@ static void take_line(status_doc_t *doc, char *line, apr_pool_t *pool)
     if (doc->certs->nelts == 0)
         apr_table_addn(doc->header.fields, line, value);
     else
-        apr_table_addn(APR_ARRAY_IDX(doc->certs, doc->certs->nelts - 1,
-                                     status_doc_cert_t).fields,
-                       line, value);
+        apr_table_addn(
+            APR_ARRAY_IDX(doc->certs, doc->certs->nelts - 1, status_doc_cert_t)
+                .fields,
+            line, value);
 }
 
-apr_status_t status_doc_parse(status_doc_t **out, char *text,
-                              apr_pool_t *pool)
+apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool)
 {
     status_doc_t *doc = apr_pcalloc(pool, sizeof(*doc));
     doc->header.fields = apr_table_make(pool, 4);

@@ -19,8 +19,7 @@ typedef struct {
 
 /* Parses text (NUL-terminated, changed in place; its lines end up in the
  * tables).  APR_EGENERAL when the first line is not the magic. */
-apr_status_t status_doc_parse(status_doc_t **out, char *text,
-                              apr_pool_t *pool);
+apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool);
 
 /* The flat file beside the JSON status file: ".json" -> ".flat". */
 const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);

@@ -28,8 +28,8 @@ static int wants_json(request_rec *r)
     return accept != NULL && ap_strcasestr(accept, "application/json") != NULL;
 }
 
-static apr_status_t read_status(request_rec *r, const char *path,
-                                char **out, apr_size_t *len)
+static apr_status_t read_status(request_rec *r, const char *path, char **out,
+                                apr_size_t *len)
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
@@ -54,8 +54,7 @@ static const char *status_body(request_rec *r)
 {
     const expacme_server_conf_t *conf =
         ap_get_module_config(r->server->module_config, &expacme_module);
-    const char *body = "{\"state\":\"unknown\",\"detail\":\"" NOT_YET
-                       "\"}";
+    const char *body = "{\"state\":\"unknown\",\"detail\":\"" NOT_YET "\"}";
     char *data = NULL;
     apr_size_t len = 0;
     if (conf->status_file != NULL) {
@@ -86,10 +85,11 @@ static status_doc_t *status_page_doc(request_rec *r, const char **problem)
         return doc;
     if (!APR_STATUS_IS_ENOENT(rv)) {
         *problem = "the published status cannot be read (see the error log)";
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      EXPLOGNO(01021) "cannot read the status page file %s "
-                      "(not in the form of common/status_flat.h?)",
-                      status_doc_flat_path(conf->status_file, r->pool));
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, rv, r,
+            EXPLOGNO(01021) "cannot read the status page file %s "
+                            "(not in the form of common/status_flat.h?)",
+            status_doc_flat_path(conf->status_file, r->pool));
     }
     return NULL;
 }

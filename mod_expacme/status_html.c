@@ -43,9 +43,8 @@ static const char *human_time(apr_int64_t t, apr_pool_t *pool)
         return "(no date)";
     return apr_psprintf(pool, "%s %02d %s %d, %02d:%02d %s",
                         days[tm.tm_wday % 7], tm.tm_mday,
-                        apr_month_snames[tm.tm_mon % 12],
-                        tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                        zone(&tm, pool));
+                        apr_month_snames[tm.tm_mon % 12], tm.tm_year + 1900,
+                        tm.tm_hour, tm.tm_min, zone(&tm, pool));
 }
 
 /* RFC 3339 in UTC, for <time datetime> and ?auto. */
@@ -117,8 +116,8 @@ static const char *lines_html(request_rec *r, const status_doc_cert_t *c,
                 continue;
         }
         const char *item = times ? time_html(r, t) : esc(r, v);
-        out = out == NULL ? item : apr_pstrcat(r->pool, out, "<br>", item,
-                                               NULL);
+        out =
+            out == NULL ? item : apr_pstrcat(r->pool, out, "<br>", item, NULL);
     }
     return out;
 }
@@ -141,10 +140,8 @@ typedef struct {
 } state_label_t;
 
 static const state_label_t state_labels[] = {
-    {"none", "No certificate"},
-    {"csr", "CSR ready, not signed"},
-    {"signing", "Signing"},
-    {"pending", "Signed, pending deploy"},
+    {"none", "No certificate"}, {"csr", "CSR ready, not signed"},
+    {"signing", "Signing"},     {"pending", "Signed, pending deploy"},
     {"deployed", "Deployed"},
 };
 
@@ -206,15 +203,14 @@ static const char *deploy_days_html(request_rec *r, const status_doc_cert_t *c)
 static const char *renewal_html(request_rec *r, const status_doc_cert_t *c,
                                 const char *prefix)
 {
-    const char *due = field_time(r, c, apr_pstrcat(r->pool, prefix,
-                                                   STATUS_FLAT_RENEWAL_DUE,
-                                                   NULL));
+    const char *due = field_time(
+        r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_RENEWAL_DUE, NULL));
     const char *rule = status_doc_get(
         c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_RENEWAL_RULE, NULL));
     if (due == NULL || rule == NULL)
         return due;
-    return apr_pstrcat(r->pool, due, "<br><span class=\"note\">",
-                       esc(r, rule), "</span>", NULL);
+    return apr_pstrcat(r->pool, due, "<br><span class=\"note\">", esc(r, rule),
+                       "</span>", NULL);
 }
 
 static const char *ari_html(request_rec *r, const status_doc_cert_t *c)
@@ -224,8 +220,8 @@ static const char *ari_html(request_rec *r, const status_doc_cert_t *c)
     const char *pick = field_time(r, c, STATUS_FLAT_ARI_TIME);
     if (start == NULL || end == NULL)
         return NULL;
-    const char *html = apr_pstrcat(r->pool, "from ", start, "<br>until ",
-                                   end, NULL);
+    const char *html =
+        apr_pstrcat(r->pool, "from ", start, "<br>until ", end, NULL);
     if (pick != NULL)
         html = apr_pstrcat(r->pool, html, "<br>chosen: ", pick, NULL);
     return html;
@@ -235,22 +231,19 @@ static const char *ari_html(request_rec *r, const status_doc_cert_t *c)
 static void cert_facts(request_rec *r, const status_doc_cert_t *c,
                        const char *prefix, const char *what)
 {
-    const char *k_issuer = apr_pstrcat(r->pool, prefix, STATUS_FLAT_ISSUER,
-                                       NULL);
-    const char *nb = field_time(r, c, apr_pstrcat(r->pool, prefix,
-                                                  STATUS_FLAT_NOT_BEFORE,
-                                                  NULL));
-    const char *na = field_time(r, c, apr_pstrcat(r->pool, prefix,
-                                                  STATUS_FLAT_NOT_AFTER,
-                                                  NULL));
+    const char *k_issuer =
+        apr_pstrcat(r->pool, prefix, STATUS_FLAT_ISSUER, NULL);
+    const char *nb = field_time(
+        r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_NOT_BEFORE, NULL));
+    const char *na = field_time(
+        r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_NOT_AFTER, NULL));
     if (status_doc_get(c, k_issuer) == NULL && nb == NULL && na == NULL)
         return;
-    ap_rprintf(r, "<dt class=\"sub\" >%s</dt><dd class=\"sub\"></dd>\n",
-               what);
+    ap_rprintf(r, "<dt class=\"sub\" >%s</dt><dd class=\"sub\"></dd>\n", what);
     fact_text(r, "Issuer", status_doc_get(c, k_issuer));
-    fact_text(r, "Serial", status_doc_get(c, apr_pstrcat(
-                                                 r->pool, prefix,
-                                                 STATUS_FLAT_SERIAL, NULL)));
+    fact_text(r, "Serial",
+              status_doc_get(
+                  c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_SERIAL, NULL)));
     fact(r, "Valid from", nb);
     fact(r, "Valid until", na);
     fact(r, "Renewal due", renewal_html(r, c, prefix));
@@ -262,10 +255,10 @@ static void last_status(request_rec *r, const status_doc_cert_t *c,
 {
     const char *result = status_doc_get(
         c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_RESULT, NULL));
-    const char *when = field_time(
-        r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_TIME, NULL));
-    const char *step = status_doc_get(
-        c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_STEP, NULL));
+    const char *when =
+        field_time(r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_TIME, NULL));
+    const char *step =
+        status_doc_get(c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_STEP, NULL));
     const char *detail = status_doc_get(
         c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_DETAIL, NULL));
     ap_rprintf(r, "<div class=\"last\"><h3>%s</h3>\n", title);
@@ -290,7 +283,8 @@ static void warnings(request_rec *r, const status_doc_cert_t *c)
     if (all->nelts == 0 && error == NULL)
         return;
     ap_rputs("<div class=\"warnings\" role=\"alert\"><h3>Warnings</h3>"
-             "<ul>\n", r);
+             "<ul>\n",
+             r);
     if (error != NULL)
         ap_rprintf(r, "<li>%s</li>\n", esc(r, error));
     for (int i = 0; i < all->nelts; i++)
@@ -303,8 +297,9 @@ static void renewal_facts(request_rec *r, const status_doc_cert_t *c)
 {
     const char *automated = status_doc_get(c, STATUS_FLAT_AUTOMATED);
     int on = automated != NULL && strcmp(automated, "on") == 0;
-    fact(r, "Automated renewal", on ? "<span class=\"on\">On</span>"
-                                    : "<span class=\"off\">Off</span>");
+    fact(r, "Automated renewal",
+         on ? "<span class=\"on\">On</span>"
+            : "<span class=\"off\">Off</span>");
     fact(r, "Next resubmission", lines_html(r, c, STATUS_FLAT_RESUBMIT, 1));
     fact(r, "CA renewal window (ARI)", ari_html(r, c));
     const char *failures = status_doc_get(c, STATUS_FLAT_FAILURES);
@@ -320,8 +315,9 @@ static void renewal_facts(request_rec *r, const status_doc_cert_t *c)
 
 static void cert_block(request_rec *r, const status_doc_cert_t *c)
 {
-    ap_rprintf(r, "<section class=\"cert\" id=\"cert-%s\">\n<h2>"
-                  "<span class=\"name\">%s</span> ",
+    ap_rprintf(r,
+               "<section class=\"cert\" id=\"cert-%s\">\n<h2>"
+               "<span class=\"name\">%s</span> ",
                esc(r, c->name), esc(r, c->name));
     state_badge(r, status_doc_get(c, STATUS_FLAT_STATE));
     ap_rputs("</h2>\n", r);
@@ -390,10 +386,10 @@ static void page_header(request_rec *r, const status_doc_t *doc)
                "<h1>ACME certificate service</h1>\n",
                esc(r, r->server->server_hostname), page_style);
     apr_int64_t t = 0;
-    if (doc != NULL && status_doc_time(&doc->header, STATUS_FLAT_GENERATED,
-                                       &t))
-        ap_rprintf(r, "<p class=\"meta\">%s on %s, as expacmectl "
-                      "published them %s.</p>\n",
+    if (doc != NULL && status_doc_time(&doc->header, STATUS_FLAT_GENERATED, &t))
+        ap_rprintf(r,
+                   "<p class=\"meta\">%s on %s, as expacmectl "
+                   "published them %s.</p>\n",
                    doc->certs->nelts == 1
                        ? "1 managed certificate"
                        : apr_psprintf(r->pool, "%d managed certificates",
@@ -408,8 +404,7 @@ void status_html_page(request_rec *r, const status_doc_t *doc,
     page_header(r, doc);
     if (doc == NULL) {
         ap_rprintf(r, "<p class=\"warnings\">%s</p>\n", esc(r, problem));
-    }
-    else {
+    } else {
         if (!doc->complete)
             ap_rputs("<p class=\"warnings\">The published status was cut "
                      "short: what follows may be incomplete.</p>\n",
@@ -442,8 +437,7 @@ static const char *or_dash(request_rec *r, const char *s)
 void status_html_server_status(request_rec *r, const status_doc_t *doc,
                                const char *problem)
 {
-    ap_rputs("<hr />\n<h2>ACME certificate service (mod_expacme)</h2>\n",
-             r);
+    ap_rputs("<hr />\n<h2>ACME certificate service (mod_expacme)</h2>\n", r);
     if (doc == NULL) {
         ap_rprintf(r, "<p>%s</p>\n", esc(r, problem));
         return;
@@ -464,10 +458,10 @@ void status_html_server_status(request_rec *r, const status_doc_t *doc,
             short_time(r, c, K(STATUS_FLAT_DEPLOYED, STATUS_FLAT_NOT_AFTER)),
             short_time(r, c, K(STATUS_FLAT_DEPLOYED, STATUS_FLAT_RENEWAL_DUE)),
             or_dash(r, status_doc_get(c, STATUS_FLAT_AUTOMATED)),
-            or_dash(r, status_doc_get(c, K(STATUS_FLAT_LAST_SIGN,
-                                           STATUS_FLAT_RESULT))),
-            or_dash(r, status_doc_get(c, K(STATUS_FLAT_LAST_DEPLOY,
-                                           STATUS_FLAT_RESULT))),
+            or_dash(r, status_doc_get(
+                           c, K(STATUS_FLAT_LAST_SIGN, STATUS_FLAT_RESULT))),
+            or_dash(r, status_doc_get(
+                           c, K(STATUS_FLAT_LAST_DEPLOY, STATUS_FLAT_RESULT))),
             status_doc_all(c, STATUS_FLAT_WARNING, r->pool)->nelts);
     }
     ap_rputs("</table>\n", r);
@@ -500,9 +494,10 @@ void status_html_auto(request_rec *r, const status_doc_t *doc)
 {
     int warned = 0;
     for (int i = 0; doc != NULL && i < doc->certs->nelts; i++)
-        warned += status_doc_all(&APR_ARRAY_IDX(doc->certs, i,
-                                                status_doc_cert_t),
-                                 STATUS_FLAT_WARNING, r->pool)->nelts > 0;
+        warned +=
+            status_doc_all(&APR_ARRAY_IDX(doc->certs, i, status_doc_cert_t),
+                           STATUS_FLAT_WARNING, r->pool)
+                ->nelts > 0;
     ap_rprintf(r, "ExpAcmeCertificates: %d\nExpAcmeCertificatesWarning: %d\n",
                doc != NULL ? doc->certs->nelts : 0, warned);
     for (int i = 0; doc != NULL && i < doc->certs->nelts; i++) {
@@ -521,15 +516,15 @@ void status_html_auto(request_rec *r, const status_doc_t *doc)
                   "RenewalDue");
         auto_line(r, c->name, "Automated",
                   status_doc_get(c, STATUS_FLAT_AUTOMATED));
-        auto_line(r, c->name, "LastSign",
-                  status_doc_get(c, K(STATUS_FLAT_LAST_SIGN,
-                                      STATUS_FLAT_RESULT)));
-        auto_line(r, c->name, "LastDeploy",
-                  status_doc_get(c, K(STATUS_FLAT_LAST_DEPLOY,
-                                      STATUS_FLAT_RESULT)));
+        auto_line(
+            r, c->name, "LastSign",
+            status_doc_get(c, K(STATUS_FLAT_LAST_SIGN, STATUS_FLAT_RESULT)));
+        auto_line(
+            r, c->name, "LastDeploy",
+            status_doc_get(c, K(STATUS_FLAT_LAST_DEPLOY, STATUS_FLAT_RESULT)));
         auto_line(r, c->name, "Warnings",
-                  apr_psprintf(r->pool, "%d",
-                               status_doc_all(c, STATUS_FLAT_WARNING,
-                                              r->pool)->nelts));
+                  apr_psprintf(
+                      r->pool, "%d",
+                      status_doc_all(c, STATUS_FLAT_WARNING, r->pool)->nelts));
     }
 }

@@ -9,8 +9,7 @@
 #define HALF_DAY 43200
 #define MIN_PERIOD 300
 
-apr_int64_t schedule_renewal_due(apr_int64_t not_before,
-                                 apr_int64_t not_after)
+apr_int64_t schedule_renewal_due(apr_int64_t not_before, apr_int64_t not_after)
 {
     apr_int64_t life = not_after - not_before;
     if (life < 10 * DAY)
@@ -60,8 +59,8 @@ static void decide_pending(schedule_decision_t *out,
     }
 }
 
-static void decide_renewal(schedule_decision_t *out,
-                           const schedule_facts_t *f, apr_int64_t now)
+static void decide_renewal(schedule_decision_t *out, const schedule_facts_t *f,
+                           apr_int64_t now)
 {
     apr_int64_t due = out->renewal_due;
     /* The ARI moment is already a random time the CA chose the window
@@ -169,6 +168,18 @@ unsigned schedule_parse_days(const char *list)
             p++;
     }
     return mask;
+}
+
+int schedule_day_names(unsigned mask, const char *names[7])
+{
+    static const char *const week[] = {"mon", "tue", "wed", "thu",
+                                       "fri", "sat", "sun"};
+    int n = 0;
+    for (int i = 0; i < 7; i++) {
+        if (mask & (1u << ((i + 1) % 7))) /* bit 0 is Sunday */
+            names[n++] = week[i];
+    }
+    return n;
 }
 
 int schedule_parse_time(const char *hhmm)

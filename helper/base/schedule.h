@@ -8,8 +8,8 @@
 
 typedef struct {
     int automated;
-    unsigned days;        /* bit n: deploy on tm_wday n (0 = Sunday) */
-    int minute_of_day;    /* deploy time, local time */
+    unsigned days;     /* bit n: deploy on tm_wday n (0 = Sunday) */
+    int minute_of_day; /* deploy time, local time */
 } schedule_conf_t;
 
 typedef struct {
@@ -17,7 +17,7 @@ typedef struct {
     int has_pending;
     apr_int64_t pending_signed;
     int has_deployed;
-    apr_int64_t not_before;   /* of the deployed certificate */
+    apr_int64_t not_before; /* of the deployed certificate */
     apr_int64_t not_after;
     apr_int64_t ari_time;     /* a moment inside the CA's ARI window, or 0 */
     apr_int64_t next_attempt; /* backoff / Retry-After, or 0 */
@@ -39,8 +39,7 @@ typedef struct {
 } schedule_decision_t;
 
 /* Two-thirds of the lifetime; half for lifetimes under ten days. */
-apr_int64_t schedule_renewal_due(apr_int64_t not_before,
-                                 apr_int64_t not_after);
+apr_int64_t schedule_renewal_due(apr_int64_t not_before, apr_int64_t not_after);
 
 /* The first deploy slot at or after t. */
 apr_int64_t schedule_next_slot(const schedule_conf_t *conf, apr_int64_t t);
@@ -62,6 +61,9 @@ apr_int64_t schedule_backoff(int failures,
 
 /* "mon,tue,..." to a day mask; 0 on a bad name. */
 unsigned schedule_parse_days(const char *list);
+/* The days of mask, Monday first ("mon", "wed", ...), into names (room
+ * for seven); returns how many. */
+int schedule_day_names(unsigned mask, const char *names[7]);
 /* "HH:MM" to minutes; -1 when malformed. */
 int schedule_parse_time(const char *hhmm);
 

@@ -61,8 +61,8 @@ static int take_option(cli_t *cli, const cli_opt_spec_t *specs, int i)
 cli_exit_t cli_parse_options(cli_t *cli, const cli_opt_spec_t *specs,
                              int min_positional, int max_positional)
 {
-    const char **positional = apr_pcalloc(cli->pool,
-                                          sizeof(char *) * (cli->argc + 1));
+    const char **positional =
+        apr_pcalloc(cli->pool, sizeof(char *) * (cli->argc + 1));
     int count = 0;
     int options_done = 0;
     cli->options = apr_table_make(cli->pool, 8);
@@ -112,6 +112,7 @@ cli_exit_t cli_fail(cli_t *cli, cli_exit_t code, int logno, const char *fmt,
     if (cli->result == NULL)
         cli->result = json_object();
     json_object_set_new(cli->result, "error", json_string(message));
+    json_object_set_new(cli->result, "code", json_sprintf("EXP%05d", logno));
     return code;
 }
 
@@ -171,13 +172,11 @@ void cli_ctx_init(cli_t *cli)
     cli->ctx.interrupted = &cli_interrupted;
 }
 
-cli_exit_t cli_report(cli_t *cli, ops_status_t status,
-                      const ops_error_t *error)
+cli_exit_t cli_report(cli_t *cli, ops_status_t status, const ops_error_t *error)
 {
     if (status == OPS_OK)
         return CLI_EXIT_OK;
-    return cli_fail(cli, status == OPS_USAGE ? CLI_EXIT_USAGE
-                                             : CLI_EXIT_FAILED,
+    return cli_fail(cli, status == OPS_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILED,
                     error->logno, "%s", error->message);
 }
 
@@ -205,10 +204,9 @@ cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
     }
     const char *names = verb_names(verbs, cli->pool);
     if (verb == NULL)
-        return cli_fail(cli, CLI_EXIT_USAGE, logno, "%s needs %s", area,
-                        names);
-    return cli_fail(cli, CLI_EXIT_USAGE, logno,
-                    "unknown %s command '%s' (%s)", area, verb, names);
+        return cli_fail(cli, CLI_EXIT_USAGE, logno, "%s needs %s", area, names);
+    return cli_fail(cli, CLI_EXIT_USAGE, logno, "unknown %s command '%s' (%s)",
+                    area, verb, names);
 }
 
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -225,17 +223,17 @@ int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
 }
 
 void cli_print_cert(cli_t *cli, const char *label,
-                     const crypt_cert_info_t *info)
+                    const crypt_cert_info_t *info)
 {
     cli_say(cli, "%s\n  subject:    %s\n  issuer:     %s\n", label,
             info->subject, info->issuer);
     for (int i = 0; i < info->names->nelts; i++)
         cli_say(cli, "  name:       %s\n",
                 APR_ARRAY_IDX(info->names, i, const char *));
-    cli_say(cli, "  not before: %s\n  not after:  %s\n  key:        %s\n"
+    cli_say(cli,
+            "  not before: %s\n  not after:  %s\n  key:        %s\n"
             "  serial:     %s\n  SHA-256:    %s\n  SHA-1:      %s\n",
             cert_info_time(info->not_before, cli->pool),
-            cert_info_time(info->not_after, cli->pool), info->key_type, info->serial,
-            info->sha256, info->sha1);
+            cert_info_time(info->not_after, cli->pool), info->key_type,
+            info->serial, info->sha256, info->sha1);
 }
-

@@ -11,10 +11,10 @@
 #include "apr_strings.h"
 
 #include "acme/acme_account.h"
+#include "base/state.h"
 #include "crypto/crypt_key.h"
 #include "ops/key_file.h"
 #include "ops/provider.h"
-#include "base/state.h"
 
 static int file_exists(const char *path)
 {
@@ -44,12 +44,10 @@ static const char *account_file(const provider_conn_t *c, const char *name,
 static json_t *account_record(const provider_conn_t *c, const char *url,
                               const char *email, json_t *account)
 {
-    const char *status = json_string_value(json_object_get(account,
-                                                           "status"));
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:I}", "url", url, "provider",
-                            c->provider->name, "status",
-                            status ? status : "valid", "created",
-                            (json_int_t)time(NULL));
+    const char *status = json_string_value(json_object_get(account, "status"));
+    json_t *rec = json_pack(
+        "{s:s, s:s, s:s, s:I}", "url", url, "provider", c->provider->name,
+        "status", status ? status : "valid", "created", (json_int_t)time(NULL));
     if (email != NULL)
         json_object_set_new(rec, "email", json_string(email));
     if (c->session->terms_of_service != NULL)
@@ -74,18 +72,18 @@ static cli_exit_t register_with_ca(cli_t *cli, provider_conn_t *c,
     provider_signer(&c->session->signer, key, cli->pool);
     const char *url = NULL;
     json_t *account = NULL;
-    apr_status_t rv = acme_account_register(&url, &account, c->session, email,
-                                            1, hmac ? &eab : NULL, &err,
-                                            cli->pool);
+    apr_status_t rv =
+        acme_account_register(&url, &account, c->session, email, 1,
+                              hmac ? &eab : NULL, &err, cli->pool);
     if (hmac != NULL)
         OPENSSL_cleanse(hmac, eab.hmac_key_len);
     if (rv != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2307, "account register: %s",
                         err);
-    json_t *rec = json_pool_bind(account_record(c, url, email, account),
-                                  cli->pool);
-    if (state_write_json(account_file(c, "account.json", cli->pool), rec,
-                         &err, cli->pool) != APR_SUCCESS ||
+    json_t *rec =
+        json_pool_bind(account_record(c, url, email, account), cli->pool);
+    if (state_write_json(account_file(c, "account.json", cli->pool), rec, &err,
+                         cli->pool) != APR_SUCCESS ||
         provider_set_current(&cli->ctx, c->provider->name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2308, "%s", err);
     cli->result = json_pack("{s:O}", "account", rec);
@@ -93,9 +91,11 @@ static cli_exit_t register_with_ca(cli_t *cli, provider_conn_t *c,
     return CLI_EXIT_OK;
 }
 
-static const cli_opt_spec_t register_options[] = {
-    {"provider", CLI_OPT_VALUE}, {"email", CLI_OPT_VALUE},
-    {"agree-tos", CLI_OPT_FLAG}, {"key-type", CLI_OPT_VALUE}, {NULL, 0}};
+static const cli_opt_spec_t register_options[] = {{"provider", CLI_OPT_VALUE},
+                                                  {"email", CLI_OPT_VALUE},
+                                                  {"agree-tos", CLI_OPT_FLAG},
+                                                  {"key-type", CLI_OPT_VALUE},
+                                                  {NULL, 0}};
 
 static cli_exit_t account_register(cli_t *cli)
 {
@@ -110,16 +110,22 @@ static cli_exit_t account_register(cli_t *cli)
         return cli_fail(cli, CLI_EXIT_USAGE, 2301,
                         "account register needs --provider and --email");
     if (!email_valid(email))
-        return cli_fail(cli, CLI_EXIT_USAGE, 2302, "--email %s: not an "
-                        "e-mail address", email);
+        return cli_fail(cli, CLI_EXIT_USAGE, 2302,
+                        "--email %s: not an "
+                        "e-mail address",
+                        email);
     if (cli_option(cli, "key-type") != NULL &&
         crypt_key_type_parse(&type, cli_option(cli, "key-type"), &err,
                              cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2303, "--key-type: %s", err);
+    /* A name that does not exist is a usage error (SPEC §3), not a CA's. */
+    const provider_t *known = NULL;
+    if (provider_find(&known, &cli->ctx, name, &err) != APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2304, "%s", err);
     provider_conn_t c;
     apr_status_t rv = provider_connect_direct(&c, &cli->ctx, name, &err);
     if (rv != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2304, "%s", err);
+        return cli_fail(cli, CLI_EXIT_FAILED, 2313, "%s", err);
     const char *tos = c.session->terms_of_service;
     cli_progress(cli, "terms of service of %s: %s", name,
                  tos ? acme_escape(tos, 500, cli->pool) : "(none published)");
@@ -127,10 +133,11 @@ static cli_exit_t account_register(cli_t *cli)
         cli->result = json_pack("{s:s?}", "terms_of_service", tos);
         return cli_fail(cli, CLI_EXIT_USAGE, 2305,
                         "read the terms of service (%s) and add --agree-tos "
-                        "to accept them", tos ? tos : "none published");
+                        "to accept them",
+                        tos ? tos : "none published");
     }
-    if (state_account_dir(&c.account_dir, cli->config, name, &err,
-                          cli->pool) != APR_SUCCESS)
+    if (state_account_dir(&c.account_dir, cli->config, name, &err, cli->pool) !=
+        APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2308, "%s", err);
     EVP_PKEY *key = NULL;
     const char *key_path = account_file(&c, "account.key", cli->pool);
@@ -167,32 +174,31 @@ static cli_exit_t account_show(cli_t *cli)
     if (code != CLI_EXIT_OK)
         return code;
     json_t *account = NULL;
-    if (acme_account_fetch(&account, c.session, &err, cli->pool) !=
-        APR_SUCCESS)
+    if (acme_account_fetch(&account, c.session, &err, cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2312, "account show: %s", err);
     crypt_key_type_t type;
     crypt_key_type_of(&type, c.account_key);
     json_t *contact = json_object_get(account, "contact");
-    const char *status = json_string_value(json_object_get(account,
-                                                           "status"));
-    cli->result = json_pack("{s:s, s:s, s:s, s:s, s:O*}", "provider",
-                            c.provider->name, "url", c.account_url, "status",
-                            status ? status : "unknown", "key_type",
-                            crypt_key_type_name(type), "contact", contact);
+    const char *status = json_string_value(json_object_get(account, "status"));
+    cli->result =
+        json_pack("{s:s, s:s, s:s, s:s, s:O*}", "provider", c.provider->name,
+                  "url", c.account_url, "status", status ? status : "unknown",
+                  "key_type", crypt_key_type_name(type), "contact", contact);
     cli_say(cli, "provider: %s\naccount:  %s\nstatus:   %s\nkey:      %s\n",
-            c.provider->name, c.account_url,
-            acme_escape(status, 32, cli->pool), crypt_key_type_name(type));
+            c.provider->name, c.account_url, acme_escape(status, 32, cli->pool),
+            crypt_key_type_name(type));
     size_t i;
     json_t *item;
-    json_array_foreach(contact, i, item) {
+    json_array_foreach(contact, i, item)
+    {
         cli_say(cli, "contact:  %s\n",
                 acme_escape(json_string_value(item), 256, cli->pool));
     }
     return CLI_EXIT_OK;
 }
 
-static const cli_opt_spec_t rollover_options[] = {
-    {"key-type", CLI_OPT_VALUE}, {NULL, 0}};
+static const cli_opt_spec_t rollover_options[] = {{"key-type", CLI_OPT_VALUE},
+                                                  {NULL, 0}};
 
 /* The new key is written beside the old one first, so that whatever
  * happens after the CA switched keys, the new key is on disk. */
@@ -228,8 +234,10 @@ static cli_exit_t account_rollover(cli_t *cli)
                             : err);
     }
     if (rename(next, current) != 0)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2325, "the CA switched to the "
-                        "new key but %s could not replace %s", next, current);
+        return cli_fail(cli, CLI_EXIT_FAILED, 2325,
+                        "the CA switched to the "
+                        "new key but %s could not replace %s",
+                        next, current);
     cli->result = json_pack("{s:s, s:s}", "url", c.account_url, "key_type",
                             crypt_key_type_name(type));
     cli_say(cli, "account key rolled over to a new %s key\n",
@@ -255,8 +263,7 @@ static cli_exit_t account_deactivate(cli_t *cli)
         json_object_set_new(rec, "status", json_string("deactivated"));
         state_write_json(path, rec, &err, cli->pool);
     }
-    const char *status = json_string_value(json_object_get(account,
-                                                           "status"));
+    const char *status = json_string_value(json_object_get(account, "status"));
     cli->result = json_pack("{s:s, s:s}", "url", c.account_url, "status",
                             status ? status : "deactivated");
     cli_say(cli, "account %s: %s\n", c.account_url,

@@ -8,14 +8,14 @@
 #include "apr_strings.h"
 
 #include "acme/acme.h"
-#include "ops/cert_state.h"
-#include "crypto/crypt_key.h"
+#include "acme/acme_json.h"
+#include "base/state.h"
 #include "crypto/crypt_cert.h"
 #include "crypto/crypt_chain.h"
+#include "crypto/crypt_key.h"
+#include "ops/cert_state.h"
 #include "ops/key_file.h"
-#include "acme/acme_json.h"
 #include "ops/provider.h"
-#include "base/state.h"
 
 typedef struct {
     const char *name;
@@ -46,9 +46,9 @@ static const char *deployed_as(cli_t *cli, const char *serial)
             APR_ARRAY_IDX(cli->config->certs, i, expacme_cert_conf_t *);
         json_t *rec = NULL;
         const char *err = NULL;
-        const char *path = apr_pstrcat(cli->pool, cli->config->state_dir,
-                                       "/certs/", c->name, "/deployed.json",
-                                       NULL);
+        const char *path =
+            apr_pstrcat(cli->pool, cli->config->state_dir, "/certs/", c->name,
+                        "/deployed.json", NULL);
         if (state_read_json(&rec, path, &err, cli->pool) != APR_SUCCESS)
             continue;
         const char *s = acme_json_string_member(rec, "serial");
@@ -85,15 +85,19 @@ static cli_exit_t use_cert_key(cli_t *cli, provider_conn_t *conn, X509 *leaf,
     if (key_file_load(&key, key_file, &err, cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2703, "--key: %s", err);
     if (!crypt_key_public_equal(key, crypt_cert_public_key(leaf)))
-        return cli_fail(cli, CLI_EXIT_USAGE, 2704, "--key %s is not the key "
-                        "of this certificate", key_file);
+        return cli_fail(cli, CLI_EXIT_USAGE, 2704,
+                        "--key %s is not the key "
+                        "of this certificate",
+                        key_file);
     provider_signer(&conn->session->signer, key, cli->pool);
     return CLI_EXIT_OK;
 }
 
-static const cli_opt_spec_t revoke_options[] = {
-    {"provider", CLI_OPT_VALUE}, {"key", CLI_OPT_VALUE},
-    {"reason", CLI_OPT_VALUE},   {"force", CLI_OPT_FLAG}, {NULL, 0}};
+static const cli_opt_spec_t revoke_options[] = {{"provider", CLI_OPT_VALUE},
+                                                {"key", CLI_OPT_VALUE},
+                                                {"reason", CLI_OPT_VALUE},
+                                                {"force", CLI_OPT_FLAG},
+                                                {NULL, 0}};
 
 cli_exit_t cmd_revoke_run(cli_t *cli)
 {
@@ -103,7 +107,8 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     const char *reason = cli_option(cli, "reason");
     int rcode = reason ? reason_code(reason) : 0;
     if (rcode < 0)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2705, "--reason must be "
+        return cli_fail(cli, CLI_EXIT_USAGE, 2705,
+                        "--reason must be "
                         "unspecified, keyCompromise, superseded or "
                         "cessationOfOperation");
     X509 *leaf = NULL;
@@ -113,13 +118,19 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
         return code;
     const char *live = deployed_as(cli, info.serial);
     if (live != NULL && cli_option(cli, "force") == NULL)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2706, "refusing to revoke the "
+        return cli_fail(cli, CLI_EXIT_FAILED, 2706,
+                        "refusing to revoke the "
                         "certificate deployed for %s (serial %s): it would "
                         "break service; deploy a new one first or add --force",
                         live, info.serial);
     provider_conn_t conn;
     const char *err = NULL;
     const char *key_file = cli_option(cli, "key");
+    const provider_t *known = NULL;
+    if (cli_option(cli, "provider") != NULL &&
+        provider_find(&known, &cli->ctx, cli_option(cli, "provider"), &err) !=
+            APR_SUCCESS)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2710, "--provider: %s", err);
     if (provider_connect(&conn, &cli->ctx, cli_option(cli, "provider"),
                          key_file == NULL, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2707, "%s", err);
@@ -129,7 +140,8 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
             return code;
     }
     if (conn.session->revoke_cert_url == NULL)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2708, "this CA offers no "
+        return cli_fail(cli, CLI_EXIT_FAILED, 2708,
+                        "this CA offers no "
                         "revokeCert");
     json_t *payload = json_pool_bind(
         json_pack("{s:s, s:i}", "certificate",
@@ -139,14 +151,12 @@ cli_exit_t cmd_revoke_run(cli_t *cli)
     if (acme_post(&resp, conn.session, conn.session->revoke_cert_url, payload,
                   NULL, &err, cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_FAILED, 2709, "revoke: %s", err);
-    cli->result = json_pack("{s:s, s:s, s:i, s:s, s:i}", "serial",
-                            info.serial, "reason", reason ? reason
-                                                          : "unspecified",
-                            "reason_code", rcode, "provider",
-                            conn.provider->name, "ca_status",
-                            (int)resp->status);
+    cli->result = json_pack(
+        "{s:s, s:s, s:i, s:s, s:i}", "serial", info.serial, "reason",
+        reason ? reason : "unspecified", "reason_code", rcode, "provider",
+        conn.provider->name, "ca_status", (int)resp->status);
     cli_say(cli, "revoked serial %s at %s (reason %s); the CA answered %ld\n",
-            info.serial, conn.provider->name,
-            reason ? reason : "unspecified", resp->status);
+            info.serial, conn.provider->name, reason ? reason : "unspecified",
+            resp->status);
     return CLI_EXIT_OK;
 }

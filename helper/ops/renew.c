@@ -8,19 +8,19 @@
 
 #include "apr_strings.h"
 
-#include "ops/cert_schedule.h"
-#include "ops/cert_state.h"
-#include "ops/deploy.h"
-#include "crypto/crypt_cert.h"
-#include "crypto/crypt_chain.h"
-#include "crypto/crypt_random.h"
 #include "acme/acme_json.h"
-#include "ops/notify.h"
-#include "ops/provider.h"
-#include "ops/sign.h"
 #include "base/log.h"
 #include "base/schedule.h"
 #include "base/state.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_random.h"
+#include "ops/cert_schedule.h"
+#include "ops/cert_state.h"
+#include "ops/deploy.h"
+#include "ops/notify.h"
+#include "ops/provider.h"
+#include "ops/sign.h"
 
 #define WARN_INTERVAL 86400
 
@@ -43,9 +43,8 @@ static void conf_from_json(schedule_conf_t *c, json_t *sched)
     c->days = json_is_integer(days) ? (unsigned)json_integer_value(days)
                                     : CERT_SCHEDULE_ALL_DAYS;
     json_t *minute = json_object_get(sched, "minute");
-    c->minute_of_day = json_is_integer(minute)
-                           ? (int)json_integer_value(minute)
-                           : CERT_SCHEDULE_DEFAULT_MINUTE;
+    c->minute_of_day = json_is_integer(minute) ? (int)json_integer_value(minute)
+                                               : CERT_SCHEDULE_DEFAULT_MINUTE;
 }
 
 static void facts_gather(renew_cert_t *rc)
@@ -131,8 +130,8 @@ static void ari_refresh(const ops_ctx_t *ctx, renew_cert_t *rc, apr_int64_t now)
     const char *err = NULL;
     apr_int64_t start = 0, end = 0;
     long retry_after = -1;
-    if (id == NULL || provider_connect(&conn, ctx, NULL, 0, &err) !=
-                          APR_SUCCESS)
+    if (id == NULL ||
+        provider_connect(&conn, ctx, NULL, 0, &err) != APR_SUCCESS)
         return;
     apr_status_t rv = acme_renewal_info(&start, &end, &retry_after,
                                         conn.session, id, &err, ctx->pool);
@@ -145,17 +144,16 @@ static void ari_refresh(const ops_ctx_t *ctx, renew_cert_t *rc, apr_int64_t now)
     }
     if (int_member(rc->sched, "ari_start") != start ||
         int_member(rc->sched, "ari_end") != end ||
-        strcmp(acme_json_string_member(rc->sched, "ari_id") ? acme_json_string_member(
-                                                             rc->sched,
-                                                             "ari_id")
-                                                       : "",
+        strcmp(acme_json_string_member(rc->sched, "ari_id")
+                   ? acme_json_string_member(rc->sched, "ari_id")
+                   : "",
                id) != 0) {
         apr_int64_t span = end - start;
-        apr_int64_t pick = start + (span > 0 ? crypt_random_below(
-                                                   (unsigned)(span > UINT32_MAX
-                                                                  ? UINT32_MAX
-                                                                  : span))
-                                             : 0);
+        apr_int64_t pick =
+            start +
+            (span > 0 ? crypt_random_below(
+                            (unsigned)(span > UINT32_MAX ? UINT32_MAX : span))
+                      : 0);
         json_object_set_new(rc->sched, "ari_id", json_string(id));
         json_object_set_new(rc->sched, "ari_start", json_integer(start));
         json_object_set_new(rc->sched, "ari_end", json_integer(end));
@@ -181,10 +179,9 @@ static void note_failure(renew_cert_t *rc, apr_int64_t now)
 
 static void note_success(renew_cert_t *rc)
 {
-    static const char *const spent[] = {"failures", "next_attempt",
-                                        "resubmit", "ari_id", "ari_start",
-                                        "ari_end", "ari_time",
-                                        "ari_next_check"};
+    static const char *const spent[] = {"failures", "next_attempt",  "resubmit",
+                                        "ari_id",   "ari_start",     "ari_end",
+                                        "ari_time", "ari_next_check"};
     for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++)
         json_object_del(rc->sched, spent[i]);
 }
@@ -194,13 +191,14 @@ static void note_success(renew_cert_t *rc)
 static const char *warn_manual(const ops_ctx_t *ctx, renew_cert_t *rc,
                                const schedule_decision_t *d, apr_int64_t now)
 {
-    if (rc->conf.automated || !rc->facts.has_deployed ||
-        now < d->renewal_due ||
+    if (rc->conf.automated || !rc->facts.has_deployed || now < d->renewal_due ||
         now - int_member(rc->sched, "last_warned") < WARN_INTERVAL)
         return NULL;
-    const char *msg = apr_psprintf(ctx->pool, "two-thirds of the lifetime "
+    const char *msg = apr_psprintf(ctx->pool,
+                                   "two-thirds of the lifetime "
                                    "of certificate %s has elapsed: sign and "
-                                   "deploy a new one", rc->cert->name);
+                                   "deploy a new one",
+                                   rc->cert->name);
     log_warning(2960, "%s", msg);
     ops_progress(ctx, "warning: %s", msg);
     notify_event(ctx, "renewal-warning", rc->cert->name, msg);
@@ -225,16 +223,17 @@ static void act_record(renew_entry_t *entry, renew_cert_t *rc,
 {
     /* Reread what sign or deploy wrote (last_sign with its problem). */
     const char *ignored = NULL;
-    state_read_json(&rc->cert->status,
-                    cert_state_file(rc->cert, "status.json"), &ignored,
-                    ctx->pool);
+    state_read_json(&rc->cert->status, cert_state_file(rc->cert, "status.json"),
+                    &ignored, ctx->pool);
     if (st == OPS_OK)
         note_success(rc);
     else
         note_failure(rc, now);
     entry->result = st == OPS_OK ? "success" : "failure";
-    if (st != OPS_OK)
+    if (st != OPS_OK) {
         entry->error = error->message;
+        entry->logno = error->logno;
+    }
 }
 
 static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
@@ -292,15 +291,18 @@ static void renew_one(renew_entry_t *entry, const ops_ctx_t *ctx,
     const char *err = NULL;
     if (cert_state_open(&rc.cert, ctx, name, &err) != APR_SUCCESS ||
         cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
-        entry->error = err;
+        ops_error_t error = {0};
+        ops_fail(&error, OPS_FAILED, 2961, ctx->pool, "%s", err);
+        entry->error = error.message;
+        entry->logno = error.logno;
         return;
     }
     apr_int64_t now = ops_now(ctx);
     schedule_decision_t d;
     decide(&d, ctx, &rc, now);
     entry->warning = warn_manual(ctx, &rc, &d, now);
-    schedule_action_t action = now_flag ? forced_action(&rc, &d, now)
-                                        : d.action;
+    schedule_action_t action =
+        now_flag ? forced_action(&rc, &d, now) : d.action;
     if (now_flag && action != SCHEDULE_NOTHING)
         d.why = "renew --now";
     renew_act(entry, ctx, &rc, &d, action, now);
@@ -326,8 +328,8 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
                        int now_flag)
 {
     const expacme_config_t *config = ctx->config;
-    result->entries = apr_array_make(ctx->pool, config->certs->nelts,
-                                     sizeof(renew_entry_t));
+    result->entries =
+        apr_array_make(ctx->pool, config->certs->nelts, sizeof(renew_entry_t));
     int failed = 0;
     for (int i = 0; i < config->certs->nelts; i++) {
         renew_entry_t *entry = apr_array_push(result->entries);

@@ -11,15 +11,18 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
+#include "acme/acme_json.h"
+#include "base/json_pool.h"
+#include "base/json_time.h"
+#include "base/schedule.h"
+#include "base/state.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
-#include "crypto/crypt_cert.h"
-#include "crypto/crypt_chain.h"
-#include "acme/acme_json.h"
 #include "ops/provider.h"
-#include "base/schedule.h"
-#include "base/state.h"
+#include "ops/status_lines.h"
 
 static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
                               apr_pool_t *pool)
@@ -28,13 +31,21 @@ static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
     apr_size_t len = 0;
     const char *err = NULL;
     apr_array_header_t *chain = NULL;
-    apr_status_t rv = state_read_file(&pem, &len, path, STATE_FILE_MAX, &err,
-                                      pool);
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, STATE_FILE_MAX, &err, pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_parse(&chain, pem, len, &err, pool);
     if (rv == APR_SUCCESS)
         rv = crypt_cert_info(info, APR_ARRAY_IDX(chain, 0, X509 *), pool);
     return rv;
+}
+
+/* Which rule set renewal_due (base/schedule.h), in words for status. */
+static const char *renewal_rule(const crypt_cert_info_t *info)
+{
+    if (info->not_after - info->not_before < 10 * 86400)
+        return "half of the lifetime (shorter than ten days)";
+    return "two-thirds of the lifetime";
 }
 
 static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
@@ -46,19 +57,36 @@ static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
     json_t *c = cert_info_json(&info);
     apr_int64_t due = schedule_renewal_due(info.not_before, info.not_after);
     json_object_set_new(c, "renewal_due", json_integer(due));
+    json_object_set_new(c, "renewal_rule", json_string(renewal_rule(&info)));
     json_object_set_new(o, key, c);
     apr_int64_t now = ops_now(ctx);
     if (strcmp(key, "deployed") == 0 && now >= info.not_after)
         json_array_append_new(warnings, json_string("the deployed "
                                                     "certificate has expired"));
     else if (strcmp(key, "deployed") == 0 && now >= due)
-        json_array_append_new(warnings, json_string(
-            "two-thirds of the deployed certificate's lifetime has elapsed: "
-            "sign and deploy a new one"));
+        json_array_append_new(warnings,
+                              json_string("two-thirds of the deployed "
+                                          "certificate's lifetime has elapsed: "
+                                          "sign and deploy a new one"));
 }
 
-/* Automated renewal as status shows it: on/off, deploy slot, the random
- * resubmission times, backoff. */
+/* The CA's ARI window and the moment chosen in it (RFC 9773), when the
+ * CA offered one. */
+static void add_ari(json_t *o, json_t *sched)
+{
+    json_t *start = json_object_get(sched, "ari_start");
+    json_t *end = json_object_get(sched, "ari_end");
+    json_t *pick = json_object_get(sched, "ari_time");
+    if (!json_is_integer(start) || !json_is_integer(end))
+        return;
+    json_t *ari = json_pack("{s:O, s:O}", "start", start, "end", end);
+    if (json_is_integer(pick))
+        json_object_set(ari, "time", pick);
+    json_object_set_new(o, "ari", ari);
+}
+
+/* Automated renewal as status shows it: on/off, deploy slot and days,
+ * the random resubmission times, the ARI window, backoff. */
 static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
 {
     json_t *sched = NULL;
@@ -70,17 +98,26 @@ static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
     json_object_set_new(o, "automated", json_boolean(automated));
     json_t *days = json_object_get(sched, "days");
     json_t *minute = json_object_get(sched, "minute");
-    schedule_conf_t conf = {automated,
-                            (unsigned)json_integer_value(days),
+    schedule_conf_t conf = {automated, (unsigned)json_integer_value(days),
                             (int)json_integer_value(minute)};
     if (automated && json_is_integer(days) && json_is_integer(minute)) {
         json_object_set_new(o, "deploy_time",
                             json_sprintf("%02d:%02d", conf.minute_of_day / 60,
                                          conf.minute_of_day % 60));
-        json_object_set_new(o, "next_deploy_slot",
-                            json_integer(schedule_next_slot(&conf,
-                                                            ops_now(ctx))));
+        json_object_set_new(
+            o, "next_deploy_slot",
+            json_integer(schedule_next_slot(&conf, ops_now(ctx))));
     }
+    const char *names[7];
+    int n = schedule_day_names(conf.days, names);
+    json_t *list = json_array();
+    for (int i = 0; automated && i < n; i++)
+        json_array_append_new(list, json_string(names[i]));
+    if (automated && json_is_integer(days))
+        json_object_set_new(o, "deploy_days", list);
+    else
+        json_decref(list);
+    add_ari(o, sched);
     static const char *const copied[] = {"resubmit", "next_attempt",
                                          "failures"};
     for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
@@ -90,8 +127,8 @@ static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
     }
 }
 
-static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *provider,
-                           const char *account)
+static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
+                           const char *provider, const char *account)
 {
     cert_state_t *cert = NULL;
     const char *err = NULL;
@@ -103,9 +140,9 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *p
         deploy_recover(ctx, cert, &recovered);
     }
     json_t *warnings = json_array();
-    json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name,
-                          "state", cert_state_name(cert), "automated", 0,
-                          "provider", provider, "account", account);
+    json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name, "state",
+                          cert_state_name(cert), "automated", 0, "provider",
+                          provider, "account", account);
     json_t *csr = NULL;
     if (state_read_json(&csr, cert_state_file(cert, "csr.json"), &err,
                         ctx->pool) == APR_SUCCESS) {
@@ -131,8 +168,8 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name, const char *p
 /* The configured certificates, then any other with a state directory. */
 static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
 {
-    apr_array_header_t *names = apr_array_make(ctx->pool, 4,
-                                               sizeof(const char *));
+    apr_array_header_t *names =
+        apr_array_make(ctx->pool, 4, sizeof(const char *));
     apr_hash_t *seen = apr_hash_make(ctx->pool);
     for (int i = 0; i < ctx->config->certs->nelts; i++) {
         const char *n =
@@ -142,8 +179,8 @@ static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
     }
     apr_dir_t *dir = NULL;
     apr_finfo_t fi;
-    const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
-                                   "/certs", NULL);
+    const char *path =
+        apr_pstrcat(ctx->pool, ctx->config->state_dir, "/certs", NULL);
     if (apr_dir_open(&dir, path, ctx->pool) != APR_SUCCESS)
         return names;
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
@@ -165,9 +202,9 @@ json_t *status_document(const ops_ctx_t *ctx)
     const char *account = NULL;
     if (provider_current(&provider, ctx, &err) == APR_SUCCESS) {
         json_t *acct = NULL;
-        const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
-                                       "/accounts/", provider,
-                                       "/account.json", NULL);
+        const char *path =
+            apr_pstrcat(ctx->pool, ctx->config->state_dir, "/accounts/",
+                        provider, "/account.json", NULL);
         if (state_read_json(&acct, path, &err, ctx->pool) == APR_SUCCESS)
             account = acme_json_string_member(acct, "url");
     }
@@ -191,7 +228,14 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
         *slash = '\0';
         state_make_dir(dir, 0755, &err, ctx->pool);
     }
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    /* The line form first (the module's page), from the epoch times. */
+    if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),
+                           &err) != APR_SUCCESS)
+        ops_progress(ctx, "warning: cannot publish the status page: %s", err);
+    /* What admin UIs read says times as --json does. */
+    json_t *out = json_pool_bind(json_deep_copy(doc), ctx->pool);
+    json_time_rfc3339(out);
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text == NULL)
         return;
     if (state_write_file(path, text, strlen(text), 0644, &err, ctx->pool) !=
@@ -205,4 +249,3 @@ void status_refresh(const ops_ctx_t *ctx)
     json_t *doc = json_pool_bind(status_document(ctx), ctx->pool);
     status_publish(ctx, doc);
 }
-

@@ -20,7 +20,7 @@ use Test::More ();
 our $TOP = dirname(dirname(dirname(dirname(dirname(abs_path(__FILE__))))));
 our $DIR = "$TOP/docs/schema";
 our $CHECKER = "$TOP/tests/integration/schema_check";
-our $ON = $ENV{EXPACME_IT_SCHEMA} // 0;    # phase 2 of issue 11 turns it on
+our $ON = $ENV{EXPACME_IT_SCHEMA} // 1;
 
 my %AREAS = map { $_ => 1 } qw(provider account csr pending token);
 my ($pid, $to, $from);
