@@ -1,5 +1,5 @@
 /* config.h — expacme.conf: plain `key = value` lines, `#` comments and
- * `[cert NAME]` sections (SPEC §3). */
+ * `[cert NAME]` sections (manual §3). */
 #ifndef EXPACME_CONFIG_H
 #define EXPACME_CONFIG_H
 

@@ -1,4 +1,4 @@
-/* json_time.h — times as expacmectl shows them to the outside (SPEC §3):
+/* json_time.h — times as expacmectl shows them to the outside (manual §3):
  * RFC 3339 strings in UTC, with the epoch seconds beside them.
  *
  * Inside, documents carry epoch seconds (state files, the schedule's

@@ -1,4 +1,4 @@
-/* schedule.h — when to sign and when to deploy (SPEC §6), as a pure
+/* schedule.h — when to sign and when to deploy (manual §6), as a pure
  * function of the facts and the time, so that tests can run years of
  * renewals in seconds through an injected clock. */
 #ifndef EXPACME_SCHEDULE_H

@@ -118,7 +118,7 @@ static cli_exit_t account_register(cli_t *cli)
         crypt_key_type_parse(&type, cli_option(cli, "key-type"), &err,
                              cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2303, "--key-type: %s", err);
-    /* A name that does not exist is a usage error (SPEC §3), not a CA's. */
+    /* A name that does not exist is a usage error (manual §3), not a CA's. */
     const provider_t *known = NULL;
     if (provider_find(&known, &cli->ctx, name, &err) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2304, "%s", err);

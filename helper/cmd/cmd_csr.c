@@ -1,5 +1,5 @@
 /* cmd_csr.c — `csr generate|show|discard`: the key and the CSR of one
- * managed certificate (SPEC §2-§3).  Files in its state directory:
+ * managed certificate (manual §2-§3).  Files in its state directory:
  * key.pem (0600), csr.pem, and csr.json (what was asked for, which
  * `status` shows).  Nothing secret is ever printed: the key stays in
  * key.pem. */

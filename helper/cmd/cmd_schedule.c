@@ -10,7 +10,7 @@
 #include "ops/cert_schedule.h"
 #include "ops/renew.h"
 
-/* Deploy days as a list of names, Monday first (SPEC §3). */
+/* Deploy days as a list of names, Monday first (manual §3). */
 static json_t *days_json(unsigned mask)
 {
     const char *names[7];

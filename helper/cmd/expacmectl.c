@@ -264,7 +264,7 @@ static void print_json(cli_t *cli, cli_exit_t code)
 {
     json_t *out = cli->result != NULL ? cli->result : json_object();
     json_object_set_new(out, "ok", json_boolean(code == CLI_EXIT_OK));
-    /* Times leave as RFC 3339 strings (SPEC §3), epoch beside them. */
+    /* Times leave as RFC 3339 strings (manual §3), epoch beside them. */
     json_time_rfc3339(out);
     json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);

@@ -39,7 +39,7 @@ void cert_state_set_sign(cert_state_t *cert, const char *result,
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
                                 const char **err);
 
-/* The "state" of SPEC §2: none, csr, signing, pending, deployed. */
+/* The "state" of manual §2: none, csr, signing, pending, deployed. */
 const char *cert_state_name(const cert_state_t *cert);
 
 #endif

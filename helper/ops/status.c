@@ -1,4 +1,4 @@
-/* status.c — the status document: per managed certificate what SPEC §3
+/* status.c — the status document: per managed certificate what manual §3
  * lists, as `status` prints it and as it is published (no secrets) to
  * status_file for the module's status page. */
 #include "ops/status.h"

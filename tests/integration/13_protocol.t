@@ -1,7 +1,7 @@
 # What goes over the wire, seen from the fault proxy, and what httpd
 # answers meanwhile: JWS headers and payloads (RFC 8555 §6), badNonce
 # retried with the nonce the error carried (§6.5), every challenge
-# answered before the first poll (SPEC §4.3), the key authorizations
+# answered before the first poll (manual §4.3), the key authorizations
 # served by mod_expacme from the store while the order is open, IP
 # identifiers (RFC 8738), and the preferred chain among alternates.
 use strict;

@@ -86,7 +86,7 @@ exit_is($r, 2, 'sign of a certificate that does not exist: exit 2');
 $r = $env->ctl('--json', 'account', 'register', '--provider', 'no-such-ca',
                '--email', 'a@example.test', '--agree-tos');
 exit_is($r, 2, 'a provider that does not exist: exit 2');
-is($r->{json}{code}, 'EXP02304', 'its number is EXP02304 (SPEC §3)');
+is($r->{json}{code}, 'EXP02304', 'its number is EXP02304 (manual §3)');
 $r = $env->ctl('--json', '--cert', 'fresh', 'csr', 'generate', '--cn', $env->names(1, 'fresh-'));
 exit_is($r, 0, 'csr generate still makes a new managed certificate');
 
