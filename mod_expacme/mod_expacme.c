@@ -25,10 +25,10 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     const expacme_server_conf_t *base = basev;
     const expacme_server_conf_t *add = addv;
     expacme_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-    conf->http_mode = add->http_mode != EXPACME_MODE_UNSET ? add->http_mode
-                                                           : base->http_mode;
-    conf->https_port = add->https_port != -1 ? add->https_port
-                                             : base->https_port;
+    conf->http_mode =
+        add->http_mode != EXPACME_MODE_UNSET ? add->http_mode : base->http_mode;
+    conf->https_port =
+        add->https_port != -1 ? add->https_port : base->https_port;
     /* Global settings always come from the main server. */
     conf->store_path = base->store_path;
     conf->status_file = base->status_file;
@@ -96,8 +96,7 @@ static const char *set_status_file(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 static const command_rec expacme_cmds[] = {
-    AP_INIT_TAKE1("ExpAcmeChallengeStore", set_challenge_store, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("ExpAcmeChallengeStore", set_challenge_store, NULL, RSRC_CONF,
                   "where open challenges live: shm:/path (single node)"),
     AP_INIT_TAKE1("ExpAcmeHttpMode", set_http_mode, NULL, RSRC_CONF,
                   "redirect | challenge-only | off: what this plain-HTTP "
@@ -117,7 +116,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      EXPLOGNO(01000) "cannot set up the challenge store "
-                     "view; challenges will not be answered");
+                                     "view; challenges will not be answered");
     }
 }
 
@@ -134,15 +133,14 @@ static void register_hooks(apr_pool_t *p)
      * before URI translation, so no module can map the challenge path to
      * a file or redirect it elsewhere; and unlike post_read_request, an
      * answer given here keeps the connection alive. */
-    ap_hook_quick_handler(http_port_handle, NULL, NULL,
-                          APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(http_port_handle, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* Each child maps the store itself: a mapping made in the parent
      * would outlive a store the helper has since replaced. */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* Optional: does nothing unless mod_status is loaded. */
-    APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL,
-                      NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(expacme) = {

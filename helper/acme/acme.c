@@ -68,20 +68,22 @@ static apr_status_t nonce_take(const char **out, acme_session_t *s,
         return rv;
     nonce_keep(s, resp);
     if (s->nonces->nelts == 0) {
-        *err = apr_psprintf(pool, "%s: answered %ld without a valid "
-                            "Replay-Nonce", s->new_nonce_url, resp->status);
+        *err = apr_psprintf(pool,
+                            "%s: answered %ld without a valid "
+                            "Replay-Nonce",
+                            s->new_nonce_url, resp->status);
         return APR_EGENERAL;
     }
     *out = *(const char **)apr_array_pop(s->nonces);
     return APR_SUCCESS;
 }
 
-static void parse_subproblems(acme_problem_t *p, json_t *list,
-                              apr_pool_t *pool)
+static void parse_subproblems(acme_problem_t *p, json_t *list, apr_pool_t *pool)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         if (i >= 200)
             break;
         acme_subproblem_t *sub = apr_array_push(p->subproblems);
@@ -119,11 +121,11 @@ acme_problem_t *acme_problem_parse(const http_response_t *resp,
 {
     json_t *doc = NULL;
     const char *ignored = NULL;
-    acme_json_parse_object(&doc, resp->body, resp->body_len, "problem", &ignored,
-                      pool);
+    acme_json_parse_object(&doc, resp->body, resp->body_len, "problem",
+                           &ignored, pool);
     acme_problem_t *p = acme_problem_from_json(doc, (int)resp->status, pool);
-    p->retry_after_s = http_retry_after_seconds(resp->retry_after,
-                                                apr_time_now());
+    p->retry_after_s =
+        http_retry_after_seconds(resp->retry_after, apr_time_now());
     return p;
 }
 
@@ -170,8 +172,7 @@ apr_status_t acme_wait(acme_session_t *s, apr_interval_time_t wait)
 
 /* 503 and rateLimited with a short Retry-After are waited out here; a
  * long one is the caller's to remember (renewal backoff). */
-static int worth_waiting(acme_session_t *s, const acme_problem_t *p,
-                         int waits)
+static int worth_waiting(acme_session_t *s, const acme_problem_t *p, int waits)
 {
     if (waits >= 3 || p->retry_after_s < 0 ||
         p->retry_after_s > s->options.max_retry_after_s)
@@ -201,8 +202,7 @@ static apr_status_t post_once(http_response_t **out, acme_session_t *s,
 
 apr_status_t acme_post(http_response_t **out, acme_session_t *s,
                        const char *url, const json_t *payload,
-                       const char *accept, const char **err,
-                       apr_pool_t *pool)
+                       const char *accept, const char **err, apr_pool_t *pool)
 {
     int bad_nonces = 0;
     int waits = 0;
@@ -225,8 +225,10 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
         }
         if (worth_waiting(s, p, waits)) {
             waits++;
-            progress(s, apr_psprintf(pool, "CA busy; waiting %lds as its "
-                                     "Retry-After asks", p->retry_after_s));
+            progress(s, apr_psprintf(pool,
+                                     "CA busy; waiting %lds as its "
+                                     "Retry-After asks",
+                                     p->retry_after_s));
             rv = acme_wait(s, apr_time_from_sec(p->retry_after_s));
             if (rv != APR_SUCCESS) {
                 *err = "interrupted";
@@ -255,10 +257,10 @@ apr_status_t acme_post_json(json_t **out, http_response_t **resp,
         *resp = r;
     if (rv != APR_SUCCESS)
         return rv;
-    return acme_json_parse_object(out, r->body, r->body_len,
-                             apr_psprintf(pool, "answer of %s",
-                                          acme_escape(url, 200, pool)),
-                             err, pool);
+    return acme_json_parse_object(
+        out, r->body, r->body_len,
+        apr_psprintf(pool, "answer of %s", acme_escape(url, 200, pool)), err,
+        pool);
 }
 
 static apr_status_t directory_read(acme_session_t *s, const char **err,
@@ -273,21 +275,23 @@ static apr_status_t directory_read(acme_session_t *s, const char **err,
     s->renewal_info_url = acme_json_url_member(d, "renewalInfo");
     if (s->new_nonce_url == NULL || s->new_account_url == NULL ||
         s->new_order_url == NULL) {
-        *err = apr_psprintf(pool, "%s: directory lacks https newNonce, "
-                            "newAccount or newOrder URLs", s->directory_url);
+        *err = apr_psprintf(pool,
+                            "%s: directory lacks https newNonce, "
+                            "newAccount or newOrder URLs",
+                            s->directory_url);
         return APR_EINVAL;
     }
     json_t *meta = acme_json_object_member(d, "meta");
     s->terms_of_service = acme_json_string_member(meta, "termsOfService");
-    s->eab_required = json_is_true(json_object_get(meta ? meta : d,
-                                                   "externalAccountRequired"));
+    s->eab_required = json_is_true(
+        json_object_get(meta ? meta : d, "externalAccountRequired"));
     s->profiles = acme_json_object_member(meta, "profiles");
     return APR_SUCCESS;
 }
 
 apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
-                               const acme_options_t *options,
-                               const char **err, apr_pool_t *pool)
+                               const acme_options_t *options, const char **err,
+                               apr_pool_t *pool)
 {
     acme_session_t *s = apr_pcalloc(pool, sizeof(*s));
     *out = NULL;
@@ -299,8 +303,7 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
         s->options.max_retry_after_s = 60;
     s->directory_url = directory_url;
     s->nonces = apr_array_make(pool, 4, sizeof(const char *));
-    apr_status_t rv = http_client_create(&s->http, &s->options.http, err,
-                                         pool);
+    apr_status_t rv = http_client_create(&s->http, &s->options.http, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     http_response_t *resp = NULL;
@@ -309,12 +312,12 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
     if (rv != APR_SUCCESS)
         return rv;
     if (resp->status != 200) {
-        *err = apr_psprintf(pool, "%s: directory answered %ld",
-                            directory_url, resp->status);
+        *err = apr_psprintf(pool, "%s: directory answered %ld", directory_url,
+                            resp->status);
         return APR_EGENERAL;
     }
     rv = acme_json_parse_object(&s->directory, resp->body, resp->body_len,
-                           "directory", err, pool);
+                                "directory", err, pool);
     if (rv == APR_SUCCESS)
         rv = directory_read(s, err, pool);
     if (rv == APR_SUCCESS)
@@ -347,8 +350,8 @@ apr_int64_t acme_parse_rfc3339(const char *s)
     tm.tm_min = digits(s + 14, 2);
     tm.tm_sec = digits(s + 17, 2);
     if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-        tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
-        tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+        tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+        tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
         return -1;
     const char *p = s + 19;
     if (*p == '.') {
@@ -383,22 +386,22 @@ apr_status_t acme_renewal_info(apr_int64_t *start, apr_int64_t *end,
         *err = "the CA offers no renewalInfo";
         return APR_ENOTIMPL;
     }
-    const char *url = apr_pstrcat(pool, s->renewal_info_url, "/", cert_id,
-                                  NULL);
+    const char *url =
+        apr_pstrcat(pool, s->renewal_info_url, "/", cert_id, NULL);
     http_response_t *resp = NULL;
     apr_status_t rv = http_request(&resp, s->http, "GET", url, NULL,
                                    "application/json", NULL, 0, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    *retry_after_s = http_retry_after_seconds(resp->retry_after,
-                                              apr_time_now());
+    *retry_after_s =
+        http_retry_after_seconds(resp->retry_after, apr_time_now());
     if (resp->status != 200) {
         *err = apr_psprintf(pool, "renewalInfo answered %ld", resp->status);
         return APR_EGENERAL;
     }
     json_t *doc = NULL;
     rv = acme_json_parse_object(&doc, resp->body, resp->body_len, "renewalInfo",
-                           err, pool);
+                                err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_t *window = acme_json_object_member(doc, "suggestedWindow");

@@ -23,9 +23,9 @@ typedef struct {
 
 typedef struct {
     int http_status;
-    const char *type;   /* "urn:ietf:params:acme:error:badNonce", ... */
+    const char *type; /* "urn:ietf:params:acme:error:badNonce", ... */
     const char *detail;
-    long retry_after_s; /* -1 when none */
+    long retry_after_s;              /* -1 when none */
     apr_array_header_t *subproblems; /* acme_subproblem_t */
 } acme_problem_t;
 
@@ -34,12 +34,12 @@ typedef void acme_progress_fn(void *baton, const char *fmt, ...)
 
 typedef struct {
     http_options_t http;
-    int bad_nonce_retries;   /* default 20: a CA rejecting half of all
-                                nonces still gets through a 100-name
-                                order; one rejecting all is given up on
-                                within milliseconds */
-    long max_retry_after_s;  /* wait at most this long for a 503/429
-                                Retry-After inside one command (default 60) */
+    int bad_nonce_retries;  /* default 20: a CA rejecting half of all
+                               nonces still gets through a 100-name
+                               order; one rejecting all is given up on
+                               within milliseconds */
+    long max_retry_after_s; /* wait at most this long for a 503/429
+                               Retry-After inside one command (default 60) */
     acme_progress_fn *progress;
     void *progress_baton;
 } acme_options_t;
@@ -58,25 +58,24 @@ typedef struct acme_session {
     const char *renewal_info_url; /* NULL unless the CA offers ARI */
     const char *terms_of_service;
     int eab_required;
-    json_t *profiles;             /* meta.profiles object, or NULL */
-    apr_array_header_t *nonces;   /* const char * */
+    json_t *profiles;           /* meta.profiles object, or NULL */
+    apr_array_header_t *nonces; /* const char * */
     jws_signer_t signer;
-    acme_problem_t *problem;      /* of the last failed request */
+    acme_problem_t *problem; /* of the last failed request */
 } acme_session_t;
 
 /* Fetches the directory.  APR_SUCCESS or an error in *err; transport
  * failures keep their http.h status (http_error_unreachable). */
 apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
-                               const acme_options_t *options,
-                               const char **err, apr_pool_t *pool);
+                               const acme_options_t *options, const char **err,
+                               apr_pool_t *pool);
 
 /* Signed POST of payload (NULL: POST-as-GET) to url.  Success means a 2xx
  * answer; a problem document lands in session->problem and *err says
  * "CA answered <status>: <type>: <detail>". */
 apr_status_t acme_post(http_response_t **out, acme_session_t *session,
                        const char *url, const json_t *payload,
-                       const char *accept, const char **err,
-                       apr_pool_t *pool);
+                       const char *accept, const char **err, apr_pool_t *pool);
 
 /* POST and parse the answer as a JSON object. */
 apr_status_t acme_post_json(json_t **out, http_response_t **resp,
@@ -96,8 +95,7 @@ acme_problem_t *acme_problem_from_json(const json_t *doc, int http_status,
 
 /* The problem as one line (type and detail verbatim but with control
  * characters escaped, subproblems appended). */
-const char *acme_problem_text(const acme_problem_t *problem,
-                              apr_pool_t *pool);
+const char *acme_problem_text(const acme_problem_t *problem, apr_pool_t *pool);
 
 /* Makes s printable on one line: control characters and non-ASCII become
  * \xNN, and it is cut at max bytes. For every CA string we print. */

@@ -31,13 +31,13 @@ apr_status_t acme_account_register(const char **url, json_t **account,
                "provider with --eab-kid and --eab-hmac-key-file";
         return APR_EINVAL;
     }
-    json_t *payload = json_pool_bind(new_account_payload(email, agree_tos),
-                                      pool);
+    json_t *payload =
+        json_pool_bind(new_account_payload(email, agree_tos), pool);
     if (eab != NULL) {
         json_t *binding = NULL;
-        apr_status_t rv = jws_build_eab(&binding, s->signer.jwk, eab->kid,
-                                        eab->hmac_key, eab->hmac_key_len,
-                                        s->new_account_url, err, pool);
+        apr_status_t rv =
+            jws_build_eab(&binding, s->signer.jwk, eab->kid, eab->hmac_key,
+                          eab->hmac_key_len, s->new_account_url, err, pool);
         if (rv != APR_SUCCESS)
             return rv;
         json_object_set(payload, "externalAccountBinding", binding);
@@ -72,10 +72,10 @@ apr_status_t acme_account_key_change(acme_session_t *s,
     }
     jws_signer_t inner_signer = *new_signer;
     inner_signer.kid = NULL; /* the inner JWS carries the new jwk */
-    json_t *inner_payload = json_pool_bind(
-        json_pack("{s:s, s:O}", "account", s->signer.kid, "oldKey",
-                  s->signer.jwk),
-        pool);
+    json_t *inner_payload =
+        json_pool_bind(json_pack("{s:s, s:O}", "account", s->signer.kid,
+                                 "oldKey", s->signer.jwk),
+                       pool);
     json_t *inner = NULL;
     apr_status_t rv = jws_build_json(&inner, &inner_signer, s->key_change_url,
                                      NULL, inner_payload, err, pool);
@@ -94,8 +94,7 @@ apr_status_t acme_account_key_change(acme_session_t *s,
 apr_status_t acme_account_deactivate(json_t **account, acme_session_t *s,
                                      const char **err, apr_pool_t *pool)
 {
-    json_t *payload = json_pool_bind(
-        json_pack("{s:s}", "status", "deactivated"), pool);
-    return acme_post_json(account, NULL, s, s->signer.kid, payload, err,
-                          pool);
+    json_t *payload =
+        json_pool_bind(json_pack("{s:s}", "status", "deactivated"), pool);
+    return acme_post_json(account, NULL, s, s->signer.kid, payload, err, pool);
 }

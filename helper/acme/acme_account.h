@@ -15,10 +15,9 @@ typedef struct {
  * session's signer (which must carry the jwk and no kid).  On success
  * *url is the account URL and the signer switches to it as kid. */
 apr_status_t acme_account_register(const char **url, json_t **account,
-                                   acme_session_t *session,
-                                   const char *email, int agree_tos,
-                                   const acme_eab_t *eab, const char **err,
-                                   apr_pool_t *pool);
+                                   acme_session_t *session, const char *email,
+                                   int agree_tos, const acme_eab_t *eab,
+                                   const char **err, apr_pool_t *pool);
 
 /* POST-as-GET of the account (signer with kid). */
 apr_status_t acme_account_fetch(json_t **account, acme_session_t *session,
@@ -30,8 +29,7 @@ apr_status_t acme_account_key_change(acme_session_t *session,
                                      const jws_signer_t *new_signer,
                                      const char **err, apr_pool_t *pool);
 
-apr_status_t acme_account_deactivate(json_t **account,
-                                     acme_session_t *session,
+apr_status_t acme_account_deactivate(json_t **account, acme_session_t *session,
                                      const char **err, apr_pool_t *pool);
 
 #endif

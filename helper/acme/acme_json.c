@@ -8,8 +8,8 @@
 #include "base/json_pool.h"
 
 apr_status_t acme_json_parse_object(json_t **out, const char *text,
-                               apr_size_t len, const char *what,
-                               const char **err, apr_pool_t *pool)
+                                    apr_size_t len, const char *what,
+                                    const char **err, apr_pool_t *pool)
 {
     json_error_t jerr;
     *out = NULL;

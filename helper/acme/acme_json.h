@@ -12,8 +12,8 @@
 
 /* Parses an object (duplicates rejected), bound to pool. */
 apr_status_t acme_json_parse_object(json_t **out, const char *text,
-                               apr_size_t len, const char *what,
-                               const char **err, apr_pool_t *pool);
+                                    apr_size_t len, const char *what,
+                                    const char **err, apr_pool_t *pool);
 
 /* The string member key of obj, or NULL when absent, not a string, empty,
  * longer than ACME_JSON_STRING_MAX or holding a NUL. */

@@ -32,8 +32,8 @@ typedef struct {
     const acme_order_request_t *req;
     acme_order_result_t *result;
     apr_time_t deadline;
-    apr_array_header_t *authzs;     /* authz_t */
-    apr_array_header_t *published;  /* acme_challenge_t */
+    apr_array_header_t *authzs;    /* authz_t */
+    apr_array_header_t *published; /* acme_challenge_t */
     const char *finalize_url;
     const char *certificate_url;
     apr_pool_t *pool;
@@ -42,8 +42,7 @@ typedef struct {
 static void say(order_run_t *run, const char *message)
 {
     if (run->s->options.progress != NULL)
-        run->s->options.progress(run->s->options.progress_baton, "%s",
-                                 message);
+        run->s->options.progress(run->s->options.progress_baton, "%s", message);
 }
 
 int acme_order_name_is_ip(const char *name)
@@ -95,13 +94,12 @@ static json_t *order_payload(order_run_t *run)
         const char *name = APR_ARRAY_IDX(run->req->names, i, const char *);
         json_array_append_new(
             ids, json_pack("{s:s, s:s}", "type",
-                           acme_order_name_is_ip(name) ? "ip" : "dns",
-                           "value", name));
+                           acme_order_name_is_ip(name) ? "ip" : "dns", "value",
+                           name));
     }
     json_t *payload = json_pack("{s:o}", "identifiers", ids);
     if (run->req->profile != NULL)
-        json_object_set_new(payload, "profile",
-                            json_string(run->req->profile));
+        json_object_set_new(payload, "profile", json_string(run->req->profile));
     if (run->req->replaces != NULL)
         json_object_set_new(payload, "replaces",
                             json_string(run->req->replaces));
@@ -115,8 +113,10 @@ static apr_status_t profile_check(order_run_t *run, const char **err)
         return APR_SUCCESS;
     json_t *offered = run->s->profiles;
     if (offered == NULL) {
-        *err = apr_psprintf(run->pool, "profile '%s' asked, but this CA "
-                            "advertises no certificate profiles", want);
+        *err = apr_psprintf(run->pool,
+                            "profile '%s' asked, but this CA "
+                            "advertises no certificate profiles",
+                            want);
         return APR_EINVAL;
     }
     if (json_object_get(offered, want) != NULL)
@@ -124,12 +124,15 @@ static apr_status_t profile_check(order_run_t *run, const char **err)
     const char *names = "";
     const char *key;
     json_t *value;
-    json_object_foreach(offered, key, value) {
+    json_object_foreach(offered, key, value)
+    {
         names = apr_pstrcat(run->pool, names, *names ? ", " : "",
                             acme_escape(key, 64, run->pool), NULL);
     }
-    *err = apr_psprintf(run->pool, "this CA does not offer profile '%s' "
-                        "(it offers: %s)", want, names);
+    *err = apr_psprintf(run->pool,
+                        "this CA does not offer profile '%s' "
+                        "(it offers: %s)",
+                        want, names);
     return APR_EINVAL;
 }
 
@@ -138,9 +141,8 @@ static apr_status_t order_create(order_run_t *run, const char **err)
     json_t *order = NULL;
     http_response_t *resp = NULL;
     json_t *payload = json_pool_bind(order_payload(run), run->pool);
-    apr_status_t rv = acme_post_json(&order, &resp, run->s,
-                                     run->s->new_order_url, payload, err,
-                                     run->pool);
+    apr_status_t rv = acme_post_json(
+        &order, &resp, run->s, run->s->new_order_url, payload, err, run->pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_t *urls = acme_json_array_member(order, "authorizations");
@@ -154,7 +156,8 @@ static apr_status_t order_create(order_run_t *run, const char **err)
     }
     size_t i;
     json_t *item;
-    json_array_foreach(urls, i, item) {
+    json_array_foreach(urls, i, item)
+    {
         authz_t *a = apr_array_push(run->authzs);
         memset(a, 0, sizeof(*a));
         if (!json_is_string(item) ||
@@ -165,9 +168,9 @@ static apr_status_t order_create(order_run_t *run, const char **err)
         }
         a->url = apr_pstrdup(run->pool, json_string_value(item));
     }
-    say(run, apr_psprintf(run->pool, "order created: %d authorization%s",
-                          run->authzs->nelts,
-                          run->authzs->nelts == 1 ? "" : "s"));
+    say(run,
+        apr_psprintf(run->pool, "order created: %d authorization%s",
+                     run->authzs->nelts, run->authzs->nelts == 1 ? "" : "s"));
     return APR_SUCCESS;
 }
 
@@ -176,7 +179,8 @@ static json_t *find_http01(json_t *authz)
     json_t *list = acme_json_array_member(authz, "challenges");
     size_t i;
     json_t *c;
-    json_array_foreach(list, i, c) {
+    json_array_foreach(list, i, c)
+    {
         const char *type = acme_json_string_member(c, "type");
         if (type != NULL && strcmp(type, "http-01") == 0)
             return c;
@@ -203,12 +207,12 @@ static apr_status_t scratch_done(order_run_t *run, apr_pool_t *scratch,
     return rv;
 }
 
-static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
-                                const char **err, apr_pool_t *scratch)
+static apr_status_t authz_fetch(order_run_t *run, authz_t *a, const char **err,
+                                apr_pool_t *scratch)
 {
     json_t *authz = NULL;
-    apr_status_t rv = acme_post_json(&authz, NULL, run->s, a->url, NULL, err,
-                                     scratch);
+    apr_status_t rv =
+        acme_post_json(&authz, NULL, run->s, a->url, NULL, err, scratch);
     if (rv != APR_SUCCESS)
         return rv;
     const char *status = acme_json_string_member(authz, "status");
@@ -216,7 +220,8 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
     a->identifier = acme_json_string_member(id, "value");
     if (status == NULL || a->identifier == NULL ||
         !name_requested(run, a->identifier)) {
-        *err = apr_psprintf(run->pool, "CA's authorization %s lacks a status "
+        *err = apr_psprintf(run->pool,
+                            "CA's authorization %s lacks a status "
                             "or names an identifier not in the CSR",
                             acme_escape(a->url, 200, run->pool));
         return APR_EGENERAL;
@@ -235,9 +240,10 @@ static apr_status_t authz_fetch(order_run_t *run, authz_t *a,
         return APR_EGENERAL;
     }
     if (token == NULL || !token_rules_token_valid(token, strlen(token))) {
-        *err = apr_psprintf(run->pool, "CA sent an invalid http-01 token "
-                            "for %s", acme_escape(a->identifier, 253,
-                                                  run->pool));
+        *err = apr_psprintf(run->pool,
+                            "CA sent an invalid http-01 token "
+                            "for %s",
+                            acme_escape(a->identifier, 253, run->pool));
         return APR_EGENERAL;
     }
     a->token = apr_pstrdup(run->pool, token);
@@ -260,15 +266,14 @@ static apr_status_t publish(order_run_t *run, const char **err)
         acme_challenge_t *c = apr_array_push(run->published);
         c->host = a->identifier;
         c->token = a->token;
-        c->keyauth = apr_pstrcat(run->pool, a->token, ".",
-                                 run->req->thumbprint, NULL);
+        c->keyauth =
+            apr_pstrcat(run->pool, a->token, ".", run->req->thumbprint, NULL);
     }
     if (run->published->nelts == 0)
         return APR_SUCCESS;
     apr_int64_t expires = apr_time_sec(run->deadline) + 60;
-    return run->req->publisher->publish(run->req->publisher->baton,
-                                        run->published, expires, err,
-                                        run->pool);
+    return run->req->publisher->publish(
+        run->req->publisher->baton, run->published, expires, err, run->pool);
 }
 
 static apr_status_t answer_all(order_run_t *run, const char **err)
@@ -280,11 +285,11 @@ static apr_status_t answer_all(order_run_t *run, const char **err)
             continue;
         http_response_t *resp = NULL;
         apr_pool_t *scratch = scratch_pool(run);
-        apr_status_t rv = scratch_done(
-            run, scratch,
-            acme_post(&resp, run->s, a->challenge_url, empty, NULL, err,
-                      scratch),
-            err);
+        apr_status_t rv =
+            scratch_done(run, scratch,
+                         acme_post(&resp, run->s, a->challenge_url, empty, NULL,
+                                   err, scratch),
+                         err);
         if (rv != APR_SUCCESS)
             return rv;
     }
@@ -298,12 +303,11 @@ static const char *challenge_error(order_run_t *run, json_t *authz,
     json_t *c = find_http01(authz);
     json_t *e = acme_json_object_member(c, "error");
     run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
-    return apr_psprintf(run->pool, "validation of %s failed: %s: %s",
-                        acme_escape(identifier, 253, run->pool),
-                        acme_escape(acme_json_string_member(e, "type"), 200,
-                                    run->pool),
-                        acme_escape(acme_json_string_member(e, "detail"), 1000,
-                                    run->pool));
+    return apr_psprintf(
+        run->pool, "validation of %s failed: %s: %s",
+        acme_escape(identifier, 253, run->pool),
+        acme_escape(acme_json_string_member(e, "type"), 200, run->pool),
+        acme_escape(acme_json_string_member(e, "detail"), 1000, run->pool));
 }
 
 /* One round over the authorizations not yet valid; *pending counts those
@@ -319,8 +323,8 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
         json_t *authz = NULL;
         apr_pool_t *scratch = scratch_pool(run);
         http_response_t *resp = NULL;
-        apr_status_t rv = acme_post_json(&authz, &resp, run->s, a->url, NULL,
-                                         err, scratch);
+        apr_status_t rv =
+            acme_post_json(&authz, &resp, run->s, a->url, NULL, err, scratch);
         const char *status = acme_json_string_member(authz, "status");
         if (rv != APR_SUCCESS) {
             /* fall through to scratch_done with the error */
@@ -385,19 +389,19 @@ static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
                                strcmp(status, "ready") != 0)) {
             json_t *e = acme_json_object_member(order, "error");
             run->s->problem = acme_problem_from_json(e, 0, run->s->pool);
-            *err = apr_psprintf(run->pool, "order became %s: %s: %s",
-                                acme_escape(status, 32, run->pool),
-                                acme_escape(acme_json_string_member(e, "type"),
-                                            200, run->pool),
-                                acme_escape(acme_json_string_member(e, "detail"),
-                                            1000, run->pool));
+            *err = apr_psprintf(
+                run->pool, "order became %s: %s: %s",
+                acme_escape(status, 32, run->pool),
+                acme_escape(acme_json_string_member(e, "type"), 200, run->pool),
+                acme_escape(acme_json_string_member(e, "detail"), 1000,
+                            run->pool));
             return APR_EGENERAL;
         }
         http_response_t *resp = NULL;
         apr_status_t rv = poll_wait(run, &delay, NULL, err);
         if (rv == APR_SUCCESS)
-            rv = acme_post_json(&order, &resp, run->s,
-                                run->result->order_url, NULL, err, run->pool);
+            rv = acme_post_json(&order, &resp, run->s, run->result->order_url,
+                                NULL, err, run->pool);
         if (rv != APR_SUCCESS)
             return rv;
     }
@@ -420,9 +424,9 @@ static apr_status_t fetch_chain(order_run_t *run, const char *url,
                                 http_response_t **resp, const char **issuer,
                                 const char **err)
 {
-    apr_status_t rv = acme_post(resp, run->s, url, NULL,
-                                "application/pem-certificate-chain", err,
-                                run->pool);
+    apr_status_t rv =
+        acme_post(resp, run->s, url, NULL, "application/pem-certificate-chain",
+                  err, run->pool);
     if (rv != APR_SUCCESS)
         return rv;
     apr_array_header_t *chain = NULL;
@@ -444,8 +448,8 @@ static apr_status_t download(order_run_t *run, const char **err)
 {
     http_response_t *resp = NULL;
     const char *issuer = NULL;
-    apr_status_t rv = fetch_chain(run, run->certificate_url, &resp, &issuer,
-                                  err);
+    apr_status_t rv =
+        fetch_chain(run, run->certificate_url, &resp, &issuer, err);
     if (rv != APR_SUCCESS)
         return rv;
     run->result->chain_pem = resp->body;
@@ -469,12 +473,13 @@ static apr_status_t download(order_run_t *run, const char **err)
             run->result->chain_issuer = alt_issuer;
         }
     }
-    say(run, apr_psprintf(run->pool, "downloaded the certificate (issuer %s, "
-                          "%d alternate chain%s offered)",
-                          acme_escape(run->result->chain_issuer, 128,
-                                      run->pool),
-                          run->result->alternates,
-                          run->result->alternates == 1 ? "" : "s"));
+    say(run,
+        apr_psprintf(run->pool,
+                     "downloaded the certificate (issuer %s, "
+                     "%d alternate chain%s offered)",
+                     acme_escape(run->result->chain_issuer, 128, run->pool),
+                     run->result->alternates,
+                     run->result->alternates == 1 ? "" : "s"));
     return APR_SUCCESS;
 }
 
@@ -502,17 +507,21 @@ apr_status_t acme_order_run(acme_order_result_t *result, acme_session_t *s,
                             const acme_order_request_t *req, const char **err,
                             apr_pool_t *pool)
 {
-    order_run_t run = {s, req, result, apr_time_now() + req->timeout,
+    order_run_t run = {s,
+                       req,
+                       result,
+                       apr_time_now() + req->timeout,
                        apr_array_make(pool, 8, sizeof(authz_t)),
                        apr_array_make(pool, 8, sizeof(acme_challenge_t)),
-                       NULL, NULL, pool};
+                       NULL,
+                       NULL,
+                       pool};
     memset(result, 0, sizeof(*result));
     apr_status_t rv = run_steps(&run, err);
     if (run.published->nelts > 0) {
         const char *werr = NULL;
         apr_status_t wrv = req->publisher->withdraw(req->publisher->baton,
-                                                    run.published, &werr,
-                                                    pool);
+                                                    run.published, &werr, pool);
         if (wrv != APR_SUCCESS && rv == APR_SUCCESS) {
             *err = werr;
             rv = wrv;

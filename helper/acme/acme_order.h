@@ -19,8 +19,7 @@ typedef struct {
     apr_status_t (*publish)(void *baton, const apr_array_header_t *challenges,
                             apr_int64_t expires, const char **err,
                             apr_pool_t *pool);
-    apr_status_t (*withdraw)(void *baton,
-                             const apr_array_header_t *challenges,
+    apr_status_t (*withdraw)(void *baton, const apr_array_header_t *challenges,
                              const char **err, apr_pool_t *pool);
     void *baton;
 } acme_publisher_t;
@@ -38,9 +37,9 @@ typedef struct {
 
 typedef struct {
     const char *order_url;
-    const char *chain_pem;       /* as downloaded (the chosen chain) */
-    const char *chain_issuer;    /* issuer CN at the top of that chain */
-    int alternates;              /* how many other chains the CA offered */
+    const char *chain_pem;         /* as downloaded (the chosen chain) */
+    const char *chain_issuer;      /* issuer CN at the top of that chain */
+    int alternates;                /* how many other chains the CA offered */
     const char *failed_identifier; /* on validation failure */
 } acme_order_result_t;
 

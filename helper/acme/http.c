@@ -36,8 +36,8 @@ static apr_status_t client_cleanup(void *data)
 }
 
 apr_status_t http_client_create(http_client_t **out,
-                                const http_options_t *options,
-                                const char **err, apr_pool_t *pool)
+                                const http_options_t *options, const char **err,
+                                apr_pool_t *pool)
 {
     static int initialised;
     if (!initialised) {
@@ -160,8 +160,7 @@ static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {
     const http_client_t *client = baton;
-    return client->options.interrupted != NULL &&
-           *client->options.interrupted;
+    return client->options.interrupted != NULL && *client->options.interrupted;
 }
 
 static void set_common(http_client_t *c, transfer_t *t)
@@ -176,9 +175,9 @@ static void set_common(http_client_t *c, transfer_t *t)
     curl_easy_setopt(h, CURLOPT_TIMEOUT, c->options.total_timeout_s);
     /* A peer that trickles bytes: under 64 bytes/s for 10 s is dead. */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 64L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                     c->options.total_timeout_s < 10 ? c->options.total_timeout_s
-                                                     : 10L);
+    curl_easy_setopt(
+        h, CURLOPT_LOW_SPEED_TIME,
+        c->options.total_timeout_s < 10 ? c->options.total_timeout_s : 10L);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t)c->options.max_body);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -216,8 +215,8 @@ static apr_status_t transport_error(CURLcode code, const transfer_t *t,
 apr_status_t http_request(http_response_t **out, http_client_t *client,
                           const char *method, const char *url,
                           const char *content_type, const char *accept,
-                          const void *body, apr_size_t len,
-                          const char **err, apr_pool_t *pool)
+                          const void *body, apr_size_t len, const char **err,
+                          apr_pool_t *pool)
 {
     http_response_t *resp = apr_pcalloc(pool, sizeof(*resp));
     resp->links = apr_array_make(pool, 2, sizeof(http_link_t));
@@ -237,12 +236,12 @@ apr_status_t http_request(http_response_t **out, http_client_t *client,
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        headers = curl_slist_append(headers, apr_pstrcat(pool, "Content-Type: ",
-                                                         content_type, NULL));
+        headers = curl_slist_append(
+            headers, apr_pstrcat(pool, "Content-Type: ", content_type, NULL));
     }
     if (accept != NULL)
-        headers = curl_slist_append(headers,
-                                    apr_pstrcat(pool, "Accept: ", accept, NULL));
+        headers = curl_slist_append(
+            headers, apr_pstrcat(pool, "Accept: ", accept, NULL));
     headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     CURLcode code = curl_easy_perform(h);

@@ -36,8 +36,8 @@ typedef struct {
 } http_response_t;
 
 apr_status_t http_client_create(http_client_t **out,
-                                const http_options_t *options,
-                                const char **err, apr_pool_t *pool);
+                                const http_options_t *options, const char **err,
+                                apr_pool_t *pool);
 
 /* method "GET", "HEAD" or "POST" (body/len with content_type).  Returns
  * APR_SUCCESS for any HTTP status; errors are transport failures, with
@@ -46,8 +46,8 @@ apr_status_t http_client_create(http_client_t **out,
 apr_status_t http_request(http_response_t **out, http_client_t *client,
                           const char *method, const char *url,
                           const char *content_type, const char *accept,
-                          const void *body, apr_size_t len,
-                          const char **err, apr_pool_t *pool);
+                          const void *body, apr_size_t len, const char **err,
+                          apr_pool_t *pool);
 
 /* 1 when the failure was "could not reach the peer at all" (DNS,
  * connection refused, connect timeout): what makes a fallback CA worth

@@ -45,8 +45,7 @@ apr_status_t jws_build_json(json_t **out, const jws_signer_t *signer,
         *err = "JWS needs a kid or a jwk";
         return APR_EINVAL;
     }
-    json_t *header = json_pool_bind(protected_header(signer, url, nonce),
-                                     pool);
+    json_t *header = json_pool_bind(protected_header(signer, url, nonce), pool);
     const char *header_text = json_compact(header, pool);
     const char *payload_text = payload ? json_compact(payload, pool) : "";
     if (header_text == NULL || payload_text == NULL) {
@@ -54,21 +53,21 @@ apr_status_t jws_build_json(json_t **out, const jws_signer_t *signer,
         return APR_ENOMEM;
     }
     const char *h64 = base64url_encode(pool, header_text, strlen(header_text));
-    const char *p64 = base64url_encode(pool, payload_text,
-                                       strlen(payload_text));
+    const char *p64 =
+        base64url_encode(pool, payload_text, strlen(payload_text));
     const char *input = apr_pstrcat(pool, h64, ".", p64, NULL);
     unsigned char *sig = NULL;
     apr_size_t sig_len = 0;
-    apr_status_t rv = signer->sign(&sig, &sig_len, input, strlen(input),
-                                   signer->baton, pool);
+    apr_status_t rv =
+        signer->sign(&sig, &sig_len, input, strlen(input), signer->baton, pool);
     if (rv != APR_SUCCESS) {
         *err = "signing the request failed";
         return rv;
     }
-    *out = json_pool_bind(
-        json_pack("{s:s, s:s, s:s}", "protected", h64, "payload", p64,
-                  "signature", base64url_encode(pool, sig, sig_len)),
-        pool);
+    *out = json_pool_bind(json_pack("{s:s, s:s, s:s}", "protected", h64,
+                                    "payload", p64, "signature",
+                                    base64url_encode(pool, sig, sig_len)),
+                          pool);
     return APR_SUCCESS;
 }
 
@@ -79,8 +78,8 @@ apr_status_t jws_build(const char **out, const jws_signer_t *signer,
 {
     json_t *jws = NULL;
     *out = NULL;
-    apr_status_t rv = jws_build_json(&jws, signer, url, nonce, payload, err,
-                                     pool);
+    apr_status_t rv =
+        jws_build_json(&jws, signer, url, nonce, payload, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     *out = json_compact(jws, pool);
@@ -104,14 +103,13 @@ static apr_status_t hmac_sign(unsigned char **sig, apr_size_t *sig_len,
 
 apr_status_t jws_build_eab(json_t **out, const json_t *account_jwk,
                            const char *eab_kid, const unsigned char *hmac_key,
-                           apr_size_t hmac_key_len,
-                           const char *new_account_url, const char **err,
-                           apr_pool_t *pool)
+                           apr_size_t hmac_key_len, const char *new_account_url,
+                           const char **err, apr_pool_t *pool)
 {
     hmac_baton_t baton = {hmac_key, hmac_key_len};
     /* The EAB header names the CA's key id where JWS would put the
      * account URL, and carries no nonce (RFC 8555 §7.3.4). */
     jws_signer_t signer = {"HS256", NULL, eab_kid, hmac_sign, &baton};
-    return jws_build_json(out, &signer, new_account_url, NULL, account_jwk,
-                          err, pool);
+    return jws_build_json(out, &signer, new_account_url, NULL, account_jwk, err,
+                          pool);
 }

@@ -10,13 +10,13 @@
 #include "apr_pools.h"
 
 typedef apr_status_t jws_sign_fn(unsigned char **sig, apr_size_t *sig_len,
-                                 const void *data, apr_size_t len,
-                                 void *baton, apr_pool_t *pool);
+                                 const void *data, apr_size_t len, void *baton,
+                                 apr_pool_t *pool);
 
 typedef struct {
-    const char *alg;  /* "ES256", "RS256", ... */
-    json_t *jwk;      /* public JWK, for newAccount and keyChange */
-    const char *kid;  /* account URL, once there is an account */
+    const char *alg; /* "ES256", "RS256", ... */
+    json_t *jwk;     /* public JWK, for newAccount and keyChange */
+    const char *kid; /* account URL, once there is an account */
     jws_sign_fn *sign;
     void *baton;
 } jws_signer_t;
@@ -39,8 +39,7 @@ apr_status_t jws_build_json(json_t **out, const jws_signer_t *signer,
  * JWK with {alg: HS256, kid: eab_kid, url: new_account_url}. */
 apr_status_t jws_build_eab(json_t **out, const json_t *account_jwk,
                            const char *eab_kid, const unsigned char *hmac_key,
-                           apr_size_t hmac_key_len,
-                           const char *new_account_url, const char **err,
-                           apr_pool_t *pool);
+                           apr_size_t hmac_key_len, const char *new_account_url,
+                           const char **err, apr_pool_t *pool);
 
 #endif

@@ -56,8 +56,8 @@ static const string_key_t cert_keys[] = {
     {"sni", offsetof(expacme_cert_conf_t, sni)},
     {NULL, 0}};
 
-static expacme_cert_conf_t *cert_add(expacme_config_t *config,
-                                     const char *name, apr_pool_t *pool)
+static expacme_cert_conf_t *cert_add(expacme_config_t *config, const char *name,
+                                     apr_pool_t *pool)
 {
     expacme_cert_conf_t *cert = apr_pcalloc(pool, sizeof(*cert));
     cert->name = apr_pstrdup(pool, name);
@@ -149,8 +149,8 @@ static const char *parse_section(parse_state_t *st, char *line)
     char *name = trim(inner + 4);
     if (!config_name_valid(name))
         return "certificate name may use letters, digits, '.', '-', '_'";
-    expacme_cert_conf_t *cert = (expacme_cert_conf_t *)config_cert(st->config,
-                                                                   name);
+    expacme_cert_conf_t *cert =
+        (expacme_cert_conf_t *)config_cert(st->config, name);
     st->section = cert != NULL ? cert : cert_add(st->config, name, st->pool);
     return NULL;
 }
@@ -249,9 +249,9 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
         }
         char buf[120];
         *err = apr_psprintf(pool, "%s: cannot read: %s", path,
-                            rv == APR_EGENERAL ? "file too large"
-                                               : apr_strerror(rv, buf,
-                                                              sizeof(buf)));
+                            rv == APR_EGENERAL
+                                ? "file too large"
+                                : apr_strerror(rv, buf, sizeof(buf)));
         return rv;
     }
     if (strlen(text) != len) {
@@ -278,8 +278,7 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
     return APR_SUCCESS;
 }
 
-const char *config_store_path(const expacme_config_t *config,
-                              const char **err)
+const char *config_store_path(const expacme_config_t *config, const char **err)
 {
     const char *store = config->challenge_store;
     if (strncmp(store, "shm:", 4) == 0 && store[4] == '/')

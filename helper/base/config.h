@@ -22,19 +22,19 @@ typedef struct {
 } expacme_cert_conf_t;
 
 typedef struct {
-    const char *path;   /* the file read, or NULL when defaults only */
+    const char *path; /* the file read, or NULL when defaults only */
     const char *state_dir;
     const char *challenge_store;      /* "shm:/path" */
     unsigned long challenge_capacity; /* slots of a newly created store */
     const char *status_file;
     const char *apachectl;
     const char *https_address;
-    const char *configtest_command; /* NULL: "<apachectl> configtest" */
-    const char *graceful_command;   /* NULL: "<apachectl> graceful" */
-    const char *notify_command;     /* NULL: none */
+    const char *configtest_command;       /* NULL: "<apachectl> configtest" */
+    const char *graceful_command;         /* NULL: "<apachectl> graceful" */
+    const char *notify_command;           /* NULL: none */
     const char *challenge_window_include; /* see challenge_window.h */
     const char *challenge_window_listen;
-    unsigned long deploy_timeout;   /* seconds to see the new certificate */
+    unsigned long deploy_timeout;     /* seconds to see the new certificate */
     unsigned long ca_connect_timeout; /* seconds */
     unsigned long ca_timeout;         /* seconds, one request */
     unsigned long order_timeout;      /* seconds, one whole order */
@@ -56,7 +56,6 @@ const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
 int config_name_valid(const char *name);
 
 /* The file path of a "shm:" challenge store, or NULL (with *err). */
-const char *config_store_path(const expacme_config_t *config,
-                              const char **err);
+const char *config_store_path(const expacme_config_t *config, const char **err);
 
 #endif

@@ -64,8 +64,8 @@ static void collect(int fd, pid_t pid, apr_time_t deadline,
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n <= 0)
             break;
-        size_t take = (size_t)n < OUTPUT_MAX - len ? (size_t)n
-                                                    : OUTPUT_MAX - len;
+        size_t take =
+            (size_t)n < OUTPUT_MAX - len ? (size_t)n : OUTPUT_MAX - len;
         memcpy(buf + len, chunk, take);
         len += take;
     }
@@ -112,8 +112,7 @@ apr_status_t run_command(run_command_result_t *res,
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);
-        *err = apr_psprintf(pool, "cannot run %s: %s", args[0],
-                            strerror(rc));
+        *err = apr_psprintf(pool, "cannot run %s: %s", args[0], strerror(rc));
         return rc;
     }
     collect(fds[0], pid, apr_time_now() + timeout, res, pool);

@@ -8,7 +8,7 @@
 #include "apr_tables.h"
 
 typedef struct {
-    int exit_code;      /* -1 when it did not exit normally */
+    int exit_code; /* -1 when it did not exit normally */
     int timed_out;
     const char *output; /* stdout + stderr, at most 4 KiB, one line */
 } run_command_result_t;

@@ -59,8 +59,8 @@ apr_status_t state_write_file(const char *path, const void *data,
                               const char **err, apr_pool_t *pool)
 {
     const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                  0600);
+    int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = sys_error(pool, "cannot create", tmp, errno);
         return errno;
@@ -89,8 +89,7 @@ apr_status_t state_write_file(const char *path, const void *data,
 }
 
 apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
-                             apr_size_t max, const char **err,
-                             apr_pool_t *pool)
+                             apr_size_t max, const char **err, apr_pool_t *pool)
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
@@ -110,8 +109,10 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
     }
     if (finfo.filetype != APR_REG || finfo.size > (apr_off_t)max) {
         apr_file_close(file);
-        *err = apr_psprintf(pool, "%s: not a regular file of at most %lu "
-                            "bytes", path, (unsigned long)max);
+        *err = apr_psprintf(pool,
+                            "%s: not a regular file of at most %lu "
+                            "bytes",
+                            path, (unsigned long)max);
         return APR_EINVAL;
     }
     char *data = apr_palloc(pool, (apr_size_t)finfo.size + 1);
@@ -155,8 +156,19 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
     return APR_SUCCESS;
 }
 
-apr_status_t state_remove(const char *path, const char **err,
-                          apr_pool_t *pool)
+int state_exists(const char *path)
+{
+    /* O_NONBLOCK: a FIFO someone left there must not hang the check. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    /* EACCES, ELOOP (a symlink), ...: something is there. */
+    return errno != ENOENT && errno != ENOTDIR;
+}
+
+apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool)
 {
     if (unlink(path) != 0 && errno != ENOENT) {
         *err = sys_error(pool, "cannot remove", path, errno);
@@ -171,8 +183,8 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
     char *data = NULL;
     apr_size_t len = 0;
     *out = NULL;
-    apr_status_t rv = state_read_file(&data, &len, path, STATE_FILE_MAX, err,
-                                      pool);
+    apr_status_t rv =
+        state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_error_t jerr;
@@ -187,8 +199,8 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
     return APR_SUCCESS;
 }
 
-apr_status_t state_write_json(const char *path, json_t *json,
-                              const char **err, apr_pool_t *pool)
+apr_status_t state_write_json(const char *path, json_t *json, const char **err,
+                              apr_pool_t *pool)
 {
     char *text = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text == NULL) {
@@ -204,6 +216,7 @@ static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
                             const char *kind, const char *name,
                             const char **err, apr_pool_t *pool)
 {
+    *out = NULL;
     apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
@@ -226,8 +239,7 @@ apr_status_t state_cert_dir(const char **out, const expacme_config_t *config,
     return sub_dir(out, config, "certs", cert_name, err, pool);
 }
 
-apr_status_t state_account_dir(const char **out,
-                               const expacme_config_t *config,
+apr_status_t state_account_dir(const char **out, const expacme_config_t *config,
                                const char *provider, const char **err,
                                apr_pool_t *pool)
 {
@@ -268,10 +280,11 @@ apr_status_t state_lock(const expacme_config_t *config,
             ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
             holder[n > 0 ? n : 0] = '\0';
             close(fd);
-            *err = apr_psprintf(pool, "busy: another expacmectl (pid %s) "
+            *err = apr_psprintf(pool,
+                                "busy: another expacmectl (pid %s) "
                                 "is working in %s; try again when it is "
-                                "done", *holder ? holder : "?",
-                                config->state_dir);
+                                "done",
+                                *holder ? holder : "?", config->state_dir);
             return APR_EBUSY;
         }
         apr_sleep(apr_time_from_msec(50));

@@ -43,24 +43,26 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
 /* Makes dir and its missing parents, the last ones with mode. */
 apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
                             const char **err, apr_pool_t *pool);
+/* Whether anything is at path, found by opening it rather than with
+ * access(2), whose answer is for the real uid and races with the use
+ * that follows.  A symlink counts as there without being followed. */
+int state_exists(const char *path);
 /* Removes path; absent is fine. */
-apr_status_t state_remove(const char *path, const char **err,
-                          apr_pool_t *pool);
+apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool);
 
 /* JSON files: read (absent → APR_ENOENT, malformed → error naming the
  * file) and atomic write (pretty, sorted keys, mode 0600). The json_t
  * is released with the pool. */
 apr_status_t state_read_json(json_t **out, const char *path, const char **err,
                              apr_pool_t *pool);
-apr_status_t state_write_json(const char *path, json_t *json,
-                              const char **err, apr_pool_t *pool);
+apr_status_t state_write_json(const char *path, json_t *json, const char **err,
+                              apr_pool_t *pool);
 
 /* Paths, creating the directories (0700) on the way. */
 apr_status_t state_cert_dir(const char **out, const expacme_config_t *config,
                             const char *cert_name, const char **err,
                             apr_pool_t *pool);
-apr_status_t state_account_dir(const char **out,
-                               const expacme_config_t *config,
+apr_status_t state_account_dir(const char **out, const expacme_config_t *config,
                                const char *provider, const char **err,
                                apr_pool_t *pool);
 apr_status_t state_provider_dir(const char **out,

@@ -117,8 +117,7 @@ static apr_status_t handshake(X509 **leaf, SSL_CTX *ctx, int fd,
         *err = "the server presented no certificate";
         goto cleanup;
     }
-    apr_pool_cleanup_register(pool, *leaf, x509_cleanup,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pool, *leaf, x509_cleanup, apr_pool_cleanup_null);
     SSL_shutdown(ssl);
     rv = APR_SUCCESS;
 cleanup:

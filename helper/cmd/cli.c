@@ -192,7 +192,7 @@ static const char *verb_names(const cli_verb_t *verbs, apr_pool_t *pool)
 }
 
 cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
-                        int logno)
+                        int logno_missing, int logno_unknown)
 {
     const char *verb = cli->argc > 0 ? cli->argv[0] : NULL;
     for (const cli_verb_t *v = verbs; verb != NULL && v->name != NULL; v++) {
@@ -204,9 +204,10 @@ cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
     }
     const char *names = verb_names(verbs, cli->pool);
     if (verb == NULL)
-        return cli_fail(cli, CLI_EXIT_USAGE, logno, "%s needs %s", area, names);
-    return cli_fail(cli, CLI_EXIT_USAGE, logno, "unknown %s command '%s' (%s)",
-                    area, verb, names);
+        return cli_fail(cli, CLI_EXIT_USAGE, logno_missing, "%s needs %s", area,
+                        names);
+    return cli_fail(cli, CLI_EXIT_USAGE, logno_unknown,
+                    "unknown %s command '%s' (%s)", area, verb, names);
 }
 
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out)

@@ -32,11 +32,11 @@ typedef struct {
     const char *config_path; /* as given, or NULL */
     const char *cert_name;   /* --cert NAME, default "server" */
     expacme_config_t *config;
-    ops_ctx_t ctx;           /* what operations run in (cli_ctx_init) */
-    json_t *result;          /* what --json prints on success */
-    int argc;                /* remaining words after the command */
+    ops_ctx_t ctx;  /* what operations run in (cli_ctx_init) */
+    json_t *result; /* what --json prints on success */
+    int argc;       /* remaining words after the command */
     const char **argv;
-    apr_table_t *options;    /* parsed command options */
+    apr_table_t *options; /* parsed command options */
 } cli_t;
 
 /* Splits argv into positionals and options allowed by specs (NULL name
@@ -85,9 +85,10 @@ typedef struct {
 } cli_verb_t;
 
 /* Takes the first word as the verb and runs it from verbs (ended by a
- * NULL name); a usage error naming the verbs otherwise. */
+ * NULL name); a usage error naming the verbs otherwise: logno_missing
+ * when there is no verb, logno_unknown for one not in verbs. */
 cli_exit_t cli_run_verb(cli_t *cli, const char *area, const cli_verb_t *verbs,
-                        int logno);
+                        int logno_missing, int logno_unknown);
 
 /* Parses a non-negative decimal; 0 on success. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);

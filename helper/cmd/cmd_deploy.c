@@ -11,14 +11,12 @@ cli_exit_t cmd_deploy_run(cli_t *cli)
         return code;
     deploy_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, deploy_run(&res, &error, &cli->ctx,
-                                      cli->cert_name, NULL),
-                      &error);
+    code = cli_report(
+        cli, deploy_run(&res, &error, &cli->ctx, cli->cert_name, NULL), &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result = json_pack("{s:s, s:s, s:s}", "cert", cli->cert_name,
-                            "state", "deployed", "generation",
-                            res.generation);
+    cli->result = json_pack("{s:s, s:s, s:s}", "cert", cli->cert_name, "state",
+                            "deployed", "generation", res.generation);
     cli_say(cli, "deployed: %s now serves the new certificate of %s\n",
             cli->config->https_address, cli->cert_name);
     return CLI_EXIT_OK;

@@ -16,16 +16,19 @@ cli_exit_t cmd_sign_run(cli_t *cli)
     cli_trap_signals();
     sign_result_t res;
     ops_error_t error = {0};
-    code = cli_report(cli, sign_run(&res, &error, &cli->ctx, cli->cert_name,
-                                    cli_option(cli, "profile"), NULL),
+    code = cli_report(cli,
+                      sign_run(&res, &error, &cli->ctx, cli->cert_name,
+                               cli_option(cli, "profile"), NULL),
                       &error);
     if (code != CLI_EXIT_OK)
         return code;
-    cli->result = json_pack("{s:s, s:s, s:s, s:s?, s:i}", "cert",
-                            cli->cert_name, "state", "pending", "provider",
-                            res.provider, "issuer", res.issuer, "alternates",
-                            res.alternates);
-    cli_say(cli, "signed by %s: pending certificate for %s staged (see "
-            "'expacmectl pending show')\n", res.provider, cli->cert_name);
+    cli->result =
+        json_pack("{s:s, s:s, s:s, s:s?, s:i}", "cert", cli->cert_name, "state",
+                  "pending", "provider", res.provider, "issuer", res.issuer,
+                  "alternates", res.alternates);
+    cli_say(cli,
+            "signed by %s: pending certificate for %s staged (see "
+            "'expacmectl pending show')\n",
+            res.provider, cli->cert_name);
     return CLI_EXIT_OK;
 }

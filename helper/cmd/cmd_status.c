@@ -35,11 +35,10 @@ static void print_time(cli_t *cli, const char *label, json_t *t)
 /* "deploy days  mon, wed, fri at 04:30" */
 static void print_days(cli_t *cli, json_t *c)
 {
-    json_t *days = json_object_get(c, "deploy_days");
     const char *list = NULL;
     size_t i;
     json_t *d;
-    json_array_foreach(days, i, d)
+    json_array_foreach(json_object_get(c, "deploy_days"), i, d)
     {
         list = list == NULL ? json_string_value(d)
                             : apr_pstrcat(cli->pool, list, ", ",

@@ -1,44 +1,22 @@
-/* cmd_token.c — `token put|del|list`: the challenge store by hand, for
- * diagnostics and tests.  The ACME code publishes through the same
- * challenge_store_put, so what works here works there. */
+/* cmd_token.c — `token put|del|list`: checks the arguments against the
+ * token rules, runs the operation (ops/token.h) and prints the store. */
 #include "cmd/commands.h"
 
 #include <string.h>
-#include <time.h>
 
-#include "apr_strings.h"
-
-#include "ops/challenge_publish.h"
-#include "challenge_store.h"
+#include "ops/token.h"
 #include "token_rules.h"
 
 #define TOKEN_DEFAULT_TTL 600
 #define TOKEN_MAX_TTL (7 * 24 * 3600)
 
-static cli_exit_t open_writer(cli_t *cli, challenge_store_writer_t **writer)
-{
-    const char *err = NULL;
-    apr_status_t rv = challenge_publish_open(writer, cli->config, &err,
-                                             cli->pool);
-    if (rv == APR_EINVAL)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2101, "%s", err);
-    if (rv != APR_SUCCESS)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2103, "%s", err);
-    return CLI_EXIT_OK;
-}
-
 static const cli_opt_spec_t put_options[] = {
     {"host", CLI_OPT_VALUE}, {"ttl", CLI_OPT_VALUE}, {NULL, 0}};
 
-static cli_exit_t token_put(cli_t *cli)
+/* Everything from the command line, before the store is touched. */
+static cli_exit_t check_put(cli_t *cli, const char *token, const char *keyauth,
+                            const char *host, unsigned long *ttl)
 {
-    cli_exit_t code = cli_parse_options(cli, put_options, 2, 2);
-    if (code != CLI_EXIT_OK)
-        return code;
-    const char *token = cli->argv[0];
-    const char *keyauth = cli->argv[1];
-    const char *host = cli_option(cli, "host");
-    unsigned long ttl = TOKEN_DEFAULT_TTL;
     if (host == NULL)
         return cli_fail(cli, CLI_EXIT_USAGE, 2111, "token put needs --host");
     if (!token_rules_token_valid(token, strlen(token)))
@@ -52,29 +30,38 @@ static cli_exit_t token_put(cli_t *cli)
         return cli_fail(cli, CLI_EXIT_USAGE, 2114,
                         "--host must be a DNS name or IP address");
     if (cli_option(cli, "ttl") != NULL &&
-        (cli_parse_uint(cli_option(cli, "ttl"), TOKEN_MAX_TTL, &ttl) != 0 ||
-         ttl == 0))
+        (cli_parse_uint(cli_option(cli, "ttl"), TOKEN_MAX_TTL, ttl) != 0 ||
+         *ttl == 0))
         return cli_fail(cli, CLI_EXIT_USAGE, 2115,
                         "--ttl must be 1..%d seconds", TOKEN_MAX_TTL);
-    challenge_store_writer_t *writer = NULL;
-    code = open_writer(cli, &writer);
+    return CLI_EXIT_OK;
+}
+
+static cli_exit_t token_put_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, put_options, 2, 2);
     if (code != CLI_EXIT_OK)
         return code;
-    int64_t now = (int64_t)time(NULL);
-    challenge_store_status_t rv =
-        challenge_store_put(writer, host, token, keyauth, now + (int64_t)ttl,
-                            now);
-    challenge_store_writer_close(writer);
-    if (rv != CHALLENGE_STORE_OK)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2116, "token put: %s",
-                        challenge_store_status_text(rv));
+    const char *token = cli->argv[0];
+    const char *host = cli_option(cli, "host");
+    unsigned long ttl = TOKEN_DEFAULT_TTL;
+    code = check_put(cli, token, cli->argv[1], host, &ttl);
+    if (code != CLI_EXIT_OK)
+        return code;
+    token_put_result_t res;
+    ops_error_t error = {0};
+    code = cli_report(
+        cli, token_put(&res, &error, &cli->ctx, host, token, cli->argv[1], ttl),
+        &error);
+    if (code != CLI_EXIT_OK)
+        return code;
     cli->result = json_pack("{s:s, s:s, s:I}", "token", token, "host", host,
-                            "expires", (json_int_t)(now + (int64_t)ttl));
+                            "expires", (json_int_t)res.expires);
     cli_say(cli, "published %s for %s, expires in %lus\n", token, host, ttl);
     return CLI_EXIT_OK;
 }
 
-static cli_exit_t token_del(cli_t *cli)
+static cli_exit_t token_del_run(cli_t *cli)
 {
     cli_exit_t code = cli_parse_options(cli, NULL, 1, 1);
     if (code != CLI_EXIT_OK)
@@ -83,83 +70,75 @@ static cli_exit_t token_del(cli_t *cli)
     if (!token_rules_token_valid(token, strlen(token)))
         return cli_fail(cli, CLI_EXIT_USAGE, 2121,
                         "token must be 1-255 base64url characters");
-    challenge_store_writer_t *writer = NULL;
-    code = open_writer(cli, &writer);
+    token_del_result_t res;
+    ops_error_t error = {0};
+    code = cli_report(cli, token_del(&res, &error, &cli->ctx, token), &error);
     if (code != CLI_EXIT_OK)
         return code;
-    unsigned removed = 0;
-    challenge_store_status_t rv = challenge_store_del(writer, token, &removed);
-    challenge_store_writer_close(writer);
-    if (rv == CHALLENGE_STORE_NOT_FOUND)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2122, "no such token: %s", token);
-    if (rv != CHALLENGE_STORE_OK)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2123, "token del: %s",
-                        challenge_store_status_text(rv));
-    cli->result = json_pack("{s:s, s:i}", "token", token, "removed", removed);
-    cli_say(cli, "removed %s (%u entr%s)\n", token, removed,
-            removed == 1 ? "y" : "ies");
+    cli->result =
+        json_pack("{s:s, s:i}", "token", token, "removed", res.removed);
+    cli_say(cli, "removed %s (%u entr%s)\n", token, res.removed,
+            res.removed == 1 ? "y" : "ies");
     return CLI_EXIT_OK;
 }
 
-typedef struct {
-    cli_t *cli;
-    json_t *list;
-    int64_t now;
-} list_baton_t;
-
-static int list_one(const challenge_store_entry_t *entry, void *baton)
+static json_t *entry_json(const token_entry_t *e, apr_int64_t now)
 {
-    list_baton_t *b = baton;
-    int64_t left = entry->expires - b->now;
-    json_array_append_new(
-        b->list, json_pack("{s:s, s:s, s:s, s:I, s:b}", "host", entry->host,
-                           "token", entry->token, "keyauth", entry->keyauth,
-                           "expires", (json_int_t)entry->expires, "expired",
-                           left <= 0));
-    if (left > 0)
-        cli_say(b->cli, "%-40s %-45s %llds\n", entry->host, entry->token,
-                (long long)left);
-    else
-        cli_say(b->cli, "%-40s %-45s expired\n", entry->host, entry->token);
-    return 0;
+    return json_pack("{s:s, s:s, s:s, s:I, s:b}", "host", e->host, "token",
+                     e->token, "keyauth", e->keyauth, "expires",
+                     (json_int_t)e->expires, "expired", e->expires <= now);
 }
 
-static cli_exit_t token_list(cli_t *cli)
+static void print_entries(cli_t *cli, const token_list_result_t *res,
+                          json_t *list)
+{
+    for (int i = 0; i < res->entries->nelts; i++) {
+        const token_entry_t *e = &APR_ARRAY_IDX(res->entries, i, token_entry_t);
+        apr_int64_t left = e->expires - res->now;
+        json_array_append_new(list, entry_json(e, res->now));
+        if (left > 0)
+            cli_say(cli, "%-40s %-45s %llds\n", e->host, e->token,
+                    (long long)left);
+        else
+            cli_say(cli, "%-40s %-45s expired\n", e->host, e->token);
+    }
+    if (res->entries->nelts == 0)
+        cli_say(cli, "no open challenges\n");
+}
+
+static cli_exit_t token_list_run(cli_t *cli)
 {
     cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
     if (code != CLI_EXIT_OK)
         return code;
-    const char *err = NULL;
-    const char *path = config_store_path(cli->config, &err);
-    if (path == NULL)
-        return cli_fail(cli, CLI_EXIT_USAGE, 2131, "%s", err);
-    challenge_store_map_t *map = NULL;
-    challenge_store_status_t rv = challenge_store_map(&map, path);
-    list_baton_t baton = {cli, json_array(), (int64_t)time(NULL)};
-    cli->result = json_pack("{s:s, s:o}", "store", path, "tokens", baton.list);
-    if (rv == CHALLENGE_STORE_ABSENT) {
-        cli_say(cli, "no challenge store yet at %s\n", path);
+    token_list_result_t res;
+    ops_error_t error = {0};
+    ops_status_t st = token_list(&res, &error, &cli->ctx);
+    json_t *list = json_array();
+    /* A store that cannot be read is still named in --json output. */
+    if (res.store != NULL)
+        cli->result =
+            json_pack("{s:s, s:o}", "store", res.store, "tokens", list);
+    else
+        json_decref(list);
+    if (st != OPS_OK)
+        return cli_report(cli, st, &error);
+    if (res.absent) {
+        cli_say(cli, "no challenge store yet at %s\n", res.store);
         return CLI_EXIT_OK;
     }
-    if (rv != CHALLENGE_STORE_OK)
-        return cli_fail(cli, CLI_EXIT_FAILED, 2132, "%s: %s", path,
-                        challenge_store_status_text(rv));
-    json_object_set_new(cli->result, "capacity",
-                        json_integer(challenge_store_capacity(map)));
+    json_object_set_new(cli->result, "capacity", json_integer(res.capacity));
     json_object_set_new(cli->result, "window_open",
-                        json_boolean(challenge_store_window_open(map,
-                                                                 baton.now)));
-    challenge_store_foreach(map, list_one, &baton);
-    challenge_store_unmap(map);
-    if (json_array_size(baton.list) == 0)
-        cli_say(cli, "no open challenges\n");
+                        json_boolean(res.window_open));
+    print_entries(cli, &res, list);
     return CLI_EXIT_OK;
 }
 
 cli_exit_t cmd_token_run(cli_t *cli)
 {
-    static const cli_verb_t verbs[] = {
-        {"put", token_put}, {"del", token_del}, {"list", token_list}, {NULL,
-                                                                       NULL}};
-    return cli_run_verb(cli, "token", verbs, 2100);
+    static const cli_verb_t verbs[] = {{"put", token_put_run},
+                                       {"del", token_del_run},
+                                       {"list", token_list_run},
+                                       {NULL, NULL}};
+    return cli_run_verb(cli, "token", verbs, 2100, 2190);
 }

@@ -6,9 +6,8 @@
 apr_status_t cert_schedule_load(json_t **out, cert_state_t *cert,
                                 const char **err)
 {
-    apr_status_t rv = state_read_json(out, cert_state_file(cert,
-                                                           "schedule.json"),
-                                      err, cert->ctx->pool);
+    apr_status_t rv = state_read_json(
+        out, cert_state_file(cert, "schedule.json"), err, cert->ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
         *out = json_pool_bind(json_object(), cert->ctx->pool);
         return APR_SUCCESS;
@@ -19,13 +18,13 @@ apr_status_t cert_schedule_load(json_t **out, cert_state_t *cert,
 apr_status_t cert_schedule_save(cert_state_t *cert, json_t *sched,
                                 const char **err)
 {
-    return state_write_json(cert_state_file(cert, "schedule.json"), sched,
-                            err, cert->ctx->pool);
+    return state_write_json(cert_state_file(cert, "schedule.json"), sched, err,
+                            cert->ctx->pool);
 }
 
 ops_status_t cert_schedule_set(ops_error_t *error, const ops_ctx_t *ctx,
-                               const char *name, int automated,
-                               unsigned days, int minute)
+                               const char *name, int automated, unsigned days,
+                               int minute)
 {
     cert_state_t *cert = NULL;
     json_t *sched = NULL;

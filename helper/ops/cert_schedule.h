@@ -21,7 +21,7 @@ apr_status_t cert_schedule_save(cert_state_t *cert, json_t *sched,
 /* `schedule --auto on|off --days ... --time ...` for certificate name:
  * days a mask of schedule_parse_days, minute of the day. */
 ops_status_t cert_schedule_set(ops_error_t *error, const ops_ctx_t *ctx,
-                               const char *name, int automated,
-                               unsigned days, int minute);
+                               const char *name, int automated, unsigned days,
+                               int minute);
 
 #endif

@@ -25,16 +25,16 @@ static apr_status_t unlock_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx, const char *name,
-                             const char **err)
+apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx,
+                             const char *name, const char **err)
 {
     cert_state_t *cert = apr_pcalloc(ctx->pool, sizeof(*cert));
     *out = NULL;
     cert->name = name;
     cert->ctx = ctx;
     cert->lock_fd = -1;
-    apr_status_t rv = state_cert_dir(&cert->dir, ctx->config, name, err,
-                                     ctx->pool);
+    apr_status_t rv =
+        state_cert_dir(&cert->dir, ctx->config, name, err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
     rv = state_read_json(&cert->status, cert_state_file(cert, "status.json"),
@@ -57,13 +57,13 @@ const char *cert_state_file(const cert_state_t *cert, const char *file)
 
 int cert_state_has(const cert_state_t *cert, const char *file)
 {
-    return access(cert_state_file(cert, file), F_OK) == 0;
+    return state_exists(cert_state_file(cert, file));
 }
 
 apr_status_t cert_state_save(cert_state_t *cert, const char **err)
 {
-    return state_write_json(cert_state_file(cert, "status.json"),
-                            cert->status, err, cert->ctx->pool);
+    return state_write_json(cert_state_file(cert, "status.json"), cert->status,
+                            err, cert->ctx->pool);
 }
 
 apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
@@ -77,8 +77,10 @@ apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        *err = apr_psprintf(cert->ctx->pool, "busy: another expacmectl is "
-                            "working on certificate %s", cert->name);
+        *err = apr_psprintf(cert->ctx->pool,
+                            "busy: another expacmectl is "
+                            "working on certificate %s",
+                            cert->name);
         return APR_EBUSY;
     }
     cert->lock_fd = fd;
@@ -87,23 +89,22 @@ apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
 
 static json_t *problem_json(const acme_problem_t *p)
 {
-    json_t *o = json_pack("{s:i, s:s?, s:s?}", "status", p->http_status,
-                          "type", p->type, "detail", p->detail);
+    json_t *o = json_pack("{s:i, s:s?, s:s?}", "status", p->http_status, "type",
+                          p->type, "detail", p->detail);
     if (p->subproblems->nelts > 0) {
         json_t *subs = json_array();
         for (int i = 0; i < p->subproblems->nelts; i++) {
             const acme_subproblem_t *s =
                 &APR_ARRAY_IDX(p->subproblems, i, acme_subproblem_t);
-            json_array_append_new(subs, json_pack("{s:s?, s:s?, s:s?}",
-                                                  "identifier", s->identifier,
-                                                  "type", s->type, "detail",
-                                                  s->detail));
+            json_array_append_new(subs,
+                                  json_pack("{s:s?, s:s?, s:s?}", "identifier",
+                                            s->identifier, "type", s->type,
+                                            "detail", s->detail));
         }
         json_object_set_new(o, "subproblems", subs);
     }
     if (p->retry_after_s >= 0)
-        json_object_set_new(o, "retry_after",
-                            json_integer(p->retry_after_s));
+        json_object_set_new(o, "retry_after", json_integer(p->retry_after_s));
     return o;
 }
 
@@ -111,9 +112,9 @@ void cert_state_set_sign(cert_state_t *cert, const char *result,
                          const char *detail, const char *provider,
                          const acme_problem_t *problem)
 {
-    json_t *sign = json_pack("{s:I, s:s, s:s?, s:s?}", "time",
-                             (json_int_t)time(NULL), "result", result,
-                             "detail", detail, "provider", provider);
+    json_t *sign =
+        json_pack("{s:I, s:s, s:s?, s:s?}", "time", (json_int_t)time(NULL),
+                  "result", result, "detail", detail, "provider", provider);
     if (problem != NULL)
         json_object_set_new(sign, "problem", problem_json(problem));
     json_object_set_new(cert->status, "last_sign", sign);
@@ -127,11 +128,12 @@ static int process_alive(json_int_t pid)
 static apr_status_t withdraw_tokens(cert_state_t *cert, json_t *list,
                                     const char **err)
 {
-    apr_array_header_t *tokens = apr_array_make(cert->ctx->pool, 8,
-                                                sizeof(const char *));
+    apr_array_header_t *tokens =
+        apr_array_make(cert->ctx->pool, 8, sizeof(const char *));
     size_t i;
     json_t *t;
-    json_array_foreach(list, i, t) {
+    json_array_foreach(list, i, t)
+    {
         if (json_is_string(t))
             APR_ARRAY_PUSH(tokens, const char *) = json_string_value(t);
     }
@@ -149,9 +151,8 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
     json_int_t pid = json_integer_value(json_object_get(signing, "pid"));
     if (process_alive(pid) && pid != getpid())
         return APR_SUCCESS;
-    apr_status_t rv = withdraw_tokens(cert, json_object_get(signing,
-                                                            "tokens"),
-                                      err);
+    apr_status_t rv =
+        withdraw_tokens(cert, json_object_get(signing, "tokens"), err);
     if (rv == APR_SUCCESS)
         rv = challenge_window_close(cert->ctx, err);
     if (rv != APR_SUCCESS)

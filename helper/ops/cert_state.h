@@ -17,8 +17,8 @@ typedef struct {
     const ops_ctx_t *ctx;
 } cert_state_t;
 
-apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx, const char *name,
-                             const char **err);
+apr_status_t cert_state_open(cert_state_t **out, const ops_ctx_t *ctx,
+                             const char *name, const char **err);
 const char *cert_state_file(const cert_state_t *cert, const char *file);
 int cert_state_has(const cert_state_t *cert, const char *file);
 apr_status_t cert_state_save(cert_state_t *cert, const char **err);

@@ -2,7 +2,6 @@
 #include "ops/challenge_window.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "apr_strings.h"
 
@@ -22,15 +21,13 @@ static int configured(const ops_ctx_t *ctx)
  * address. */
 static const char *vhost_address(const char *listen, apr_pool_t *pool)
 {
-    return strchr(listen, ':') ? listen : apr_pstrcat(pool, "*:", listen,
-                                                      NULL);
+    return strchr(listen, ':') ? listen : apr_pstrcat(pool, "*:", listen, NULL);
 }
 
 static const char *probe_address(const char *listen, apr_pool_t *pool)
 {
     return strchr(listen, ':') ? listen
-                               : apr_pstrcat(pool, "127.0.0.1:", listen,
-                                             NULL);
+                               : apr_pstrcat(pool, "127.0.0.1:", listen, NULL);
 }
 
 apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
@@ -45,9 +42,9 @@ apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
         "Listen %s\n<VirtualHost %s>\n    ExpAcmeHttpMode challenge-only\n"
         "</VirtualHost>\n",
         listen, vhost_address(listen, ctx->pool));
-    apr_status_t rv = state_write_file(ctx->config->challenge_window_include,
-                                       text, strlen(text), 0644, err,
-                                       ctx->pool);
+    apr_status_t rv =
+        state_write_file(ctx->config->challenge_window_include, text,
+                         strlen(text), 0644, err, ctx->pool);
     if (rv == APR_SUCCESS)
         rv = httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, err);
     if (rv != APR_SUCCESS)
@@ -56,18 +53,20 @@ apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
     const char *probe = probe_address(listen, ctx->pool);
     if (tls_probe_wait_listening(probe, LISTEN_WAIT, ctx->pool))
         return APR_SUCCESS;
-    *err = apr_psprintf(ctx->pool, "httpd does not listen on %s after the "
-                        "reload", probe);
+    *err = apr_psprintf(ctx->pool,
+                        "httpd does not listen on %s after the "
+                        "reload",
+                        probe);
     return APR_TIMEUP;
 }
 
 apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
 {
     if (!configured(ctx) ||
-        access(ctx->config->challenge_window_include, F_OK) != 0)
+        !state_exists(ctx->config->challenge_window_include))
         return APR_SUCCESS;
-    apr_status_t rv = state_remove(ctx->config->challenge_window_include, err,
-                                   ctx->pool);
+    apr_status_t rv =
+        state_remove(ctx->config->challenge_window_include, err, ctx->pool);
     if (rv == APR_SUCCESS)
         rv = httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, err);
     if (rv == APR_SUCCESS)

@@ -95,12 +95,11 @@ static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
     ops_progress(job->ctx, "deploy %s: %s (%" APR_TIME_T_FMT " ms)",
                  job->cert->name, step_names[step],
                  apr_time_as_msec(apr_time_now() - job->started));
-    json_object_set_new(job->cert->status, "deploying",
-                        json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "pid",
-                                  (json_int_t)getpid(), "started",
-                                  (json_int_t)time(NULL), "step",
-                                  step_names[step], "old_gen", job->old_gen,
-                                  "new_gen", job->new_gen));
+    json_object_set_new(
+        job->cert->status, "deploying",
+        json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "pid", (json_int_t)getpid(),
+                  "started", (json_int_t)time(NULL), "step", step_names[step],
+                  "old_gen", job->old_gen, "new_gen", job->new_gen));
     apr_status_t rv = cert_state_save(job->cert, err);
     const char *crash = getenv("EXPACME_TEST_CRASH_AT");
     if (crash != NULL && strcmp(crash, step_names[step]) == 0)
@@ -113,19 +112,21 @@ static apr_status_t verify_pending(deploy_job_t *job, const char **err)
     apr_pool_t *pool = job->ctx->pool;
     apr_array_header_t *chain = NULL;
     EVP_PKEY *key = NULL;
-    apr_status_t rv = state_read_file(
-        &job->chain_pem, &job->chain_len,
-        cert_state_file(job->cert, "pending.pem"), STATE_FILE_MAX, err, pool);
+    apr_status_t rv = state_read_file(&job->chain_pem, &job->chain_len,
+                                      cert_state_file(job->cert, "pending.pem"),
+                                      STATE_FILE_MAX, err, pool);
     if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(pool, "no pending certificate for %s: run "
-                            "'expacmectl sign' first", job->cert->name);
+        *err = apr_psprintf(pool,
+                            "no pending certificate for %s: run "
+                            "'expacmectl sign' first",
+                            job->cert->name);
     if (rv == APR_SUCCESS)
         rv = state_read_file(&job->key_pem, &job->key_len,
                              cert_state_file(job->cert, "key.pem"),
                              STATE_FILE_MAX, err, pool);
     if (rv == APR_SUCCESS)
         rv = key_file_load(&key, cert_state_file(job->cert, "key.pem"), err,
-                            pool);
+                           pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_parse(&chain, job->chain_pem, job->chain_len, err,
                                pool);
@@ -137,8 +138,9 @@ static apr_status_t verify_pending(deploy_job_t *job, const char **err)
         return rv;
     job->leaf = APR_ARRAY_IDX(chain, 0, X509 *);
     crypt_cert_info_t info;
-    if (job->sni == NULL && crypt_cert_info(&info, job->leaf, pool) ==
-                                APR_SUCCESS && info.names->nelts > 0)
+    if (job->sni == NULL &&
+        crypt_cert_info(&info, job->leaf, pool) == APR_SUCCESS &&
+        info.names->nelts > 0)
         job->sni = APR_ARRAY_IDX(info.names, 0, const char *);
     return APR_SUCCESS;
 }
@@ -150,17 +152,18 @@ static apr_status_t wait_listening(deploy_job_t *job, const char **err)
             address, apr_time_from_sec(job->ctx->config->deploy_timeout),
             job->ctx->pool))
         return APR_SUCCESS;
-    *err = apr_psprintf(job->ctx->pool, "httpd is not listening on %s after "
-                        "the graceful reload", address);
+    *err = apr_psprintf(job->ctx->pool,
+                        "httpd is not listening on %s after "
+                        "the graceful reload",
+                        address);
     return APR_TIMEUP;
 }
 
-static apr_status_t wait_served(deploy_job_t *job, X509 *want,
-                                const char **err)
+static apr_status_t wait_served(deploy_job_t *job, X509 *want, const char **err)
 {
     apr_pool_t *pool = job->ctx->pool;
-    apr_time_t deadline = apr_time_now() +
-                          apr_time_from_sec(job->ctx->config->deploy_timeout);
+    apr_time_t deadline =
+        apr_time_now() + apr_time_from_sec(job->ctx->config->deploy_timeout);
     const char *address = job->ctx->config->https_address;
     const char *why = "no answer";
     apr_interval_time_t delay = POLL_FIRST;
@@ -176,9 +179,10 @@ static apr_status_t wait_served(deploy_job_t *job, X509 *want,
             why = probe_err;
         }
         if (apr_time_now() > deadline) {
-            *err = apr_psprintf(pool, "%s (SNI %s) does not present the new "
-                                "certificate: %s", address,
-                                job->sni ? job->sni : "none", why);
+            *err = apr_psprintf(pool,
+                                "%s (SNI %s) does not present the new "
+                                "certificate: %s",
+                                address, job->sni ? job->sni : "none", why);
             return APR_TIMEUP;
         }
         poll_pause(&delay);
@@ -199,8 +203,8 @@ static apr_status_t run_steps(deploy_job_t *job, const char **err)
         rv = enter(job, STEP_WRITE, err);
     if (rv == APR_SUCCESS)
         rv = deploy_live_write(&job->new_gen, &job->live, job->chain_pem,
-                          job->chain_len, job->key_pem, job->key_len, err,
-                          pool);
+                               job->chain_len, job->key_pem, job->key_len, err,
+                               pool);
     if (rv == APR_SUCCESS)
         rv = enter(job, STEP_SWITCH, err);
     if (rv == APR_SUCCESS)
@@ -240,8 +244,10 @@ static const char *roll_back(deploy_job_t *job, deploy_step_t failed_at)
     deploy_live_prune(&job->live, job->old_gen, NULL, pool);
     if (failed_at >= STEP_GRACEFUL &&
         httpd_ctl_run(job->ctx, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
-        return apr_psprintf(pool, "previous pair restored, but the graceful "
-                            "reload failed: %s", err);
+        return apr_psprintf(pool,
+                            "previous pair restored, but the graceful "
+                            "reload failed: %s",
+                            err);
     return job->old_gen ? "previous certificate restored"
                         : "first deploy: live links removed";
 }
@@ -274,14 +280,13 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
                   "not_after", (json_int_t)info.not_after, "generation",
                   job->new_gen),
         pool);
-    rv = state_write_json(cert_state_file(job->cert, "deployed.json"), rec,
-                          err, pool);
-    if (rv == APR_SUCCESS)
-        rv = state_remove(cert_state_file(job->cert, "pending.pem"), err,
+    rv = state_write_json(cert_state_file(job->cert, "deployed.json"), rec, err,
                           pool);
     if (rv == APR_SUCCESS)
-        rv = state_remove(cert_state_file(job->cert, "pending.json"), err,
-                          pool);
+        rv = state_remove(cert_state_file(job->cert, "pending.pem"), err, pool);
+    if (rv == APR_SUCCESS)
+        rv =
+            state_remove(cert_state_file(job->cert, "pending.json"), err, pool);
     deploy_live_prune(&job->live, job->new_gen, job->old_gen, pool);
     return rv;
 }
@@ -308,7 +313,8 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
     job.new_gen = acme_json_string_member(d, "new_gen");
     const char *what = roll_back(&job, step < 0 ? STEP_SWITCH : step);
     set_deploy_status(&job, "interrupted", step >= 0 ? step_names[step] : "?",
-                      apr_psprintf(ctx->pool, "the previous deploy was killed "
+                      apr_psprintf(ctx->pool,
+                                   "the previous deploy was killed "
                                    "at step %s; %s",
                                    step >= 0 ? step_names[step] : "?", what));
     *recovered = 1;
@@ -316,8 +322,8 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
 }
 
 static ops_status_t finish(deploy_result_t *result, ops_error_t *error,
-                           deploy_job_t *job, apr_status_t rv,
-                           const char *err, const char *reason)
+                           deploy_job_t *job, apr_status_t rv, const char *err,
+                           const char *reason)
 {
     apr_pool_t *pool = job->ctx->pool;
     if (rv != APR_SUCCESS) {
@@ -325,15 +331,19 @@ static ops_status_t finish(deploy_result_t *result, ops_error_t *error,
         const char *what = roll_back(job, at);
         set_deploy_status(job, "failure", step_names[at], err);
         error->step = step_names[at];
-        return ops_fail(error, OPS_FAILED, 2603, pool, "deploy failed at "
-                        "step %s: %s; %s", step_names[at], err, what);
+        return ops_fail(error, OPS_FAILED, 2603, pool,
+                        "deploy failed at "
+                        "step %s: %s; %s",
+                        step_names[at], err, what);
     }
     const char *rec_err = NULL;
     if (record_deployed(job, &rec_err) != APR_SUCCESS)
         ops_progress(job->ctx, "warning: %s", rec_err);
     set_deploy_status(job, "success", "done",
-                      reason ? apr_psprintf(pool, "new certificate "
-                                            "served (%s)", reason)
+                      reason ? apr_psprintf(pool,
+                                            "new certificate "
+                                            "served (%s)",
+                                            reason)
                              : "new certificate served");
     result->generation = job->new_gen;
     return OPS_OK;
@@ -344,11 +354,15 @@ static ops_status_t check_conf(ops_error_t *error, const ops_ctx_t *ctx,
                                const char *name)
 {
     if (conf == NULL)
-        return ops_fail(error, OPS_USAGE, 2600, ctx->pool, "no [cert %s] "
-                        "section names the files to deploy to", name);
+        return ops_fail(error, OPS_USAGE, 2600, ctx->pool,
+                        "no [cert %s] "
+                        "section names the files to deploy to",
+                        name);
     if (strcmp(conf->cert_file, conf->key_file) == 0)
-        return ops_fail(error, OPS_USAGE, 2601, ctx->pool, "[cert %s]: "
-                        "cert_file and key_file must be two files", name);
+        return ops_fail(error, OPS_USAGE, 2601, ctx->pool,
+                        "[cert %s]: "
+                        "cert_file and key_file must be two files",
+                        name);
     return OPS_OK;
 }
 
@@ -375,7 +389,7 @@ ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
     job.sni = job.conf->sni;
     apr_status_t rv = run_steps(&job, &err);
     st = finish(result, error, &job, rv, err, reason);
-    notify_event(ctx, st == OPS_OK ? "deploy-success" : "deploy-failure",
-                 name, st == OPS_OK ? "new certificate served" : err);
+    notify_event(ctx, st == OPS_OK ? "deploy-success" : "deploy-failure", name,
+                 st == OPS_OK ? "new certificate served" : err);
     return st;
 }

@@ -36,21 +36,21 @@ const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool);
  * files now there as the first generation (*gen; NULL when there were
  * none).  Does nothing when they already are. */
 apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
-                          const char **err, apr_pool_t *pool);
+                               const char **err, apr_pool_t *pool);
 
 /* A new generation holding chain (0644) and key (0600), fsynced. */
 apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
-                          const char *chain, apr_size_t chain_len,
-                          const char *key, apr_size_t key_len,
-                          const char **err, apr_pool_t *pool);
+                               const char *chain, apr_size_t chain_len,
+                               const char *key, apr_size_t key_len,
+                               const char **err, apr_pool_t *pool);
 
 /* Points `current` at gen (NULL: removes the live links altogether, for a
  * first deploy that failed). */
 apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
-                           const char **err, apr_pool_t *pool);
+                                const char **err, apr_pool_t *pool);
 
 /* Removes generations other than keep and keep_too. */
 void deploy_live_prune(const deploy_live_t *live, const char *keep,
-                  const char *keep_too, apr_pool_t *pool);
+                       const char *keep_too, apr_pool_t *pool);
 
 #endif

@@ -15,8 +15,8 @@ void notify_event(const ops_ctx_t *ctx, const char *event, const char *cert,
     const char *line = ctx->config ? ctx->config->notify_command : NULL;
     if (line == NULL)
         return;
-    apr_array_header_t *env = apr_array_make(ctx->pool, 3,
-                                             sizeof(const char *));
+    apr_array_header_t *env =
+        apr_array_make(ctx->pool, 3, sizeof(const char *));
     APR_ARRAY_PUSH(env, const char *) =
         apr_pstrcat(ctx->pool, "EXPACME_EVENT=", event, NULL);
     APR_ARRAY_PUSH(env, const char *) =

@@ -29,7 +29,7 @@ typedef void ops_progress_fn(void *baton, const char *fmt, va_list ap);
 typedef struct {
     apr_pool_t *pool; /* everything the operation allocates */
     const expacme_config_t *config;
-    apr_int64_t (*now)(void); /* the clock renewal decisions use */
+    apr_int64_t (*now)(void);  /* the clock renewal decisions use */
     ops_progress_fn *progress; /* may be NULL */
     void *progress_baton;
     volatile int *interrupted; /* set by SIGINT/SIGTERM; may be NULL */

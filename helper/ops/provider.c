@@ -19,8 +19,8 @@ static const provider_t builtins[] = {
     {"letsencrypt", "https://acme-v02.api.letsencrypt.org/directory", NULL,
      NULL, NULL, NULL, NULL, 1},
     {"letsencrypt-staging",
-     "https://acme-staging-v02.api.letsencrypt.org/directory", NULL, NULL,
-     NULL, NULL, NULL, 1},
+     "https://acme-staging-v02.api.letsencrypt.org/directory", NULL, NULL, NULL,
+     NULL, NULL, 1},
 };
 
 static const char *providers_path(const ops_ctx_t *ctx)
@@ -32,17 +32,17 @@ static const char *providers_path(const ops_ctx_t *ctx)
 static apr_status_t providers_store(const ops_ctx_t *ctx, json_t *all,
                                     const char **err)
 {
-    apr_status_t rv = state_make_dir(ctx->config->state_dir, 0700, err,
-                                     ctx->pool);
+    apr_status_t rv =
+        state_make_dir(ctx->config->state_dir, 0700, err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
     return state_write_json(providers_path(ctx), all, err, ctx->pool);
 }
 
-static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx, const char **err)
+static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx,
+                                   const char **err)
 {
-    apr_status_t rv = state_read_json(out, providers_path(ctx), err,
-                                      ctx->pool);
+    apr_status_t rv = state_read_json(out, providers_path(ctx), err, ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv)) {
         *out = json_pool_bind(json_pack("{s:{}}", "providers"), ctx->pool);
         return APR_SUCCESS;
@@ -77,13 +77,14 @@ apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,
     apr_status_t rv = providers_load(&all, ctx, err);
     if (rv != APR_SUCCESS)
         return rv;
-    apr_array_header_t *list = apr_array_make(ctx->pool, 4,
-                                              sizeof(provider_t *));
+    apr_array_header_t *list =
+        apr_array_make(ctx->pool, 4, sizeof(provider_t *));
     for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
         APR_ARRAY_PUSH(list, const provider_t *) = &builtins[i];
     const char *name;
     json_t *obj;
-    json_object_foreach(acme_json_object_member(all, "providers"), name, obj) {
+    json_object_foreach(acme_json_object_member(all, "providers"), name, obj)
+    {
         provider_t *p = provider_from_json(name, obj, ctx->pool);
         if (p == NULL) {
             *err = apr_psprintf(ctx->pool, "%s: provider %s has no directory",
@@ -111,8 +112,10 @@ apr_status_t provider_find(const provider_t **out, const ops_ctx_t *ctx,
             return APR_SUCCESS;
         }
     }
-    *err = apr_psprintf(ctx->pool, "no provider named '%s' (see 'expacmectl "
-                        "provider list')", name);
+    *err = apr_psprintf(ctx->pool,
+                        "no provider named '%s' (see 'expacmectl "
+                        "provider list')",
+                        name);
     return APR_ENOENT;
 }
 
@@ -157,7 +160,8 @@ apr_status_t provider_save(const ops_ctx_t *ctx, const provider_t *p,
     return providers_store(ctx, all, err);
 }
 
-apr_status_t provider_current(const char **name, const ops_ctx_t *ctx, const char **err)
+apr_status_t provider_current(const char **name, const ops_ctx_t *ctx,
+                              const char **err)
 {
     json_t *all = NULL;
     *name = NULL;
@@ -192,11 +196,13 @@ apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
     apr_size_t text_len = 0;
     const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
                                    "/providers/", p->name, "/eab.key", NULL);
-    apr_status_t rv = state_read_file(&text, &text_len, path, 4096, err,
-                                      ctx->pool);
+    apr_status_t rv =
+        state_read_file(&text, &text_len, path, 4096, err, ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(ctx->pool, "provider %s has an EAB key id but "
-                            "no stored HMAC key: add it again", p->name);
+        *err = apr_psprintf(ctx->pool,
+                            "provider %s has an EAB key id but "
+                            "no stored HMAC key: add it again",
+                            p->name);
     if (rv != APR_SUCCESS)
         return rv;
     rv = base64url_decode(key, len, text, ctx->pool);
@@ -207,8 +213,8 @@ apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
 }
 
 static apr_status_t sign_with_key(unsigned char **sig, apr_size_t *sig_len,
-                                  const void *data, apr_size_t len,
-                                  void *baton, apr_pool_t *pool)
+                                  const void *data, apr_size_t len, void *baton,
+                                  apr_pool_t *pool)
 {
     return crypt_jose_sign(sig, sig_len, baton, data, len, pool);
 }
@@ -242,11 +248,12 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
                                         c->provider->name, err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    const char *json_path = apr_pstrcat(ctx->pool, c->account_dir,
-                                        "/account.json", NULL);
+    const char *json_path =
+        apr_pstrcat(ctx->pool, c->account_dir, "/account.json", NULL);
     rv = state_read_json(&account, json_path, err, ctx->pool);
     if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(ctx->pool, "no account at provider %s: run "
+        *err = apr_psprintf(ctx->pool,
+                            "no account at provider %s: run "
                             "'expacmectl account register --provider %s "
                             "--email ADDR --agree-tos'",
                             c->provider->name, c->provider->name);
@@ -257,10 +264,10 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
         *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
         return APR_EINVAL;
     }
-    rv = key_file_load(&c->account_key,
-                        apr_pstrcat(ctx->pool, c->account_dir, "/account.key",
-                                    NULL),
-                        err, ctx->pool);
+    rv = key_file_load(
+        &c->account_key,
+        apr_pstrcat(ctx->pool, c->account_dir, "/account.key", NULL), err,
+        ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
     provider_signer(&c->session->signer, c->account_key, ctx->pool);

@@ -23,10 +23,10 @@ typedef struct {
 typedef struct {
     const provider_t *provider; /* the one actually reached */
     acme_session_t *session;
-    EVP_PKEY *account_key;      /* NULL without an account */
+    EVP_PKEY *account_key; /* NULL without an account */
     const char *account_url;
     const char *account_dir;
-    const char *unreachable;    /* the primary's error when fallen back */
+    const char *unreachable; /* the primary's error when fallen back */
 } provider_conn_t;
 
 /* Every provider: built-in first, then configured (provider_t *). */

@@ -49,12 +49,13 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
     apr_int64_t now = (apr_int64_t)time(NULL);
     for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
-        challenge_store_status_t st = challenge_store_put(
-            w, c->host, c->token, c->keyauth, expires, now);
+        challenge_store_status_t st =
+            challenge_store_put(w, c->host, c->token, c->keyauth, expires, now);
         if (st != CHALLENGE_STORE_OK) {
-            *err = apr_psprintf(pool, "cannot publish the challenge for %s: "
-                                "%s", c->host,
-                                challenge_store_status_text(st));
+            *err = apr_psprintf(pool,
+                                "cannot publish the challenge for %s: "
+                                "%s",
+                                c->host, challenge_store_status_text(st));
             rv = APR_EGENERAL;
         }
     }
@@ -70,13 +71,13 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
                              const char **err, apr_pool_t *pool)
 {
     sign_publisher_t *pub = baton;
-    apr_array_header_t *tokens = apr_array_make(pool, list->nelts,
-                                                sizeof(const char *));
+    apr_array_header_t *tokens =
+        apr_array_make(pool, list->nelts, sizeof(const char *));
     for (int i = 0; i < list->nelts; i++)
         APR_ARRAY_PUSH(tokens, const char *) =
             APR_ARRAY_IDX(list, i, acme_challenge_t).token;
-    apr_status_t rv = challenge_publish_withdraw(pub->cert->ctx->config,
-                                                 tokens, err, pool);
+    apr_status_t rv =
+        challenge_publish_withdraw(pub->cert->ctx->config, tokens, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     const char *window_err = NULL;
@@ -103,26 +104,28 @@ static ops_status_t load_csr(sign_job_t *job)
     char *pem = NULL;
     apr_size_t len = 0;
     if (!cert_state_has(job->cert, "csr.pem"))
-        return ops_fail(job->error, OPS_FAILED, 2401, pool, "no CSR for %s: "
+        return ops_fail(job->error, OPS_FAILED, 2401, pool,
+                        "no CSR for %s: "
                         "run 'expacmectl --cert %s csr generate --cn FQDN' "
-                        "first", job->cert->name, job->cert->name);
+                        "first",
+                        job->cert->name, job->cert->name);
     if (state_read_file(&pem, &len, cert_state_file(job->cert, "csr.pem"),
                         STATE_FILE_MAX, &err, pool) != APR_SUCCESS ||
         crypt_csr_load(&job->csr, pem, len, &err, pool) != APR_SUCCESS ||
         key_file_load(&job->key, cert_state_file(job->cert, "key.pem"), &err,
-                       pool) != APR_SUCCESS)
+                      pool) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2402, pool, "%s", err);
     if (!crypt_key_public_equal(job->key, crypt_csr_public_key(job->csr)))
-        return ops_fail(job->error, OPS_FAILED, 2403, pool, "%s: key.pem "
+        return ops_fail(job->error, OPS_FAILED, 2403, pool,
+                        "%s: key.pem "
                         "does not match csr.pem; generate the CSR again",
                         job->cert->dir);
     job->names = crypt_csr_names(job->csr, pool);
     return OPS_OK;
 }
 
-static apr_status_t stage_pending(sign_job_t *job,
-                                  const acme_order_result_t *res,
-                                  const char **err)
+static apr_status_t
+stage_pending(sign_job_t *job, const acme_order_result_t *res, const char **err)
 {
     apr_pool_t *pool = job->ctx->pool;
     apr_array_header_t *chain = NULL;
@@ -137,8 +140,8 @@ static apr_status_t stage_pending(sign_job_t *job,
     }
     json_t *meta = json_pool_bind(
         json_pack("{s:s, s:s?, s:s, s:I, s:i}", "provider",
-                  job->conn.provider->name, "order", res->order_url,
-                  "issuer", res->chain_issuer, "signed", (json_int_t)time(NULL),
+                  job->conn.provider->name, "order", res->order_url, "issuer",
+                  res->chain_issuer, "signed", (json_int_t)time(NULL),
                   "alternates", res->alternates),
         pool);
     rv = state_write_file(cert_state_file(job->cert, "pending.pem"),
@@ -183,7 +186,7 @@ static apr_status_t mark_signing(sign_job_t *job, const char **err)
 static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err)
 {
     json_object_del(job->cert->status, "signing");
-    const char *result = rv == APR_SUCCESS      ? "success"
+    const char *result = rv == APR_SUCCESS           ? "success"
                          : ops_interrupted(job->ctx) ? "interrupted"
                                                      : "failure";
     cert_state_set_sign(job->cert, result,
@@ -213,8 +216,7 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
     if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
         req.replaces = replaces;
     acme_order_result_t res;
-    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err,
-                                     pool);
+    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err, pool);
     if (rv == APR_SUCCESS)
         rv = stage_pending(job, &res, &err);
     record_outcome(job, rv, err);
@@ -237,8 +239,7 @@ static ops_status_t open_cert(sign_result_t *result, sign_job_t *job,
         return ops_fail(job->error, OPS_FAILED, 2407, pool, "%s", err);
     if (cert_state_lock(job->cert, &err) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2408, pool, "%s", err);
-    if (cert_state_recover(job->cert, &result->recovered, &err) !=
-        APR_SUCCESS)
+    if (cert_state_recover(job->cert, &result->recovered, &err) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2409, pool, "%s", err);
     if (result->recovered)
         ops_progress(job->ctx,

@@ -138,7 +138,7 @@ static void test_save_load(apr_pool_t *pool)
         fclose(f);
     is_str(text, "-----BEGIN PRIVATE KEY-----\n", "PKCS#8 PEM");
     ok(key_file_save(keys[CRYPT_KEY_EC384], path_in(pool, "ec256.pem"), &err,
-                      pool) == APR_SUCCESS,
+                     pool) == APR_SUCCESS,
        "saving over an existing key");
 }
 
@@ -498,19 +498,19 @@ static void test_jws_sign(apr_pool_t *pool)
      * must still come out 32 bytes each. */
     for (int i = 0; i < 64; i++) {
         if (crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC256], data,
-                           strlen(data), pool) != APR_SUCCESS ||
+                            strlen(data), pool) != APR_SUCCESS ||
             len != 64 ||
             !verify_raw_ecdsa(keys[CRYPT_KEY_EC256], "SHA256", sig, len, data))
             all = 0;
     }
     ok(all, "ES256: 64 raw bytes, verifies after conversion to DER (x64)");
     ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC384], data, strlen(data),
-                      pool) == APR_SUCCESS &&
+                       pool) == APR_SUCCESS &&
            len == 96 &&
            verify_raw_ecdsa(keys[CRYPT_KEY_EC384], "SHA384", sig, len, data),
        "ES384: 96 raw bytes, verifies with SHA-384");
     ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_RSA2048], data, strlen(data),
-                      pool) == APR_SUCCESS &&
+                       pool) == APR_SUCCESS &&
            len == 256 &&
            verify_der(keys[CRYPT_KEY_RSA2048], "SHA256", sig, len, data),
        "RS256 verifies");
