@@ -58,21 +58,28 @@ static void take_line(status_doc_t *doc, char *line, apr_pool_t *pool)
             line, value);
 }
 
+/* The next line without its end (LF, or CRLF), or NULL at the end. */
+static char *next_line(char *text, char **state)
+{
+    char *line = apr_strtok(text, "\n", state);
+    size_t n = line != NULL ? strlen(line) : 0;
+    if (n > 0 && line[n - 1] == '\r')
+        line[n - 1] = '\0';
+    return line;
+}
+
 apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool)
 {
     status_doc_t *doc = apr_pcalloc(pool, sizeof(*doc));
     doc->header.fields = apr_table_make(pool, 4);
     doc->certs = apr_array_make(pool, 4, sizeof(status_doc_cert_t));
     char *state = NULL;
-    char *line = apr_strtok(text, "\n", &state);
+    char *line = next_line(text, &state);
     const char *magic = STATUS_FLAT_MAGIC " 1";
     *out = NULL;
     if (line == NULL || strcmp(line, magic) != 0)
         return APR_EGENERAL;
-    while ((line = apr_strtok(NULL, "\n", &state)) != NULL) {
-        size_t n = strlen(line);
-        if (n > 0 && line[n - 1] == '\r')
-            line[n - 1] = '\0';
+    while ((line = next_line(NULL, &state)) != NULL) {
         if (line[0] == '#' || line[0] == '\0')
             continue;
         doc->complete = strcmp(line, STATUS_FLAT_END) == 0;
