@@ -14,7 +14,7 @@ use POSIX qw(strftime);
 use Apache::Test qw(-withtestmore);
 use ExpAcme::Test;
 
-plan tests => 29, need_module 'expacme';
+plan tests => 30, need_module 'expacme';
 
 my $now = time;
 my $day = 86400;
@@ -25,6 +25,7 @@ my %t = (
     slot => $now + 31 * $day, sign => $now - 30 * $day + 60,
     deploy => $now - 30 * $day + 600, fail => $now - 3600,
     pnb => $now - 600, pna => $now + 7 * $day,
+    aris => $now + 20 * $day, arie => $now + 22 * $day, arit => $now + 21 * $day,
 );
 my $detail = 'urn:ietf:params:acme:error:rejectedIdentifier: '
     . '<b>bold</b> <img src=x onerror=alert(1)> & "quotes"';
@@ -42,6 +43,7 @@ my $flat = join "\n",
     "deployed.renewal_due $t{due}",
     'deployed.renewal_rule two-thirds of the lifetime',
     "resubmit $t{r1}", "resubmit $t{r2}",
+    "ari_start $t{aris}", "ari_end $t{arie}", "ari_time $t{arit}",
     "next_deploy_slot $t{slot}", 'deploy_days mon,wed,fri', 'deploy_time 04:30',
     'last_sign.result success', "last_sign.time $t{sign}",
     'last_sign.detail signed by letsencrypt',
@@ -144,6 +146,8 @@ like($text, qr/Renewal due \Q${\ human($t{due})}\E \(in 30 days\) two-thirds of 
      'browser: renewal due and why');
 like($text, qr/Next resubmission \Q${\ human($t{r1})}\E .*\Q${\ human($t{r2})}\E/,
      'browser: both resubmission times');
+like($text, qr/CA renewal window \(ARI\) from \Q${\ human($t{aris})}\E .*until \Q${\ human($t{arie})}\E .*chosen: \Q${\ human($t{arit})}\E/,
+     'browser: the CA\'s ARI window and the moment chosen');
 like($text, qr/Next deploy slot \Q${\ human($t{slot})}\E/, 'browser: next deploy slot');
 like($text, qr/Deploy days Mon, Wed, Fri at 04:30/, 'browser: deploy days and time');
 like($text, qr/Automated renewal On .*Automated renewal Off/, 'browser: automated on and off');
