@@ -78,6 +78,13 @@ ok($pick >= $start && $pick <= $end, 'a moment inside the suggested window is ke
 is($e->{renewal_due_epoch}, $pick, 'renew: renewal_due is that moment (earlier than 2/3)');
 cmp_ok($pick, '<', $due, '(which is earlier than 2/3)');
 is($s->{ari_next_check}, $t0 + 21600, 'the next ARI check waits for Retry-After');
+my $st = $env->cert_status('server', {env => {EXPACME_TEST_NOW => $t0}});
+is($st->{ari}{start_epoch}, $start, 'status --json: the ARI window starts');
+is($st->{ari}{end_epoch}, $end, 'status --json: and ends');
+is($st->{ari}{time_epoch}, $pick, 'status --json: the moment chosen in it');
+my $text = $env->ctl({env => {EXPACME_TEST_NOW => $t0}}, 'status')->{stdout};
+like($text, qr/^  ARI window +\S+ \S+ UTC to \S+ \S+ UTC$/m, 'status text: the ARI window');
+like($text, qr/^  ARI time +\S+ \S+ UTC$/m, 'status text: the ARI time');
 
 renew_at($t0 + 60);
 is(scalar(ari_asked()), 1, 'a minute later: no new renewalInfo request (Retry-After)');
