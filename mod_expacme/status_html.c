@@ -239,7 +239,7 @@ static void cert_facts(request_rec *r, const status_doc_cert_t *c,
         r, c, apr_pstrcat(r->pool, prefix, STATUS_FLAT_NOT_AFTER, NULL));
     if (status_doc_get(c, k_issuer) == NULL && nb == NULL && na == NULL)
         return;
-    ap_rprintf(r, "<dt class=\"sub\" >%s</dt><dd class=\"sub\"></dd>\n", what);
+    ap_rprintf(r, "<dt class=\"sub\">%s</dt><dd class=\"sub\"></dd>\n", what);
     fact_text(r, "Issuer", status_doc_get(c, k_issuer));
     fact_text(r, "Serial",
               status_doc_get(
