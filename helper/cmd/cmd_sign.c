@@ -1,7 +1,7 @@
-/* cmd_sign.c — `sign [--profile NAME] [--check | --no-check]` (SPEC §4,
- * §12): runs the sign operation for --cert and prints what it staged;
- * the pre-flight check reports one line per name as progress, and in
- * --json's "checks". */
+/* cmd_sign.c — `sign [--profile NAME] [--check | --no-check]` (manual
+ * §4, §12): runs the sign operation for --cert and prints what it
+ * staged; the pre-flight check reports one line per name as progress,
+ * and in --json's "checks". */
 #include "cmd/commands.h"
 
 #include "acme/acme_order.h"
@@ -18,7 +18,7 @@ static json_t *checks_json(const preflight_result_t *checks)
     for (int i = 0; checks->checks != NULL && i < checks->checks->nelts; i++) {
         const preflight_check_t *c =
             &APR_ARRAY_IDX(checks->checks, i, preflight_check_t);
-        json_array_append_new(list, json_pack("{s:s, s:s?, s:b, s:s, s:s?}",
+        json_array_append_new(list, json_pack("{s:s, s:s*, s:b, s:s, s:s*}",
                                               "name", c->name, "type", c->type,
                                               "ok", c->ok, "detail", c->detail,
                                               "public_path", c->public_path));

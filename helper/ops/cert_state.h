@@ -43,7 +43,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
  * EPERM means a process of another user has that pid, so alive too. */
 int cert_state_pid_alive(json_int_t pid);
 
-/* The "state" of SPEC §2: none, csr, signing, pending, deployed. */
+/* The "state" of manual §2: none, csr, signing, pending, deployed. */
 const char *cert_state_name(const cert_state_t *cert);
 
 #endif

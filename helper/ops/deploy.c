@@ -1,5 +1,5 @@
 /* deploy.c — the deploy engine: the pending certificate into the files
- * httpd serves, with no restart and no failed handshake (SPEC §5).
+ * httpd serves, with no restart and no failed handshake (manual §5).
  *
  * Every step is written to the certificate's status.json ("deploying")
  * before it starts, so a helper killed at any point leaves enough for the

@@ -13,7 +13,7 @@ use ExpAcme::Env;
 use ExpAcme::Test;
 
 my $new_order = '^/order-plz';
-my $env = ExpAcme::Env->new(proxy => 1, nonce_reject => 0);
+my $env = ExpAcme::Env->new(proxy => 1, nonce_reject => 0, status_page => 1);
 $env->setup_account(via => 'proxy');
 $env->no_default_address;
 my @good = $env->names(2, 'good-');
@@ -67,6 +67,9 @@ $c = $env->cert_status('server');
 is_deeply($c->{last_sign}{validated}, {map { $_ => 'http-01' } @good},
           'status: every name validated by http-01');
 
+my $page = $env->http_get('/expacme-status', 'status.example.test');
+like($page->{body} // '', qr/\Q$good[0]\E validated by http-01/,
+     "the module's status page says which type validated each name");
 my $text = $env->ctl('status');
 like($text->{stdout}, qr/validated\s+\Q$good[0]\E by http-01/,
      'status (text) says which type validated each name');
