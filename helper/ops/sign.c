@@ -441,6 +441,10 @@ ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
     st = run_checks(result, &job, check);
     if (st != OPS_OK || check == SIGN_CHECK_ONLY)
         return st;
+    /* A signal during the checks: stop before the CA is asked. */
+    if (ops_interrupted(ctx))
+        return ops_fail(error, OPS_FAILED, 2453, ctx->pool,
+                        "sign: interrupted before any order was created");
     if (provider_connect(&job.conn, ctx, NULL, 1, &err) != APR_SUCCESS) {
         cert_state_set_sign(job.cert, "failure", err, NULL, NULL);
         const char *save_err = NULL;

@@ -14,8 +14,9 @@ use lib "$FindBin::Bin/lib";
 use ExpAcme::Env;
 use ExpAcme::Test;
 
-my $env = ExpAcme::Env->new(https => 1, timeouts => {order_timeout => 60});
-$env->setup_account;
+my $env = ExpAcme::Env->new(https => 1, proxy => 1, nonce_reject => 0,
+                            timeouts => {order_timeout => 60});
+$env->setup_account(via => 'proxy');
 my $zone = $env->tag . '.example.test';
 my $wild = "*.$zone";
 
@@ -100,6 +101,42 @@ for my $case (['fail', qr/dns_hook add _acme-challenge\.\S+: exit status 3: zone
             "$mode: nothing staged");
     no_tokens($env);
 }
+
+note 'the CA refuses the dns-01 challenge (fault proxy)';
+$env->set_config(cert => {refused => {challenges => 'dns-01',
+                                      dns_hook => $env->dns_hook('ok')}});
+$env->make_csr(cert => 'refused', names => ["*.r.$zone"]);
+$env->faults([{match => '^/chalZ/', kind => 'status', status => 400,
+               body => {type => 'urn:ietf:params:acme:error:malformed',
+                        detail => 'injected by fault_proxy'}}]);
+$r = $env->ctl('--cert', 'refused', 'sign');
+$env->faults([]);
+exit_is($r, 1, 'a CA refusing the challenge: sign fails');
+stderr_like($r, qr/urn:ietf:params:acme:error:malformed.*injected by fault_proxy/,
+            "the CA's problem verbatim");
+ok(scalar(grep { $_->[0] eq 'del' && $_->[1] eq "_acme-challenge.r.$zone" }
+          @{$env->dns_hook_calls}), 'the record was deleted');
+all_deleted('CA refused');
+exit_is($env->ctl('--cert', 'refused', 'pending', 'show'), 1,
+        'nothing staged');
+
+note 'SIGTERM while waiting for the record';
+$env->set_config(dns_wait => 30,
+                 cert => {term => {challenges => 'dns-01',
+                                   dns_hook => $env->dns_hook('invisible')}});
+$env->make_csr(cert => 'term', names => ["*.t.$zone"]);
+my $trun = $env->ctl_bg('--cert', 'term', 'sign');
+ok(ExpAcme::Env::wait_for(sub {
+    grep { $_->[0] eq 'add' && $_->[1] eq "_acme-challenge.t.$zone" }
+        @{$env->dns_hook_calls} }, 20), 'the hook was asked to add');
+$trun->kill('TERM');
+my $tres = $trun->wait(30);
+is($tres->{exit}, 1, 'SIGTERM: the helper exits 1 after cleaning up');
+ok(scalar(grep { $_->[0] eq 'del' && $_->[1] eq "_acme-challenge.t.$zone" }
+          @{$env->dns_hook_calls}), 'SIGTERM: the record was deleted');
+is($env->cert_status('term')->{last_sign}{result}, 'interrupted',
+   'SIGTERM: status says interrupted');
+$env->set_config(dns_wait => 4);
 
 note 'kill -9 while waiting for the record';
 $env->set_config(cert => {killed => {challenges => 'dns-01',
