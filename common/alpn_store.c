@@ -1,6 +1,7 @@
 /* alpn_store.c — see alpn_store.h for the layout. */
 #include "alpn_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -200,5 +201,31 @@ alpn_store_status_t alpn_store_lookup(const char *store_path, const char *host,
     *k = '\0';
     *cert = nl + 1;
     *key = k + 1;
+    return ALPN_STORE_OK;
+}
+
+alpn_store_status_t alpn_store_purge(const char *store_path, int64_t now,
+                                     unsigned *removed)
+{
+    char dir[PATH_MAX_LEN];
+    char buf[ALPN_STORE_FILE_MAX + 2];
+    *removed = 0;
+    if (!alpn_store_dir(dir, sizeof(dir), store_path))
+        return ALPN_STORE_INVALID;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? ALPN_STORE_OK : ALPN_STORE_IO;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        const char *cert = NULL, *key = NULL;
+        if (e->d_name[0] == '.')
+            continue;
+        /* Only answers that parse and have expired: a file mid-write
+         * (".tmp") or anything else is left alone. */
+        if (alpn_store_lookup(store_path, e->d_name, now, buf, sizeof(buf),
+                              &cert, &key) == ALPN_STORE_NOT_FOUND &&
+            alpn_store_del(store_path, e->d_name) == ALPN_STORE_OK)
+            (*removed)++;
+    }
+    closedir(d);
     return ALPN_STORE_OK;
 }

@@ -54,6 +54,11 @@ alpn_store_status_t alpn_store_put(const char *store_path, const char *host,
 /* Removes host's answer (absent: ALPN_STORE_OK). */
 alpn_store_status_t alpn_store_del(const char *store_path, const char *host);
 
+/* Removes every answer past its expiry at now (what a killed helper left
+ * behind); *removed counts them.  An absent directory is no error. */
+alpn_store_status_t alpn_store_purge(const char *store_path, int64_t now,
+                                     unsigned *removed);
+
 /* Reads host's answer into buf (NUL-terminated): *cert and *key point
  * into it.  Never follows a symlink, never blocks on a FIFO, refuses
  * files over ALPN_STORE_FILE_MAX. */

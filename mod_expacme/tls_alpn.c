@@ -37,9 +37,11 @@ int tls_alpn_propose(conn_rec *c, request_rec *r, server_rec *s,
                      const apr_array_header_t *offers,
                      apr_array_header_t *proposals)
 {
-    (void)s;
+    /* Core keeps only what Protocols allows; asking too costs nothing and
+     * does not depend on it. */
     if (r != NULL || offers == NULL || !ap_ssl_conn_is_ssl(c) ||
-        !ap_array_str_contains(offers, ACME_TLS_1))
+        !ap_array_str_contains(offers, ACME_TLS_1) ||
+        !ap_is_allowed_protocol(c, NULL, s, ACME_TLS_1))
         return DECLINED;
     APR_ARRAY_PUSH(proposals, const char *) = ACME_TLS_1;
     return OK;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "apr_general.h"
 #include "apr_strings.h"
 #include "apr_time.h"
 
@@ -248,7 +249,10 @@ apr_status_t dns_client_query(apr_array_header_t **answers,
     const char *server = resolver != NULL ? resolver : system_resolver(pool);
     unsigned char q[512], reply[DNS_PACKET_MAX];
     size_t qlen = 0, rlen = 0;
-    unsigned id = (unsigned)(apr_time_now() ^ getpid()) & 0xffff;
+    /* An unpredictable id: a reply must echo it to be read at all. */
+    unsigned char rnd[2] = {0, 0};
+    apr_generate_random_bytes(rnd, sizeof(rnd));
+    unsigned id = (unsigned)rnd[0] << 8 | rnd[1];
     if (encode_query(q, &qlen, id, name, type) != APR_SUCCESS) {
         *err = "not a name that can be asked for";
         return APR_EINVAL;

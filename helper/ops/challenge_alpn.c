@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "apr_strings.h"
 
@@ -28,6 +29,9 @@ apr_status_t challenge_alpn_put(const expacme_config_t *config,
     if (store == NULL)
         return APR_EINVAL;
     const char *cert = NULL, *key = NULL;
+    unsigned purged = 0;
+    /* What a killed helper left (a probe, say) goes once it expired. */
+    alpn_store_purge(store, (int64_t)time(NULL), &purged);
     apr_status_t rv =
         crypt_challenge_alpn_cert(&cert, &key, host, keyauth, err, pool);
     if (rv != APR_SUCCESS)

@@ -97,6 +97,43 @@ my $pem = $env->pending_pem;
 deploy_ok($env, 'deploy');
 served_is($env, $pem, 'the new certificate is served');
 
+note 'a TLS virtual host without acme-tls/1 in Protocols';
+my $noalpn = 'noalpn.' . $env->tag . '.example.test';
+my $d = $env->dir;
+# A certificate of its own, so that the reload shows when it took effect.
+system('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+       'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$d/noalpn.key",
+       '-out', "$d/noalpn.pem", '-days', '2', '-subj', "/CN=$noalpn",
+       '-addext', "subjectAltName=DNS:$noalpn") == 0 or die 'openssl req';
+chmod 0644, "$d/noalpn.key";
+open my $fh, '>', "$d/httpd.d/noalpn.conf" or die $!;
+print $fh <<"VHOST";
+<VirtualHost 127.0.0.1:@{[$env->https_port]}>
+    ServerName $noalpn
+    SSLEngine on
+    SSLCertificateFile $d/noalpn.pem
+    SSLCertificateKeyFile $d/noalpn.key
+    Protocols http/1.1
+</VirtualHost>
+VHOST
+close $fh;
+system($ExpAcme::Env::APACHE, '-f', $env->httpd_conf, '-k', 'graceful') == 0
+    or die 'graceful failed';
+my $own = ExpAcme::Env::pem_fingerprint(ExpAcme::Env::_slurp("$d/noalpn.pem"));
+ok(ExpAcme::Env::wait_for(sub {
+       (ExpAcme::Env::pem_fingerprint($env->served_pem($noalpn) // '') // '')
+           eq $own }, 15),
+   'the new virtual host serves its own certificate');
+$env->set_config(cert => {noalpn => {challenges => 'tls-alpn-01'}});
+$env->make_csr(cert => 'noalpn', names => [$noalpn]);
+$env->proxy_reset;
+my $nr = $env->ctl('--cert', 'noalpn', 'sign');
+exit_is($nr, 1, 'a vhost without acme-tls/1: refused');
+stderr_like($nr, qr/check \Q$noalpn\E \(tls-alpn-01\): FAILED: .*acme-tls\/1 in Protocols/,
+            'the line says to add acme-tls/1 to Protocols');
+is(scalar $env->requests_to(qr/^\/order-plz/), 0, 'no order created');
+ok(!-e "$answers/$noalpn", 'the probe answer was withdrawn');
+
 note 'helper on another store';
 $env->set_config(challenge_store => 'shm:' . $env->dir . '/run/elsewhere');
 $env->proxy_reset;

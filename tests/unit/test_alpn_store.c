@@ -101,6 +101,26 @@ static void test_refused(void)
            "a malformed expiry refused");
 }
 
+static void test_purge(void)
+{
+    const char *cert = NULL, *key = NULL;
+    unsigned removed = 99;
+    alpn_store_put(store, "old.example.org", CERT, KEY, 100);
+    alpn_store_put(store, "live.example.org", CERT, KEY, 9000);
+    write_raw("junk.example.org", "not an answer\n");
+    is_int(alpn_store_purge(store, 5000, &removed), ALPN_STORE_OK, "purge");
+    is_int((int)removed, 1, "one expired answer removed");
+    is_int(look("live.example.org", 5000, &cert, &key), ALPN_STORE_OK,
+           "a live answer stays");
+    char path[400];
+    snprintf(path, sizeof(path), "%s/junk.example.org", dir);
+    ok(access(path, F_OK) == 0, "a file that is no answer is left alone");
+    char other[300];
+    snprintf(other, sizeof(other), "%s/none", store);
+    is_int(alpn_store_purge(other, 5000, &removed), ALPN_STORE_OK,
+           "no directory: nothing to purge, no error");
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/test_alpn_store.XXXXXX";
@@ -110,6 +130,7 @@ int main(void)
     ok(alpn_store_dir(dir, sizeof(dir), store), "directory name");
     test_round_trip();
     test_refused();
+    test_purge();
     char cmd[400];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpl);
     if (system(cmd) != 0)
