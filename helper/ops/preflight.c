@@ -146,13 +146,16 @@ static int check_http(preflight_t *pf, preflight_check_t *c,
     const char *err = NULL;
     if (store_put(pf, c->name, token, keyauth, &err) != APR_SUCCESS)
         return fail(c, err);
+    /* As a CA asks: an IPv6 literal in brackets in Host (RFC 8738). */
+    const char *host = strchr(c->name, ':') != NULL
+                           ? apr_pstrcat(pf->pool, "[", c->name, "]", NULL)
+                           : c->name;
     const char *seen =
-        http_ask(pf, address, c->name, token, keyauth, PROBE_TIMEOUT);
+        http_ask(pf, address, host, token, keyauth, PROBE_TIMEOUT);
     if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
         const char *pub = public_address(APR_ARRAY_IDX(addrs, 0, const char *),
                                          "80", pf->pool);
-        const char *p =
-            http_ask(pf, pub, c->name, token, keyauth, PUBLIC_TIMEOUT);
+        const char *p = http_ask(pf, pub, host, token, keyauth, PUBLIC_TIMEOUT);
         c->public_path =
             p ? p : apr_psprintf(pf->pool, "%s answered the probe", pub);
     }
