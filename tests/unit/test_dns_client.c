@@ -35,14 +35,15 @@ static size_t put_rr(unsigned char *p, unsigned type, const void *data,
                      size_t len)
 {
     /* name: a pointer to the question's name at offset 12 */
-    unsigned char head[] = {0xc0, 12, 0, (unsigned char)type, 0, 1,
-                            0,    0,  0, 60, 0,    (unsigned char)len};
+    unsigned char head[] = {0xc0, 12, 0, (unsigned char)type, 0, 1, 0, 0,
+                            0,    60, 0, (unsigned char)len};
     memcpy(p, head, sizeof(head));
     memcpy(p + sizeof(head), data, len);
     return sizeof(head) + len;
 }
 
-static size_t make_reply(unsigned char *out, const unsigned char *q, size_t qlen)
+static size_t make_reply(unsigned char *out, const unsigned char *q,
+                         size_t qlen)
 {
     memcpy(out, q, qlen);
     out[2] = 0x81; /* QR, RD */
@@ -89,8 +90,8 @@ static void *responder(void *arg)
         unsigned char q[512], out[1024];
         struct sockaddr_in from;
         socklen_t flen = sizeof(from);
-        ssize_t n = recvfrom(sock, q, sizeof(q), 0, (struct sockaddr *)&from,
-                             &flen);
+        ssize_t n =
+            recvfrom(sock, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
         if (n <= 0)
             return NULL;
         if (mode == R_SILENT)
@@ -142,7 +143,8 @@ int main(void)
     ask(pool, resolver, R_AAAA, DNS_CLIENT_AAAA, &rv, &a);
     is_str(first(a), "2001:db8::1", "AAAA: as text");
     ask(pool, resolver, R_TXT, DNS_CLIENT_TXT, &rv, &a);
-    ok(rv == APR_SUCCESS && a->nelts == 1, "TXT: the A record beside it skipped");
+    ok(rv == APR_SUCCESS && a->nelts == 1,
+       "TXT: the A record beside it skipped");
     is_str(first(a), "hello-world", "TXT: its strings joined");
     const char *err = ask(pool, resolver, R_NXDOMAIN, DNS_CLIENT_A, &rv, &a);
     ok(rv == APR_ENOENT, "NXDOMAIN: APR_ENOENT");
