@@ -156,6 +156,15 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
     return APR_SUCCESS;
 }
 
+apr_status_t state_ensure_dir(const char *dir, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return APR_SUCCESS;
+    return state_make_dir(dir, mode, err, pool);
+}
+
 int state_exists(const char *path)
 {
     /* O_NONBLOCK: a FIFO someone left there must not hang the check. */

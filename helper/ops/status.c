@@ -226,7 +226,7 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     char *slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
-        state_make_dir(dir, 0755, &err, ctx->pool);
+        state_ensure_dir(dir, 0755, &err, ctx->pool);
     }
     /* The line form first (the module's page), from the epoch times. */
     if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),

@@ -293,6 +293,28 @@ static void test_make_dir(apr_pool_t *pool)
     rmdir(in_dir(pool, "m"));
 }
 
+/* A directory others share (a sticky /tmp, say) is never chmodded. */
+static void test_ensure_dir(apr_pool_t *pool)
+{
+    mode_t old = umask(022);
+    const char *err = NULL;
+    const char *shared = in_dir(pool, "shared");
+    mkdir(shared, 0700);
+    chmod(shared, 01777);
+    is_int(state_ensure_dir(shared, 0755, &err, pool), APR_SUCCESS,
+           "ensure_dir: an existing directory");
+    is_int(mode_of(shared), 01777, "ensure_dir: keeps its mode (sticky too)");
+    const char *fresh = in_dir(pool, "shared/new/pub");
+    is_int(state_ensure_dir(fresh, 0755, &err, pool), APR_SUCCESS,
+           "ensure_dir: a missing directory");
+    is_int(mode_of(fresh), 0755, "ensure_dir: made with the mode asked");
+    is_int(mode_of(shared), 01777, "ensure_dir: the parent keeps its mode");
+    umask(old);
+    rmdir(fresh);
+    rmdir(in_dir(pool, "shared/new"));
+    rmdir(shared);
+}
+
 static void test_remove(apr_pool_t *pool)
 {
     const char *err = NULL;
@@ -582,6 +604,7 @@ int main(void)
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
+    test_ensure_dir(pool);
     test_remove(pool);
     test_read_json(pool);
     test_write_json(pool);
