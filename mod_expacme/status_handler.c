@@ -33,11 +33,14 @@ static apr_status_t read_status(request_rec *r, const char *path, char **out,
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
-    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, r->pool);
+    /* NONBLOCK and a regular file only: a FIFO must not hang the worker. */
+    apr_status_t rv = apr_file_open(
+        &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE, file);
-    if (rv == APR_SUCCESS && finfo.size > STATUS_MAX)
+    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
+    if (rv == APR_SUCCESS &&
+        (finfo.filetype != APR_REG || finfo.size > STATUS_MAX))
         rv = APR_EGENERAL;
     if (rv == APR_SUCCESS) {
         *len = (apr_size_t)finfo.size;

@@ -109,12 +109,8 @@ static const char *lines_html(request_rec *r, const status_doc_cert_t *c,
     for (int i = 0; i < all->nelts; i++) {
         const char *v = APR_ARRAY_IDX(all, i, const char *);
         apr_int64_t t = 0;
-        char *end = NULL;
-        if (times) {
-            t = apr_strtoi64(v, &end, 10);
-            if (*end != '\0' || t <= 0)
-                continue;
-        }
+        if (times && !status_doc_time_value(v, &t))
+            continue;
         const char *item = times ? time_html(r, t) : esc(r, v);
         out =
             out == NULL ? item : apr_pstrcat(r->pool, out, "<br>", item, NULL);

@@ -1,0 +1,75 @@
+# The status page on a published status that is not what the helper
+# writes: a FIFO in place of status.flat or status.json (open(2) of a FIFO
+# without a writer blocks: a worker must not hang in it), a directory, and
+# times out of any date's range (shown as nothing, not as a wrapped year).
+use strict;
+use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Fcntl qw(O_WRONLY O_NONBLOCK);
+use File::Path qw(make_path);
+use POSIX qw(mkfifo);
+use Time::HiRes qw(time);
+use Apache::Test qw(-withtestmore);
+use ExpAcme::Test;
+
+plan tests => 13, need_module 'expacme', need_module 'status';
+
+my $json = store_path() . '/status.json';
+my $flat = store_path() . '/status.flat';
+make_path(store_path(), { mode => 0755 });
+
+# A worker stuck in open(2) of a FIFO is released by a writer opening it.
+sub unfifo {
+    my ($path) = @_;
+    if (sysopen my $w, $path, O_WRONLY | O_NONBLOCK) { close $w }
+    unlink $path;
+}
+
+sub put {
+    my ($path, $text) = @_;
+    open my $fh, '>', "$path.tmp" or die "$path.tmp: $!";
+    print {$fh} $text;
+    close $fh;
+    chmod 0644, "$path.tmp";
+    rename "$path.tmp", $path or die "rename: $!";
+}
+
+unlink $json, $flat;
+put($json, '{"certificates":[]}');
+mkfifo($flat, 0644) or die "mkfifo $flat: $!";
+my $t0 = time;
+my $r = req('expacme_status', 'GET', '/expacme-status');
+is($r->{status}, 200, 'status.flat is a FIFO: the page still answers');
+cmp_ok(time - $t0, '<', 5, 'at once, not after the worker hung in open(2)');
+like($r->{body}, qr/cannot be read/, 'and says the status cannot be read');
+$t0 = time;
+$r = req('expacme_status', 'GET', '/server-status?auto');
+is($r->{status}, 200, 'server-status?auto with the FIFO: answers');
+cmp_ok(time - $t0, '<', 5, 'at once');
+unfifo($flat);
+
+unlink $json;
+mkfifo($json, 0644) or die "mkfifo $json: $!";
+$t0 = time;
+$r = req('expacme_status', 'GET', '/expacme-status?json');
+is($r->{status}, 200, 'status.json is a FIFO: ?json still answers');
+cmp_ok(time - $t0, '<', 5, 'at once');
+unlike($r->{body}, qr/certificates/, 'with no document read from it');
+unfifo($json);
+
+mkdir $json or die "mkdir $json: $!";
+$r = req('expacme_status', 'GET', '/expacme-status?json');
+is($r->{status}, 200, 'status.json is a directory: ?json answers');
+rmdir $json;
+
+put($flat, "expacme-status 1\ncert server\nstate deployed\n"
+    . "resubmit 99999999999999999\nresubmit 9223372036854775807\n"
+    . "resubmit 1796144724\nend\n");
+$r = req('expacme_status', 'GET', '/expacme-status');
+is($r->{status}, 200, 'resubmission times out of range: 200');
+like($r->{body}, qr/datetime="2026-/, 'the plausible time is shown');
+unlike($r->{body}, qr/datetime="(?!2026-)/, 'no other date (no wrapped year)');
+my @times = $r->{body} =~ /<time /g;
+is(scalar @times, 1, 'one date on the page');
+unlink $flat;
