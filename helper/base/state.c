@@ -95,7 +95,11 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
     apr_finfo_t finfo;
     char buf[120];
     *out = NULL;
-    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, pool);
+    /* NONBLOCK: a FIFO in a state file's place must not hang the helper
+     * (and so the lock, and every later run) in open(2); the type check
+     * below refuses it. */
+    apr_status_t rv = apr_file_open(
+        &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return rv;
     if (rv == APR_SUCCESS)
@@ -277,7 +281,8 @@ apr_status_t state_lock(const expacme_config_t *config,
     if (rv != APR_SUCCESS)
         return rv;
     const char *path = apr_pstrcat(pool, config->state_dir, "/lock", NULL);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* NOFOLLOW: the pid written below would truncate a symlink's target. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = sys_error(pool, "cannot open", path, errno);
         return errno;

@@ -252,6 +252,15 @@ static void test_read_file(apr_pool_t *pool)
     rv = state_read_file(&data, &len, dir, STATE_FILE_MAX, &err, pool);
     ok(rv != APR_SUCCESS && err && strstr(err, "not a regular file"),
        "a directory is refused");
+    const char *fifo = in_dir(pool, "fifo");
+    mkfifo(fifo, 0600);
+    err = NULL;
+    alarm(10); /* a hang in open(2) fails the test instead of stalling */
+    rv = state_read_file(&data, &len, fifo, 10, &err, pool);
+    alarm(0);
+    ok(rv != APR_SUCCESS && err && strstr(err, "not a regular file"),
+       "a FIFO without a writer: refused at once, not waited on");
+    unlink(fifo);
     unlink(path);
 }
 
@@ -535,6 +544,20 @@ static void test_lock(apr_pool_t *pool)
     is_int(state_lock(&config, 0, &err, held), APR_SUCCESS,
            "and so do we again");
     apr_pool_destroy(held);
+
+    const char *victim = in_dir(pool, "victim");
+    state_write_file(victim, "precious", 8, 0644, &err, pool);
+    unlink(lockfile);
+    symlink(victim, lockfile);
+    apr_pool_create(&held, pool);
+    err = NULL;
+    ok(state_lock(&config, 0, &err, held) != APR_SUCCESS && err &&
+           strstr(err, lockfile),
+       "a symlink in place of the lock: refused, naming it");
+    is_str(slurp(pool, victim), "precious", "and its target left alone");
+    apr_pool_destroy(held);
+    unlink(lockfile);
+    unlink(victim);
 }
 
 /* The lock held by another process and released while we wait. */
