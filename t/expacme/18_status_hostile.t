@@ -1,7 +1,8 @@
 # The status page on a published status that is not what the helper
-# writes: a FIFO in place of status.flat or status.json (open(2) of a FIFO
+# writes (or larger than a small one): a FIFO in place of status.flat or status.json (open(2) of a FIFO
 # without a writer blocks: a worker must not hang in it), a directory, and
-# times out of any date's range (shown as nothing, not as a wrapped year).
+# times out of any date's range (shown as nothing, not as a wrapped year);
+# a status.json of thousands of certificates is sent whole.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -13,7 +14,7 @@ use Time::HiRes qw(time);
 use Apache::Test qw(-withtestmore);
 use ExpAcme::Test;
 
-plan tests => 13, need_module 'expacme', need_module 'status';
+plan tests => 15, need_module 'expacme', need_module 'status';
 
 my $json = store_path() . '/status.json';
 my $flat = store_path() . '/status.flat';
@@ -55,8 +56,20 @@ $t0 = time;
 $r = req('expacme_status', 'GET', '/expacme-status?json');
 is($r->{status}, 200, 'status.json is a FIFO: ?json still answers');
 cmp_ok(time - $t0, '<', 5, 'at once');
-unlike($r->{body}, qr/certificates/, 'with no document read from it');
+like($r->{body}, qr/"detail":"the published status cannot be read/,
+     'saying the status cannot be read');
 unfifo($json);
+
+# Thousands of certificates make a large document: still sent verbatim,
+# not taken for "not published yet".
+my $big = '{"certificates":[' . join(',', map {
+    qq({"name":"c$_","state":"deployed","names":["c$_.example.org"],) .
+    qq("detail":") . ('x' x 1000) . '"}' } 1 .. 3000) . ']}';
+put($json, $big);
+$r = req('expacme_status', 'GET', '/expacme-status?json');
+is(length $r->{body}, length $big, 'a 3 MB status.json: sent whole');
+ok($r->{body} eq $big, 'and verbatim');
+unlink $json;
 
 mkdir $json or die "mkdir $json: $!";
 $r = req('expacme_status', 'GET', '/expacme-status?json');
