@@ -195,7 +195,15 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
 {
     char *data = NULL;
     apr_size_t len = 0;
+    struct stat st;
     *out = NULL;
+    /* Only the helper writes state files, never as symlinks: one there is
+     * not ours, and its target's text would end up in the (published)
+     * parse error. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        *err = apr_psprintf(pool, "%s: a symlink, not a state file", path);
+        return APR_EINVAL;
+    }
     apr_status_t rv =
         state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
     if (rv != APR_SUCCESS)

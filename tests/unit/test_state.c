@@ -372,6 +372,17 @@ static void test_read_json(apr_pool_t *pool)
         state_read_json(&json, in_dir(pool, "none.json"), &err, pool);
     ok(APR_STATUS_IS_ENOENT(rv) && json == NULL && err == NULL,
        "absent JSON: ENOENT, NULL, no error text");
+    const char *secret = in_dir(pool, "secret");
+    const char *link = in_dir(pool, "link.json");
+    state_write_file(secret, "hunter2secret", 13, 0600, &err, pool);
+    symlink(secret, link);
+    err = NULL;
+    rv = state_read_json(&json, link, &err, pool);
+    ok(rv != APR_SUCCESS && json == NULL && err && strstr(err, "symlink") &&
+           !strstr(err, "hunter2"),
+       "a symlink in place of a state file: refused, its target unread");
+    unlink(link);
+    unlink(secret);
 }
 
 static void test_write_json(apr_pool_t *pool)
