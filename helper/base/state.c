@@ -59,8 +59,11 @@ apr_status_t state_write_file(const char *path, const void *data,
                               const char **err, apr_pool_t *pool)
 {
     const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    /* Always a new file of ours: whatever sits at tmp (left by a killed
+     * run, or put there by someone else) is removed, never written into. */
+    unlink(tmp);
     int fd =
-        open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = sys_error(pool, "cannot create", tmp, errno);
         return errno;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "apr_file_info.h"
@@ -226,6 +227,14 @@ json_t *status_document(const ops_ctx_t *ctx)
                      "certificates", certs);
 }
 
+/* Whether users other than root may write in dir (a sticky /tmp too):
+ * they could swap in a page of their own, or take over our files. */
+static int open_to_others(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) != 0;
+}
+
 void status_publish(const ops_ctx_t *ctx, json_t *doc)
 {
     const char *err = NULL;
@@ -235,6 +244,13 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     if (slash != NULL && slash != dir) {
         *slash = '\0';
         state_ensure_dir(dir, 0755, &err, ctx->pool);
+    }
+    if (slash != NULL && open_to_others(slash == dir ? "/" : dir)) {
+        ops_progress(ctx,
+                     "warning: not publishing the status in %s: others "
+                     "can write there",
+                     slash == dir ? "/" : dir);
+        return;
     }
     /* The line form first (the module's page), from the epoch times. */
     if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),

@@ -157,6 +157,26 @@ static void test_write_refused(apr_pool_t *pool)
     rmdir(sub);
 }
 
+/* A file already at the temporary name (a hard link to someone's file,
+ * say) is replaced, not truncated, chmodded and written into. */
+static void test_write_tmp_taken(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    const char *path = in_dir(pool, "taken");
+    const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    const char *other = in_dir(pool, "other");
+    state_write_file(other, "theirs", 6, 0600, &err, pool);
+    link(other, tmp);
+    is_int(state_write_file(path, "ours", 4, 0644, &err, pool), APR_SUCCESS,
+           "temporary name taken: the write still succeeds");
+    is_str(slurp(pool, path), "ours", "with our content");
+    is_str(slurp(pool, other), "theirs", "the file linked there is untouched");
+    is_int(mode_of(other), 0600, "and keeps its mode");
+    unlink(path);
+    unlink(other);
+    unlink(tmp);
+}
+
 enum { SMALL = 40000, LARGE = 90000, ROUNDS = 100 };
 
 /* 1 when path holds SMALL 'a's or LARGE 'b's, nothing else. */
@@ -635,6 +655,7 @@ int main(void)
     test_write_modes(pool);
     test_write_replace(pool);
     test_write_refused(pool);
+    test_write_tmp_taken(pool);
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
