@@ -14,7 +14,7 @@ use Time::HiRes qw(time);
 use Apache::Test qw(-withtestmore);
 use ExpAcme::Test;
 
-plan tests => 15, need_module 'expacme', need_module 'status';
+plan tests => 17, need_module 'expacme', need_module 'status';
 
 my $json = store_path() . '/status.json';
 my $flat = store_path() . '/status.flat';
@@ -37,6 +37,7 @@ sub put {
 }
 
 unlink $json, $flat;
+my $log_from = error_log_size();
 put($json, '{"certificates":[]}');
 mkfifo($flat, 0644) or die "mkfifo $flat: $!";
 my $t0 = time;
@@ -86,3 +87,17 @@ unlike($r->{body}, qr/datetime="(?!2026-)/, 'no other date (no wrapped year)');
 my @times = $r->{body} =~ /<time /g;
 is(scalar @times, 1, 'one date on the page');
 unlink $flat;
+
+# What could not be read is logged, once per request, naming the file;
+# those lines, expected here, are taken out again for 99_error_log.t.
+my @logged = grep { /EXP0102[01]: cannot read/ } error_log_lines_since($log_from);
+ok(scalar(grep { /\Q$flat\E/ } @logged), 'the unreadable status.flat is logged');
+ok(scalar(grep { /status file \Q$json\E/ } @logged), 'and so is status.json');
+my %expected = map { $_ => 1 } @logged;
+if (open my $fh, '+<', error_log_path()) {
+    my @keep = grep { !$expected{$_} } <$fh>;
+    seek $fh, 0, 0;
+    truncate $fh, 0;
+    print {$fh} @keep;
+    close $fh;
+}
