@@ -46,7 +46,7 @@ static void take_line(status_doc_t *doc, char *line, apr_pool_t *pool)
     if (strcmp(line, STATUS_FLAT_CERT) == 0) {
         status_doc_cert_t *cert = apr_array_push(doc->certs);
         cert->name = value;
-        cert->fields = apr_table_make(pool, 32);
+        cert->fields = apr_table_make(pool, 8);
         return;
     }
     if (doc->certs->nelts == 0)

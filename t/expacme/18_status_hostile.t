@@ -14,7 +14,7 @@ use Time::HiRes qw(time);
 use Apache::Test qw(-withtestmore);
 use ExpAcme::Test;
 
-plan tests => 17, need_module 'expacme', need_module 'status';
+plan tests => 19, need_module 'expacme', need_module 'status';
 
 my $json = store_path() . '/status.json';
 my $flat = store_path() . '/status.flat';
@@ -86,6 +86,16 @@ like($r->{body}, qr/datetime="2026-/, 'the plausible time is shown');
 unlike($r->{body}, qr/datetime="(?!2026-)/, 'no other date (no wrapped year)');
 my @times = $r->{body} =~ /<time /g;
 is(scalar @times, 1, 'one date on the page');
+unlink $flat;
+
+# Many thousand repeated lines (the file limit allows some 150000): the
+# page is made in time linear in them, not in their square.
+put($flat, "expacme-status 1\ncert server\n" . ("name a.example\n" x 60000)
+    . "end\n");
+$r = req('expacme_status', 'GET', '/expacme-status');
+is($r->{status}, 200, '60000 names: the page answers (within the 10 s of req)');
+my @names = $r->{body} =~ /a\.example/g;
+is(scalar @names, 60000, 'with every name');
 unlink $flat;
 
 # What could not be read is logged, once per request, naming the file;
