@@ -24,6 +24,10 @@ typedef struct {
     int https_port;                /* per virtual host; -1 unset */
     const char *store_path;        /* global: the shm: file, or NULL */
     const char *status_file;       /* global */
+    /* global: the Redis directives (redis_store.h), NULL until one is
+     * given; one struct shared by every virtual host.  Its url is set
+     * when the store is Redis. */
+    struct expacme_redis_conf *redis;
 } expacme_server_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA expacme_module;

@@ -1,0 +1,658 @@
+/* redis_store.c — challenge lookups in Redis (see redis_store.h for the
+ * connection and window design, common/redis_layout.h for the keys). */
+#include "redis_store.h"
+#include "mod_expacme.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "apr_network_io.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include "http_log.h"
+
+APLOG_USE_MODULE(expacme);
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+/* Configuration time may wait longer than a request: a Redis that is
+ * merely slow to accept must not fail a configtest. */
+#define CHECK_TIMEOUT_MS 2000
+/* Our replies are an integer and a short string; more is garbage. */
+#define REPLY_MAX (64 * 1024)
+#define MAX_COMMANDS 2
+
+typedef struct conn {
+    redisContext *ctx;
+    struct conn *next;
+} conn_t;
+
+typedef struct {
+    int argc;
+    const char *argv[5];
+    size_t len[5];
+} command_t;
+
+/* Why an exchange failed, for the log; auth says Redis refused us. */
+typedef struct {
+    char text[160];
+    int auth;
+    int backoff; /* no attempt made: the child is backing off */
+    int stale;   /* a reused connection the server had closed */
+} failure_t;
+
+static struct {
+    const expacme_redis_conf_t *conf;
+    apr_pool_t *pool; /* the child's: connection wrappers, under mutex */
+    apr_thread_mutex_t *mutex;
+    conn_t *idle;  /* connected and authenticated, ready for reuse */
+    conn_t *spare; /* wrappers without a connection */
+    int backoff_ms;
+    _Atomic int64_t retry_at; /* 0: up; else no new connection before */
+    _Atomic uint64_t open_word; /* (checked_at_ms << 1) | open; 0: never */
+    _Atomic int64_t logged_at;
+    _Atomic unsigned suppressed;
+} proc;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int timeout_ms(const expacme_redis_conf_t *conf)
+{
+    return conf->timeout_ms > 0 ? conf->timeout_ms
+                                : REDIS_STORE_DEFAULT_TIMEOUT_MS;
+}
+
+static const char *where_text(apr_pool_t *p, const expacme_redis_conf_t *conf)
+{
+    if (conf->where.socket[0] != '\0')
+        return apr_pstrcat(p, "unix:", conf->where.socket, NULL);
+    return apr_psprintf(p, strchr(conf->where.host, ':') ? "[%s]:%d" : "%s:%d",
+                        conf->where.host, conf->where.port);
+}
+
+static void fail_text(failure_t *f, const char *what, const char *detail)
+{
+    snprintf(f->text, sizeof(f->text), "%s%s%s", what, detail ? ": " : "",
+             detail ? detail : "");
+}
+
+/* --- non-blocking exchanges with one deadline ----------------------------- */
+
+static int wait_fd(int fd, short events, int64_t deadline, failure_t *f)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            fail_text(f, "timed out", NULL);
+            return -1;
+        }
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR) {
+            fail_text(f, "poll", strerror(errno));
+            return -1;
+        }
+    }
+}
+
+static int send_all(redisContext *c, int64_t deadline, failure_t *f)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            fail_text(f, "write", c->errstr);
+            return -1;
+        }
+        if (!done && wait_fd(c->fd, POLLOUT, deadline, f) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int receive_one(redisContext *c, redisReply **reply, int64_t deadline,
+                       failure_t *f)
+{
+    for (;;) {
+        void *r = NULL;
+        if (redisGetReplyFromReader(c, &r) != REDIS_OK) {
+            fail_text(f, "unreadable reply", c->errstr);
+            return -1;
+        }
+        if (r != NULL) {
+            *reply = r;
+            return 0;
+        }
+        if (wait_fd(c->fd, POLLIN, deadline, f) != 0)
+            return -1;
+        if (redisBufferRead(c) != REDIS_OK) {
+            f->stale = c->err == REDIS_ERR_EOF || c->err == REDIS_ERR_IO;
+            fail_text(f, "read", c->errstr);
+            return -1;
+        }
+        if (c->reader->len > REPLY_MAX) {
+            fail_text(f, "reply larger than 64 KiB", NULL);
+            return -1;
+        }
+    }
+}
+
+/* Sends n commands in one write and reads their n replies: one round
+ * trip.  On failure no reply is left to free and the connection is
+ * unusable (its stream may be out of step). */
+static int exchange(redisContext *c, command_t *cmds, int n,
+                    redisReply **replies, int64_t deadline, failure_t *f)
+{
+    for (int i = 0; i < n; i++) {
+        replies[i] = NULL;
+        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].len) != REDIS_OK) {
+            fail_text(f, "command", c->errstr);
+            return -1;
+        }
+    }
+    if (send_all(c, deadline, f) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (receive_one(c, &replies[i], deadline, f) != 0) {
+            for (int j = 0; j < i; j++)
+                freeReplyObject(replies[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void command_arg(command_t *cmd, const char *s, size_t len)
+{
+    cmd->argv[cmd->argc] = s;
+    cmd->len[cmd->argc] = len;
+    cmd->argc++;
+}
+
+static void command_word(command_t *cmd, const char *s)
+{
+    command_arg(cmd, s, strlen(s));
+}
+
+/* --- connecting ------------------------------------------------------------ */
+
+static int auth_exchange(redisContext *c, const expacme_redis_conf_t *conf,
+                         int64_t deadline, failure_t *f)
+{
+    command_t cmd = {0};
+    command_word(&cmd, "AUTH");
+    if (conf->auth->user[0] != '\0')
+        command_word(&cmd, conf->auth->user);
+    command_word(&cmd, conf->auth->password);
+    redisReply *reply = NULL;
+    if (exchange(c, &cmd, 1, &reply, deadline, f) != 0)
+        return -1;
+    int ok = reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "OK") == 0;
+    if (!ok) {
+        /* The error names the cause (WRONGPASS, no password set, ...);
+         * it never repeats the password. */
+        f->auth = 1;
+        fail_text(f, "Redis refused our credentials",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                   : "unexpected reply");
+    }
+    freeReplyObject(reply);
+    return ok ? 0 : -1;
+}
+
+static redisContext *connect_auth(const expacme_redis_conf_t *conf,
+                                  int64_t deadline, failure_t *f)
+{
+    redisContext *c =
+        conf->where.socket[0] != '\0'
+            ? redisConnectUnixNonBlock(conf->where.socket)
+            : redisConnectNonBlock(conf->address, conf->where.port);
+    if (c == NULL) {
+        fail_text(f, "connect", "out of memory");
+        return NULL;
+    }
+    if (c->err != 0) {
+        fail_text(f, "connect", c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    /* The connect completes (or fails) under the first write's poll. */
+    if (auth_exchange(c, conf, deadline, f) != 0) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* --- the per-child connection list and backoff ----------------------------- */
+
+static conn_t *take_idle(void)
+{
+    apr_thread_mutex_lock(proc.mutex);
+    conn_t *c = proc.idle;
+    if (c != NULL)
+        proc.idle = c->next;
+    apr_thread_mutex_unlock(proc.mutex);
+    return c;
+}
+
+static void conn_put(conn_t *c)
+{
+    apr_thread_mutex_lock(proc.mutex);
+    c->next = proc.idle;
+    proc.idle = c;
+    apr_thread_mutex_unlock(proc.mutex);
+}
+
+static void conn_drop(conn_t *c)
+{
+    redisFree(c->ctx);
+    c->ctx = NULL;
+    apr_thread_mutex_lock(proc.mutex);
+    c->next = proc.spare;
+    proc.spare = c;
+    apr_thread_mutex_unlock(proc.mutex);
+}
+
+/* The idle connections go too: they lead to the same server, which just
+ * failed (restarted, frozen), and each would cost a request a timeout. */
+static void drop_idle(void)
+{
+    conn_t *c = NULL;
+    apr_thread_mutex_lock(proc.mutex);
+    c = proc.idle;
+    proc.idle = NULL;
+    apr_thread_mutex_unlock(proc.mutex);
+    while (c != NULL) {
+        conn_t *next = c->next;
+        conn_drop(c);
+        c = next;
+    }
+}
+
+static void mark_down(void)
+{
+    apr_thread_mutex_lock(proc.mutex);
+    proc.backoff_ms = proc.backoff_ms == 0 ? BACKOFF_MIN_MS
+                                           : proc.backoff_ms * 2;
+    if (proc.backoff_ms > BACKOFF_MAX_MS)
+        proc.backoff_ms = BACKOFF_MAX_MS;
+    atomic_store(&proc.retry_at, mono_ms() + proc.backoff_ms);
+    apr_thread_mutex_unlock(proc.mutex);
+    drop_idle();
+}
+
+static void mark_up(request_rec *r)
+{
+    if (atomic_load(&proc.retry_at) == 0)
+        return;
+    apr_thread_mutex_lock(proc.mutex);
+    proc.backoff_ms = 0;
+    atomic_store(&proc.retry_at, 0);
+    apr_thread_mutex_unlock(proc.mutex);
+    /* The next outage is reported at once, not an interval later. */
+    unsigned more = atomic_exchange(&proc.suppressed, 0);
+    if (atomic_exchange(&proc.logged_at, 0) != 0)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      EXPLOGNO(01032) "challenge store %s answers again "
+                      "(%u more failed lookups in this process since the "
+                      "last report)",
+                      proc.conf->url, more);
+}
+
+static conn_t *wrap(redisContext *ctx)
+{
+    /* Wrappers are recycled: at most one per thread that ever held a
+     * connection, so the child pool does not grow with requests. */
+    apr_thread_mutex_lock(proc.mutex);
+    conn_t *c = proc.spare;
+    if (c != NULL)
+        proc.spare = c->next;
+    else
+        c = apr_pcalloc(proc.pool, sizeof(*c));
+    apr_thread_mutex_unlock(proc.mutex);
+    c->ctx = ctx;
+    c->next = NULL;
+    return c;
+}
+
+/* A new connection, unless the child is backing off; while it is, only
+ * the one request that wins the retry time probes. */
+static conn_t *conn_new(request_rec *r, int64_t deadline, failure_t *f)
+{
+    int64_t retry = atomic_load(&proc.retry_at);
+    if (retry != 0) {
+        int64_t now = mono_ms();
+        if (now < retry || !atomic_compare_exchange_strong(
+                               &proc.retry_at, &retry, now + BACKOFF_MAX_MS)) {
+            f->backoff = 1;
+            fail_text(f, "backing off after a failure", NULL);
+            return NULL;
+        }
+    }
+    redisContext *ctx = connect_auth(proc.conf, deadline, f);
+    if (ctx == NULL) {
+        mark_down();
+        return NULL;
+    }
+    mark_up(r);
+    return wrap(ctx);
+}
+
+/* --- logging, once per interval --------------------------------------------- */
+
+static void log_failure(request_rec *r, const failure_t *f)
+{
+    int64_t now = mono_ms();
+    int64_t last = atomic_load(&proc.logged_at);
+    if ((last != 0 && now - last < REDIS_STORE_LOG_INTERVAL_MS) ||
+        !atomic_compare_exchange_strong(&proc.logged_at, &last, now)) {
+        atomic_fetch_add(&proc.suppressed, 1);
+        return;
+    }
+    unsigned more = atomic_exchange(&proc.suppressed, 0);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  EXPLOGNO(01031) "challenge store %s (%s) unavailable: %s; "
+                  "challenge requests get 404 until it answers (%u more "
+                  "failed lookups in this process since the last report; "
+                  "the next in %d s at the earliest)",
+                  proc.conf->url, where_text(r->pool, proc.conf),
+                  ap_escape_logitem(r->pool, f->text), more,
+                  REDIS_STORE_LOG_INTERVAL_MS / 1000);
+}
+
+/* Runs the commands on a reused or new connection.  A reused connection
+ * the server closed meanwhile (Redis restarted) gets one fresh retry
+ * within the same deadline, so a restart costs no request. */
+static int run(request_rec *r, command_t *cmds, int n,
+               redisReply **replies, int64_t deadline)
+{
+    failure_t f = {{0}, 0, 0, 0};
+    conn_t *c = take_idle();
+    int reused = c != NULL;
+    if (c == NULL)
+        c = conn_new(r, deadline, &f);
+    while (c != NULL) {
+        if (exchange(c->ctx, cmds, n, replies, deadline, &f) == 0) {
+            conn_put(c);
+            return 0;
+        }
+        conn_drop(c);
+        c = NULL;
+        if (reused && f.stale) {
+            reused = 0;
+            drop_idle();
+            c = conn_new(r, deadline, &f);
+        } else {
+            mark_down();
+        }
+    }
+    log_failure(r, &f);
+    return -1;
+}
+
+/* --- the lookup --------------------------------------------------------------- */
+
+static int reply_error(request_rec *r, redisReply **replies, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (replies[i]->type == REDIS_REPLY_ERROR) {
+            failure_t f;
+            fail_text(&f, "Redis answered an error", replies[i]->str);
+            log_failure(r, &f);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* An HGET reply: 1 when it holds a live entry (copied to keyauth). */
+static int entry_found(request_rec *r, const redisReply *reply, char *keyauth,
+                       size_t size, size_t *len)
+{
+    int64_t expires = 0;
+    const char *ka = NULL;
+    size_t ka_len = 0;
+    if (reply->type == REDIS_REPLY_NIL)
+        return 0;
+    if (reply->type != REDIS_REPLY_STRING ||
+        redis_layout_challenge_parse(reply->str, reply->len, &expires, &ka,
+                                     &ka_len) != 0 ||
+        ka_len >= size) {
+        failure_t f;
+        fail_text(&f, "a challenge entry that is not in our layout", NULL);
+        log_failure(r, &f);
+        return 0;
+    }
+    if (expires <= (int64_t)apr_time_sec(r->request_time))
+        return 0;
+    memcpy(keyauth, ka, ka_len);
+    keyauth[ka_len] = '\0';
+    *len = ka_len;
+    return 1;
+}
+
+/* What the keys of one lookup are built into. */
+typedef struct {
+    char open_key[REDIS_LAYOUT_KEY_MAX];
+    char now[24];
+    char key[REDIS_LAYOUT_KEY_MAX];
+    char field[TOKEN_RULES_HOST_MAX + 1];
+} lookup_args_t;
+
+static int build_commands(request_rec *r, lookup_args_t *a, int ask_open,
+                          const char *token, size_t token_len,
+                          command_t *cmds)
+{
+    int n = 0;
+    const char *prefix = proc.conf->where.prefix;
+    if (ask_open) {
+        redis_layout_open_key(a->open_key, sizeof(a->open_key), prefix);
+        snprintf(a->now, sizeof(a->now), "(%lld",
+                 (long long)apr_time_sec(r->request_time));
+        command_t *c = &cmds[n++];
+        c->argc = 0;
+        command_word(c, "ZCOUNT");
+        command_word(c, a->open_key);
+        command_word(c, a->now);
+        command_word(c, "+inf");
+    }
+    const char *host = r->hostname;
+    if (token_len > 0 && host != NULL &&
+        redis_layout_challenge_key(a->key, sizeof(a->key), prefix, token,
+                                   token_len) > 0 &&
+        redis_layout_host_field(a->field, sizeof(a->field), host,
+                                strlen(host)) > 0) {
+        command_t *c = &cmds[n++];
+        c->argc = 0;
+        command_word(c, "HGET");
+        command_word(c, a->key);
+        command_word(c, a->field);
+    }
+    return n;
+}
+
+static redis_store_result_t interpret(request_rec *r, redisReply **replies,
+                                      int n, int ask_open, int64_t asked_at,
+                                      char *keyauth, size_t size, size_t *len)
+{
+    int open = 1;
+    if (reply_error(r, replies, n))
+        return REDIS_STORE_UNAVAILABLE;
+    if (ask_open) {
+        if (replies[0]->type != REDIS_REPLY_INTEGER) {
+            failure_t f;
+            fail_text(&f, "ZCOUNT did not answer an integer", NULL);
+            log_failure(r, &f);
+            return REDIS_STORE_UNAVAILABLE;
+        }
+        open = replies[0]->integer > 0;
+        atomic_store(&proc.open_word,
+                     ((uint64_t)asked_at << 1) | (uint64_t)open);
+    }
+    if (n > ask_open && entry_found(r, replies[n - 1], keyauth, size, len))
+        return REDIS_STORE_FOUND;
+    return open ? REDIS_STORE_NOT_FOUND : REDIS_STORE_CLOSED;
+}
+
+redis_store_result_t redis_store_lookup(request_rec *r, const char *token,
+                                        size_t token_len, char *keyauth,
+                                        size_t keyauth_size,
+                                        size_t *keyauth_len)
+{
+    if (proc.conf == NULL || proc.conf->auth == NULL)
+        return REDIS_STORE_UNAVAILABLE;
+    int64_t start = mono_ms();
+    uint64_t word = atomic_load(&proc.open_word);
+    int fresh = word != 0 &&
+                start - (int64_t)(word >> 1) < REDIS_LAYOUT_OPEN_CHECK_MS;
+    if (fresh && (word & 1) == 0)
+        return REDIS_STORE_CLOSED;
+    lookup_args_t args;
+    command_t cmds[MAX_COMMANDS];
+    int n = build_commands(r, &args, !fresh, token, token_len, cmds);
+    if (n == 0)
+        return REDIS_STORE_NOT_FOUND; /* open, and no valid token asked */
+    redisReply *replies[MAX_COMMANDS];
+    if (run(r, cmds, n, replies, start + timeout_ms(proc.conf)) != 0)
+        return REDIS_STORE_UNAVAILABLE;
+    redis_store_result_t result = interpret(r, replies, n, !fresh, start,
+                                            keyauth, keyauth_size,
+                                            keyauth_len);
+    for (int i = 0; i < n; i++)
+        freeReplyObject(replies[i]);
+    return result;
+}
+
+/* --- configuration time and child start --------------------------------------- */
+
+static apr_status_t clear_auth(void *auth)
+{
+    redis_auth_clear(auth);
+    return APR_SUCCESS;
+}
+
+static int read_auth(expacme_redis_conf_t *conf, apr_pool_t *pconf,
+                     server_rec *s)
+{
+    char err[512];
+    if (conf->auth_file == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     EXPLOGNO(01033) "ExpAcmeChallengeStore %s needs "
+                     "ExpAcmeRedisAuthFile: a store anyone can write lets "
+                     "them obtain certificates for our names", conf->url);
+        return -1;
+    }
+    conf->auth = apr_pcalloc(pconf, sizeof(*conf->auth));
+    apr_pool_cleanup_register(pconf, conf->auth, clear_auth,
+                              apr_pool_cleanup_null);
+    if (redis_auth_read(conf->auth, conf->auth_file, err, sizeof(err)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     EXPLOGNO(01034) "ExpAcmeRedisAuthFile: %s", err);
+        conf->auth = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int resolve(expacme_redis_conf_t *conf, apr_pool_t *ptemp,
+                   server_rec *s)
+{
+    apr_sockaddr_t *sa = NULL;
+    if (conf->where.socket[0] != '\0')
+        return 0;
+    apr_status_t rv = apr_sockaddr_info_get(&sa, conf->where.host, APR_UNSPEC,
+                                            (apr_port_t)conf->where.port, 0,
+                                            ptemp);
+    if (rv == APR_SUCCESS)
+        rv = apr_sockaddr_ip_getbuf(conf->address, sizeof(conf->address), sa);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     EXPLOGNO(01035) "ExpAcmeChallengeStore %s: cannot "
+                     "resolve %s", conf->url, conf->where.host);
+        return -1;
+    }
+    return 0;
+}
+
+/* One AUTH and one ZCOUNT on the open signal: proves the credentials and
+ * the permission to read our keys.  -1 only when Redis refused us. */
+static int probe(const expacme_redis_conf_t *conf, apr_pool_t *ptemp,
+                 server_rec *s)
+{
+    int64_t deadline = mono_ms() + CHECK_TIMEOUT_MS;
+    failure_t f = {{0}, 0, 0, 0};
+    redisContext *c = connect_auth(conf, deadline, &f);
+    redisReply *reply = NULL;
+    char key[REDIS_LAYOUT_KEY_MAX];
+    command_t cmd = {0};
+    redis_layout_open_key(key, sizeof(key), conf->where.prefix);
+    command_word(&cmd, "ZCOUNT");
+    command_word(&cmd, key);
+    command_word(&cmd, "+inf");
+    command_word(&cmd, "+inf");
+    if (c != NULL && exchange(c, &cmd, 1, &reply, deadline, &f) == 0 &&
+        reply->type != REDIS_REPLY_INTEGER) {
+        f.auth = 1; /* NOPERM, WRONGTYPE: this store is not usable */
+        fail_text(&f, "Redis refused to read our keys",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                   : "unexpected reply");
+    }
+    if (reply != NULL)
+        freeReplyObject(reply);
+    if (c != NULL)
+        redisFree(c);
+    if (f.text[0] == '\0')
+        return 0;
+    ap_log_error(APLOG_MARK, f.auth ? APLOG_EMERG : APLOG_WARNING, 0, s,
+                 EXPLOGNO(01036) "ExpAcmeChallengeStore %s (%s): %s%s",
+                 conf->url, where_text(ptemp, conf), f.text,
+                 f.auth ? "" : "; starting anyway, challenge requests get "
+                               "404 until it answers");
+    return f.auth ? -1 : 0;
+}
+
+int redis_store_check_config(expacme_redis_conf_t *conf, apr_pool_t *pconf,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    if (read_auth(conf, pconf, s) != 0 || resolve(conf, ptemp, s) != 0 ||
+        probe(conf, ptemp, s) != 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return OK;
+}
+
+static apr_status_t child_exit(void *unused)
+{
+    drop_idle();
+    proc.conf = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t redis_store_child_init(apr_pool_t *pchild, server_rec *s,
+                                    const expacme_redis_conf_t *conf)
+{
+    if (conf == NULL || conf->url == NULL)
+        return APR_SUCCESS;
+    apr_status_t rv = apr_thread_mutex_create(
+        &proc.mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS)
+        return rv;
+    proc.conf = conf;
+    proc.pool = pchild;
+    apr_pool_cleanup_register(pchild, NULL, child_exit,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
