@@ -22,8 +22,9 @@
  *
  *   PREFIX:open              ZSET, the open signal: member TOKEN, score
  *                            the latest EXPIRES of that token (ZADD GT).
- *                            The window is open while ZCOUNT PREFIX:open
- *                            (NOW +inf is non-zero.  Written in the same
+ *                            The window is open until the highest score
+ *                            (ZREVRANGEBYSCORE PREFIX:open +inf (NOW
+ *                            WITHSCORES LIMIT 0 1).  Written in the same
  *                            MULTI as the challenge, withdrawn in the same
  *                            MULTI as its DEL, so two helpers on two peers
  *                            never race each other closed; key TTL: the
@@ -36,12 +37,16 @@
  *                            REDIS_LAYOUT_PEER_TTL: a peer that stops
  *                            reporting drops off every status page.
  *
- * Why the open signal is cheap: a module process asks ZCOUNT at most once
- * per REDIS_LAYOUT_OPEN_CHECK_MS (and only when a challenge-path request
- * comes), and trusts the answer that long; every other request never
- * touches Redis.  A process may thus see the window closed up to that long
- * after a helper opened it: a writer that opens the window waits
- * REDIS_LAYOUT_OPEN_SETTLE_MS before telling the CA to validate.
+ * Why the open signal is cheap: a module process asks for it at most once
+ * per REDIS_LAYOUT_OPEN_CHECK_MS (and only when a challenge-path GET
+ * comes, pipelined with that lookup), and trusts the answer that long;
+ * every other request never touches Redis.  The answer carries the end
+ * of the window, so a window that closes by expiry closes everywhere at
+ * that second.  A change a writer makes (a put that opens the window, a
+ * withdrawal that closes it) may stay unseen by a process that long: a
+ * writer that opened the window waits REDIS_LAYOUT_OPEN_SETTLE_MS before
+ * telling the CA to validate, and `token put|del` wait it whenever they
+ * opened or closed the window, so they return once every peer sees it.
  *
  * Plain C11, no APR, no hiredis: the module, the helper and the unit tests
  * link it alike.

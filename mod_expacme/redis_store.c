@@ -27,6 +27,7 @@ APLOG_USE_MODULE(expacme);
 /* Our replies are an integer and a short string; more is garbage. */
 #define REPLY_MAX (64 * 1024)
 #define MAX_COMMANDS 2
+#define MAX_ARGS 8
 
 typedef struct conn {
     redisContext *ctx;
@@ -35,8 +36,8 @@ typedef struct conn {
 
 typedef struct {
     int argc;
-    const char *argv[5];
-    size_t len[5];
+    const char *argv[MAX_ARGS];
+    size_t len[MAX_ARGS];
 } command_t;
 
 /* Why an exchange failed, for the log; auth says Redis refused us. */
@@ -55,7 +56,11 @@ static struct {
     conn_t *spare; /* wrappers without a connection */
     int backoff_ms;
     _Atomic int64_t retry_at; /* 0: up; else no new connection before */
-    _Atomic uint64_t open_word; /* (checked_at_ms << 1) | open; 0: never */
+    /* The open signal as last read, under mutex: when it was asked
+     * (monotonic ms, 0: never) and until when the window is open (epoch
+     * seconds, the highest score; 0: closed). */
+    int64_t open_checked;
+    int64_t open_until;
     _Atomic int64_t logged_at;
     _Atomic unsigned suppressed;
 } proc;
@@ -177,6 +182,8 @@ static int exchange(redisContext *c, command_t *cmds, int n,
 
 static void command_arg(command_t *cmd, const char *s, size_t len)
 {
+    if (cmd->argc == MAX_ARGS)
+        return; /* every command here is fixed and shorter */
     cmd->argv[cmd->argc] = s;
     cmd->len[cmd->argc] = len;
     cmd->argc++;
@@ -453,23 +460,32 @@ typedef struct {
     char field[TOKEN_RULES_HOST_MAX + 1];
 } lookup_args_t;
 
+/* The open signal: the highest score of PREFIX:open above now, so the
+ * answer says until when the window is open, not only whether. */
+static void window_command(command_t *c, lookup_args_t *a, const char *prefix,
+                           apr_int64_t now)
+{
+    redis_layout_open_key(a->open_key, sizeof(a->open_key), prefix);
+    snprintf(a->now, sizeof(a->now), "(%lld", (long long)now);
+    c->argc = 0;
+    command_word(c, "ZREVRANGEBYSCORE");
+    command_word(c, a->open_key);
+    command_word(c, "+inf");
+    command_word(c, a->now);
+    command_word(c, "WITHSCORES");
+    command_word(c, "LIMIT");
+    command_word(c, "0");
+    command_word(c, "1");
+}
+
 static int build_commands(request_rec *r, lookup_args_t *a, int ask_open,
                           const char *token, size_t token_len,
                           command_t *cmds)
 {
     int n = 0;
     const char *prefix = proc.conf->where.prefix;
-    if (ask_open) {
-        redis_layout_open_key(a->open_key, sizeof(a->open_key), prefix);
-        snprintf(a->now, sizeof(a->now), "(%lld",
-                 (long long)apr_time_sec(r->request_time));
-        command_t *c = &cmds[n++];
-        c->argc = 0;
-        command_word(c, "ZCOUNT");
-        command_word(c, a->open_key);
-        command_word(c, a->now);
-        command_word(c, "+inf");
-    }
+    if (ask_open)
+        window_command(&cmds[n++], a, prefix, apr_time_sec(r->request_time));
     const char *host = r->hostname;
     if (token_len > 0 && host != NULL &&
         redis_layout_challenge_key(a->key, sizeof(a->key), prefix, token,
@@ -485,6 +501,34 @@ static int build_commands(request_rec *r, lookup_args_t *a, int ask_open,
     return n;
 }
 
+/* The window's end from a ZREVRANGEBYSCORE ... WITHSCORES LIMIT 0 1
+ * reply: 0 (closed) for an empty one, -1 for anything unexpected. */
+static apr_int64_t window_until(const redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ARRAY)
+        return -1;
+    if (reply->elements == 0)
+        return 0;
+    const redisReply *score = reply->element[reply->elements - 1];
+    if (reply->elements != 2 || score->type != REDIS_REPLY_STRING)
+        return -1;
+    /* Scores are whole seconds written by a writer; "1.5" or "inf" is
+     * not our layout.  hiredis terminates the string. */
+    char *end = NULL;
+    apr_int64_t until = apr_strtoi64(score->str, &end, 10);
+    return end != score->str && *end == '\0' && until > 0 ? until : -1;
+}
+
+static void window_store(int64_t asked_at, apr_int64_t until)
+{
+    apr_thread_mutex_lock(proc.mutex);
+    if (asked_at >= proc.open_checked) {
+        proc.open_checked = asked_at;
+        proc.open_until = until;
+    }
+    apr_thread_mutex_unlock(proc.mutex);
+}
+
 static redis_store_result_t interpret(request_rec *r, redisReply **replies,
                                       int n, int ask_open, int64_t asked_at,
                                       char *keyauth, size_t size, size_t *len)
@@ -493,15 +537,15 @@ static redis_store_result_t interpret(request_rec *r, redisReply **replies,
     if (reply_error(r, replies, n))
         return REDIS_STORE_UNAVAILABLE;
     if (ask_open) {
-        if (replies[0]->type != REDIS_REPLY_INTEGER) {
+        apr_int64_t until = window_until(replies[0]);
+        if (until < 0) {
             failure_t f;
-            fail_text(&f, "ZCOUNT did not answer an integer", NULL);
+            fail_text(&f, "the open signal is not in our layout", NULL);
             log_failure(r, &f);
             return REDIS_STORE_UNAVAILABLE;
         }
-        open = replies[0]->integer > 0;
-        atomic_store(&proc.open_word,
-                     ((uint64_t)asked_at << 1) | (uint64_t)open);
+        window_store(asked_at, until);
+        open = until > apr_time_sec(r->request_time);
     }
     if (n > ask_open && entry_found(r, replies[n - 1], keyauth, size, len))
         return REDIS_STORE_FOUND;
@@ -516,10 +560,15 @@ redis_store_result_t redis_store_lookup(request_rec *r, const char *token,
     if (proc.conf == NULL || proc.conf->auth == NULL)
         return REDIS_STORE_UNAVAILABLE;
     int64_t start = mono_ms();
-    uint64_t word = atomic_load(&proc.open_word);
-    int fresh = word != 0 &&
-                start - (int64_t)(word >> 1) < REDIS_LAYOUT_OPEN_CHECK_MS;
-    if (fresh && (word & 1) == 0)
+    apr_thread_mutex_lock(proc.mutex);
+    int64_t checked = proc.open_checked;
+    apr_int64_t until = proc.open_until;
+    apr_thread_mutex_unlock(proc.mutex);
+    /* A window that ends by expiry closes here at that second, exactly
+     * as everywhere else; one closed by a withdrawal, within the check
+     * interval. */
+    int fresh = checked != 0 && start - checked < REDIS_LAYOUT_OPEN_CHECK_MS;
+    if (fresh && until <= apr_time_sec(r->request_time))
         return REDIS_STORE_CLOSED;
     lookup_args_t args;
     command_t cmds[MAX_COMMANDS];
@@ -588,8 +637,8 @@ static int resolve(expacme_redis_conf_t *conf, apr_pool_t *ptemp,
     return 0;
 }
 
-/* One AUTH and one ZCOUNT on the open signal: proves the credentials and
- * the permission to read our keys.  -1 only when Redis refused us. */
+/* One AUTH and the window query a lookup makes: proves the credentials
+ * and the permission to read our keys.  -1 only when Redis refused us. */
 static int probe(const expacme_redis_conf_t *conf, apr_pool_t *ptemp,
                  server_rec *s)
 {
@@ -597,15 +646,11 @@ static int probe(const expacme_redis_conf_t *conf, apr_pool_t *ptemp,
     failure_t f = {{0}, 0, 0, 0};
     redisContext *c = connect_auth(conf, deadline, &f);
     redisReply *reply = NULL;
-    char key[REDIS_LAYOUT_KEY_MAX];
-    command_t cmd = {0};
-    redis_layout_open_key(key, sizeof(key), conf->where.prefix);
-    command_word(&cmd, "ZCOUNT");
-    command_word(&cmd, key);
-    command_word(&cmd, "+inf");
-    command_word(&cmd, "+inf");
+    lookup_args_t args;
+    command_t cmd;
+    window_command(&cmd, &args, conf->where.prefix, apr_time_sec(apr_time_now()));
     if (c != NULL && exchange(c, &cmd, 1, &reply, deadline, &f) == 0 &&
-        reply->type != REDIS_REPLY_INTEGER) {
+        window_until(reply) < 0) {
         f.auth = 1; /* NOPERM, WRONGTYPE: this store is not usable */
         fail_text(&f, "Redis refused to read our keys",
                   reply->type == REDIS_REPLY_ERROR ? reply->str

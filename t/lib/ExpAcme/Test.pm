@@ -5,7 +5,9 @@ package ExpAcme::Test;
 #   - a raw HTTP/1.1 client over Apache::TestRequest::vhost_socket, so the
 #     request line and the Host header go out exactly as written,
 #   - polling with a deadline (never a plain sleep as synchronisation),
-#   - a reset so every .t file starts with an empty, closed store.
+#   - a reset so every .t file starts with an empty, closed store,
+#   - in the Redis pass (store_kind() eq 'redis'), the same operations on
+#     the suite's redis-server (t/lib/ExpAcme/Redis.pm).
 use strict;
 use warnings FATAL => 'all';
 
@@ -24,6 +26,7 @@ our @EXPORT = qw(
     req chal_path new_token new_keyauth wait_for vhost_port
     error_log_path error_log_size error_log_lines_since
     challenge_ok refused_ok redirect_ok status_is open_window
+    store_kind redis_dir redis_cli
     CHAL DEADLINE
 );
 
@@ -43,6 +46,10 @@ my $vars = do {
     die $err if $err;
     $v;
 };
+
+sub store_kind { $vars->{expacme_store} || 'shm' }
+sub redis_dir { $vars->{expacme_redis_dir} }
+sub redis_cli { require ExpAcme::Redis; ExpAcme::Redis::cli(redis_dir(), @_) }
 
 sub store_path { "$vars->{serverroot}/store" }
 sub store_file { store_path() . '/challenges' }
@@ -104,6 +111,7 @@ sub ctl_with {
 
 sub token_put {
     my ($token, $keyauth, $host, %opt) = @_;
+    return redis_token_put($token, $keyauth, $host, %opt) if store_kind() eq 'redis';
     my @ttl = defined $opt{ttl} ? ('--ttl', $opt{ttl}) : ();
     my ($rc, $o, $e) = ctl('token', 'put', $token, $keyauth, '--host', $host, @ttl);
     Test::More::diag("token put $token failed ($rc): $e") if $rc && !$opt{quiet};
@@ -112,6 +120,7 @@ sub token_put {
 
 sub token_del {
     my ($token, %opt) = @_;
+    return redis_token_del($token) if store_kind() eq 'redis';
     my ($rc, $o, $e) = ctl('token', 'del', $token);
     Test::More::diag("token del $token failed ($rc): $e") if $rc && !$opt{quiet};
     return $rc;
@@ -120,6 +129,7 @@ sub token_del {
 # Every token in the store, from `--json token list` (any JSON shape that
 # names them in "token" fields).
 sub token_list {
+    return redis_token_list() if store_kind() eq 'redis';
     my ($rc, $o, $e) = ctl('--json', 'token', 'list');
     die "expacmectl --json token list failed ($rc): $e" if $rc;
     my $data = eval { JSON::PP->new->allow_nonref->decode($o) };
@@ -141,6 +151,66 @@ sub token_list {
     return grep { !$seen{$_}++ } @tokens;
 }
 
+# --- the Redis pass: the layout of common/redis_layout.h, written with
+# redis-cli until expacmectl writes Redis itself.  The checks are the
+# helper's (token_rules): what it refuses never reaches the store.
+sub redis_prefix { require ExpAcme::Redis; ExpAcme::Redis::prefix() }
+
+sub redis_token_put {
+    my ($token, $keyauth, $host, %opt) = @_;
+    my $ttl = defined $opt{ttl} ? $opt{ttl} : 600;
+    return 2 unless $token =~ /\A[A-Za-z0-9_-]{1,255}\z/
+        && $keyauth =~ /\A[A-Za-z0-9_.-]{1,511}\z/
+        && $host =~ /\A(?:[A-Za-z0-9.-]{1,253}|\[?[0-9A-Fa-f:.]+\]?)\z/;
+    (my $field = lc $host) =~ s/\A\[(.*)\]\z/$1/;
+    my $exp = time + $ttl;
+    my $p = redis_prefix();
+    my $key = "$p:challenge:$token";
+    my $now = time;
+    my @out = redis_cli(stdin => join("\n",
+        'MULTI',
+        "ZCOUNT $p:open ($now +inf",
+        qq{HSET $key "$field" "1 $exp $keyauth"},
+        "EXPIREAT $key $exp NX", "EXPIREAT $key $exp GT",
+        "ZADD $p:open GT $exp $token",
+        "EXPIREAT $p:open $exp NX", "EXPIREAT $p:open $exp GT",
+        'EXEC', ''));
+    my $out = join "\n", @out;
+    if ($out =~ /ERR|WRONG|NOPERM/) {
+        Test::More::diag("redis token put $token failed: $out") unless $opt{quiet};
+        return 1;
+    }
+    # What every writer of the layout does (common/redis_layout.h): a put
+    # that opened the window waits until no httpd child can still trust
+    # an earlier "closed" (REDIS_LAYOUT_OPEN_SETTLE_MS).
+    # The first integer answer is the ZCOUNT (MULTI and its queue say
+    # OK and QUEUED).
+    my @ints = grep { /\A\d+\z/ } @out;
+    Time::HiRes::sleep(0.25) if @ints && $ints[0] == 0;
+    return 0;
+}
+
+sub redis_token_del {
+    my $token = shift;
+    my $p = redis_prefix();
+    my $now = time;
+    my @out = redis_cli(stdin => join("\n", 'MULTI', "ZCOUNT $p:open ($now +inf",
+        "DEL $p:challenge:$token", "ZREM $p:open $token",
+        "ZCOUNT $p:open ($now +inf", 'EXEC', ''));
+    return 1 if grep { /ERR|WRONG|NOPERM/ } @out;
+    # As expacmectl token del does: a withdrawal that closed the window
+    # returns once no httpd child can still trust "open".
+    my @ints = grep { /\A\d+\z/ } @out;
+    Time::HiRes::sleep(0.25) if @ints == 4 && $ints[0] > 0 && $ints[3] == 0;
+    return 0;
+}
+
+sub redis_token_list {
+    my $p = redis_prefix();
+    my @keys = grep { length } redis_cli('--scan', '--pattern', "$p:challenge:*");
+    return map { /\A\Q$p\E:challenge:(.+)\z/ ? $1 : () } @keys;
+}
+
 sub remove_store {
     File::Path::remove_tree(store_path());
     die "cannot remove " . store_path() if -e store_path();
@@ -150,7 +220,14 @@ sub remove_store {
 # challenge path redirects again on the redirect vhost).  Dies on failure:
 # a test file must not start from a dirty state.
 sub reset_store {
-    if (-e store_file()) {
+    if (store_kind() eq 'redis') {
+        redis_token_del($_) for token_list();
+        my $p = redis_prefix();
+        redis_cli('DEL', "$p:open");
+        my @left = token_list();
+        die "store not empty after reset: @left" if @left;
+    }
+    elsif (-e store_file()) {
         for my $t (token_list()) {
             die "token del $t failed" if token_del($t);
         }
