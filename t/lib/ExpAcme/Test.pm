@@ -26,7 +26,7 @@ our @EXPORT = qw(
     req chal_path new_token new_keyauth wait_for vhost_port
     error_log_path error_log_size error_log_lines_since
     challenge_ok refused_ok redirect_ok status_is open_window
-    store_kind redis_dir redis_cli
+    store_kind redis_dir redis_cli expected_noise noise_file
     CHAL DEADLINE
 );
 
@@ -438,6 +438,18 @@ sub open_window {
 }
 
 sub error_log_size { -s error_log_path() || 0 }
+
+# The warnings a test provokes on purpose (a Redis stopped or frozen):
+# expected_noise(FROM, PATTERN) records that lines matching PATTERN from
+# byte FROM of the error log up to its present end are expected, so
+# 99_error_log.t does not count them.
+sub noise_file { "$vars->{t_logs}/expected_noise" }
+sub expected_noise {
+    my ($from, $pattern) = @_;
+    open my $fh, '>>', noise_file() or die noise_file() . ": $!";
+    print {$fh} join("\t", $from, error_log_size(), $pattern), "\n";
+    close $fh;
+}
 
 # Lines appended to the error log since byte offset $from.
 sub error_log_lines_since {
