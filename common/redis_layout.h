@@ -30,11 +30,13 @@
  *                            never race each other closed; key TTL: the
  *                            latest score.
  *
- *   PREFIX:peer:PEER         STRING, one per helper: the JSON document
- *                            {"peer":PEER,"reported":EPOCH,"status":DOC}
- *                            where DOC is what the helper writes to its
- *                            own status_file (no secrets).  TTL
- *                            REDIS_LAYOUT_PEER_TTL: a peer that stops
+ *   PREFIX:peer:PEER         HASH, one per helper (PEER: its cluster_peer
+ *                            name, a host name):
+ *                              "reported"  epoch seconds of the report
+ *                              "status"    the JSON document the helper
+ *                                          writes to its own status_file
+ *                                          (no secrets)
+ *                            TTL REDIS_LAYOUT_PEER_TTL: a peer that stops
  *                            reporting drops off every status page.
  *
  * Why the open signal is cheap: a module process asks for it at most once
@@ -70,6 +72,10 @@
 /* A helper reports at least once per run, and renew runs every few
  * minutes from a timer: a day keeps a quiet peer listed. */
 #define REDIS_LAYOUT_PEER_TTL (24 * 3600)
+#define REDIS_LAYOUT_PEER_REPORTED "reported"
+#define REDIS_LAYOUT_PEER_STATUS "status"
+/* The status page lists at most this many peers. */
+#define REDIS_LAYOUT_PEERS_MAX 64
 
 /* "PREFIX:challenge:" + token, with room for the NUL. */
 #define REDIS_LAYOUT_KEY_MAX                                                 \

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 APLOG_USE_MODULE(expacme);
 
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_MAX_MS 1000
 /* Configuration time may wait longer than a request: a Redis that is
  * merely slow to accept must not fail a configtest. */
 #define CHECK_TIMEOUT_MS 2000
@@ -42,7 +43,7 @@ typedef struct {
 
 /* Why an exchange failed, for the log; auth says Redis refused us. */
 typedef struct {
-    char text[160];
+    char text[256];
     int auth;
     int backoff; /* no attempt made: the child is backing off */
     int stale;   /* a reused connection the server had closed */
@@ -55,6 +56,7 @@ static struct {
     conn_t *idle;  /* connected and authenticated, ready for reuse */
     conn_t *spare; /* wrappers without a connection */
     int backoff_ms;
+    char last_failure[128]; /* what failed last, for the backoff's reports */
     _Atomic int64_t retry_at; /* 0: up; else no new connection before */
     /* The open signal as last read, under mutex: when it was asked
      * (monotonic ms, 0: never) and until when the window is open (epoch
@@ -290,9 +292,10 @@ static void drop_idle(void)
     }
 }
 
-static void mark_down(void)
+static void mark_down(const failure_t *f)
 {
     apr_thread_mutex_lock(proc.mutex);
+    apr_cpystrn(proc.last_failure, f->text, sizeof(proc.last_failure));
     proc.backoff_ms = proc.backoff_ms == 0 ? BACKOFF_MIN_MS
                                            : proc.backoff_ms * 2;
     if (proc.backoff_ms > BACKOFF_MAX_MS)
@@ -346,13 +349,15 @@ static conn_t *conn_new(request_rec *r, int64_t deadline, failure_t *f)
         if (now < retry || !atomic_compare_exchange_strong(
                                &proc.retry_at, &retry, now + BACKOFF_MAX_MS)) {
             f->backoff = 1;
-            fail_text(f, "backing off after a failure", NULL);
+            apr_thread_mutex_lock(proc.mutex);
+            fail_text(f, "backing off after", proc.last_failure);
+            apr_thread_mutex_unlock(proc.mutex);
             return NULL;
         }
     }
     redisContext *ctx = connect_auth(proc.conf, deadline, f);
     if (ctx == NULL) {
-        mark_down();
+        mark_down(f);
         return NULL;
     }
     mark_up(r);
@@ -368,6 +373,10 @@ static void log_failure(request_rec *r, const failure_t *f)
     if ((last != 0 && now - last < REDIS_STORE_LOG_INTERVAL_MS) ||
         !atomic_compare_exchange_strong(&proc.logged_at, &last, now)) {
         atomic_fetch_add(&proc.suppressed, 1);
+        /* Every one with LogLevel expacme:debug. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "challenge store %s unavailable: %s", proc.conf->url,
+                      ap_escape_logitem(r->pool, f->text));
         return;
     }
     unsigned more = atomic_exchange(&proc.suppressed, 0);
@@ -404,7 +413,7 @@ static int run(request_rec *r, command_t *cmds, int n,
             drop_idle();
             c = conn_new(r, deadline, &f);
         } else {
-            mark_down();
+            mark_down(&f);
         }
     }
     log_failure(r, &f);
@@ -584,6 +593,139 @@ redis_store_result_t redis_store_lookup(request_rec *r, const char *token,
     for (int i = 0; i < n; i++)
         freeReplyObject(replies[i]);
     return result;
+}
+
+/* --- the cluster's status reports ------------------------------------------------ */
+
+/* The status page may wait longer than a challenge: an administrator
+ * reads it, no CA. */
+#define PEERS_TIMEOUT_MS 1000
+#define SCAN_ROUNDS_MAX 16
+
+static void scan_keys(request_rec *r, const redisReply *keys,
+                      apr_array_header_t *names)
+{
+    /* "PREFIX:peer:*" less its '*' is what every peer key starts with. */
+    char prefix[REDIS_LAYOUT_KEY_MAX];
+    size_t plen = redis_layout_peer_pattern(prefix, sizeof(prefix),
+                                            proc.conf->where.prefix) - 1;
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        if (names->nelts >= REDIS_LAYOUT_PEERS_MAX)
+            return;
+        if (k->type != REDIS_REPLY_STRING || k->len <= plen ||
+            strncmp(k->str, prefix, plen) != 0 ||
+            !redis_layout_peer_valid(k->str + plen))
+            continue;
+        APR_ARRAY_PUSH(names, const char *) =
+            apr_pstrdup(r->pool, k->str + plen);
+    }
+}
+
+/* SCAN ... MATCH PREFIX:peer:*: the peers' names, or NULL. */
+static apr_array_header_t *scan_peers(request_rec *r, int64_t deadline)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 8, sizeof(char *));
+    char pattern[REDIS_LAYOUT_KEY_MAX];
+    char cursor[32] = "0";
+    redis_layout_peer_pattern(pattern, sizeof(pattern),
+                              proc.conf->where.prefix);
+    for (int round = 0; round < SCAN_ROUNDS_MAX; round++) {
+        command_t cmd = {0};
+        command_word(&cmd, "SCAN");
+        command_word(&cmd, cursor);
+        command_word(&cmd, "MATCH");
+        command_word(&cmd, pattern);
+        command_word(&cmd, "COUNT");
+        command_word(&cmd, "1000");
+        redisReply *reply = NULL;
+        if (run(r, &cmd, 1, &reply, deadline) != 0)
+            return NULL;
+        int ok = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                 reply->element[0]->type == REDIS_REPLY_STRING &&
+                 reply->element[0]->len < sizeof(cursor) &&
+                 reply->element[1]->type == REDIS_REPLY_ARRAY;
+        if (ok) {
+            scan_keys(r, reply->element[1], names);
+            apr_cpystrn(cursor, reply->element[0]->str, sizeof(cursor));
+        }
+        freeReplyObject(reply);
+        if (!ok)
+            return NULL;
+        if (strcmp(cursor, "0") == 0 || names->nelts >= REDIS_LAYOUT_PEERS_MAX)
+            break;
+    }
+    return names;
+}
+
+/* One HMGET reply into a peer; 0 when it is not in our layout (a report
+ * that expired between SCAN and HMGET, say). */
+static int peer_parse(request_rec *r, const redisReply *reply,
+                      redis_store_peer_t *peer)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return 0;
+    char *end = NULL;
+    peer->reported = apr_strtoi64(reply->element[0]->str, &end, 10);
+    if (end == reply->element[0]->str || *end != '\0' || peer->reported < 0)
+        return 0;
+    peer->status = apr_pstrmemdup(r->pool, reply->element[1]->str,
+                                  reply->element[1]->len);
+    return 1;
+}
+
+static int peer_compare(const void *a, const void *b)
+{
+    return strcmp(((const redis_store_peer_t *)a)->peer,
+                  ((const redis_store_peer_t *)b)->peer);
+}
+
+apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **out)
+{
+    *out = apr_array_make(r->pool, 8, sizeof(redis_store_peer_t));
+    if (proc.conf == NULL || proc.conf->auth == NULL)
+        return APR_EINIT;
+    int wait = timeout_ms(proc.conf);
+    int64_t deadline = mono_ms() + (wait > PEERS_TIMEOUT_MS ? wait
+                                                            : PEERS_TIMEOUT_MS);
+    apr_array_header_t *names = scan_peers(r, deadline);
+    if (names == NULL)
+        return APR_EGENERAL;
+    int n = names->nelts;
+    if (n == 0)
+        return APR_SUCCESS;
+    command_t *cmds = apr_pcalloc(r->pool, sizeof(*cmds) * (size_t)n);
+    char **keys = apr_pcalloc(r->pool, sizeof(*keys) * (size_t)n);
+    redisReply **replies = apr_pcalloc(r->pool, sizeof(*replies) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        keys[i] = apr_palloc(r->pool, REDIS_LAYOUT_KEY_MAX);
+        redis_layout_peer_key(keys[i], REDIS_LAYOUT_KEY_MAX,
+                              proc.conf->where.prefix,
+                              APR_ARRAY_IDX(names, i, const char *));
+        command_word(&cmds[i], "HMGET");
+        command_word(&cmds[i], keys[i]);
+        command_word(&cmds[i], REDIS_LAYOUT_PEER_REPORTED);
+        command_word(&cmds[i], REDIS_LAYOUT_PEER_STATUS);
+    }
+    if (run(r, cmds, n, replies, deadline) != 0)
+        return APR_EGENERAL;
+    int refused = reply_error(r, replies, n); /* NOPERM: say so, once */
+    for (int i = 0; i < n && refused; i++)
+        freeReplyObject(replies[i]);
+    if (refused)
+        return APR_EGENERAL;
+    for (int i = 0; i < n; i++) {
+        redis_store_peer_t peer = {APR_ARRAY_IDX(names, i, const char *), 0,
+                                   NULL};
+        if (peer_parse(r, replies[i], &peer))
+            APR_ARRAY_PUSH(*out, redis_store_peer_t) = peer;
+        freeReplyObject(replies[i]);
+    }
+    qsort((*out)->elts, (size_t)(*out)->nelts, sizeof(redis_store_peer_t),
+          peer_compare);
+    return APR_SUCCESS;
 }
 
 /* --- configuration time and child start --------------------------------------- */

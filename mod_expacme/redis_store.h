@@ -7,7 +7,7 @@
  * (ExpAcmeRedisTimeout) covering connect, AUTH, write and read, so a Redis
  * that is down, slow, frozen or answering garbage costs a challenge
  * request at most the timeout and then 404.  After a failure the child
- * backs off (100 ms doubling to 2 s) and, while it does, answers challenge
+ * backs off (100 ms doubling to 1 s) and, while it does, answers challenge
  * requests 404 at once; one request per child probes when the backoff is
  * over.  Failures are logged once per REDIS_STORE_LOG_INTERVAL_MS per
  * child, with the number of failures not logged.
@@ -21,6 +21,7 @@
 #define EXPACME_REDIS_STORE_H
 
 #include "apr_pools.h"
+#include "apr_tables.h"
 #include "httpd.h"
 
 #include "redis_auth.h"
@@ -69,5 +70,17 @@ redis_store_result_t redis_store_lookup(request_rec *r, const char *token,
                                         size_t token_len, char *keyauth,
                                         size_t keyauth_size,
                                         size_t *keyauth_len);
+
+/* The status page of a cluster: every peer's last report
+ * (PREFIX:peer:*), sorted by peer name. */
+typedef struct {
+    const char *peer;
+    apr_int64_t reported; /* epoch seconds */
+    const char *status;   /* the JSON the peer's helper published */
+} redis_store_peer_t;
+
+/* APR_SUCCESS with *peers (possibly empty), or an error when Redis
+ * cannot be asked (logged like a failed lookup). */
+apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **peers);
 
 #endif

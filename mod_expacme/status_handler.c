@@ -1,6 +1,7 @@
 /* status_handler.c — `SetHandler expacme-status`: the status expacmectl
  * publishes (no secrets in it), as JSON for admin UIs or as a page. */
 #include "mod_expacme.h"
+#include "redis_store.h"
 
 #include <string.h>
 
@@ -65,6 +66,13 @@ static const char *status_body(request_rec *r)
     return body;
 }
 
+static int clustered(const request_rec *r)
+{
+    const expacme_server_conf_t *conf =
+        ap_get_module_config(r->server->module_config, &expacme_module);
+    return conf->redis != NULL && conf->redis->url != NULL;
+}
+
 int status_handler_handle(request_rec *r)
 {
     if (r->method_number != M_GET)
@@ -74,7 +82,10 @@ int status_handler_handle(request_rec *r)
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (wants_json(r)) {
         ap_set_content_type(r, "application/json");
-        ap_rputs(body, r);
+        if (clustered(r))
+            cluster_status_json(r, body);
+        else
+            ap_rputs(body, r);
         return OK;
     }
     ap_set_content_type(r, "text/html; charset=utf-8");
@@ -82,17 +93,26 @@ int status_handler_handle(request_rec *r)
              "</title></head><body><h1>ACME certificate service</h1>\n<pre>",
              r);
     ap_rputs(ap_escape_html(r->pool, body), r);
-    ap_rputs("</pre></body></html>\n", r);
+    ap_rputs("</pre>\n", r);
+    if (clustered(r))
+        cluster_status_html(r);
+    ap_rputs("</body></html>\n", r);
     return OK;
 }
 
 int status_handler_server_status(request_rec *r, int flags)
 {
-    if (flags & AP_STATUS_SHORT)
-        return OK; /* the ?auto form is for numbers, ours is a document */
+    if (flags & AP_STATUS_SHORT) {
+        /* the ?auto form is for numbers, ours is a document */
+        if (clustered(r))
+            cluster_status_server_status(r, flags);
+        return OK;
+    }
     ap_rputs("<hr />\n<h2>ACME certificate service (mod_expacme)</h2>\n<pre>",
              r);
     ap_rputs(ap_escape_html(r->pool, status_body(r)), r);
     ap_rputs("</pre>\n", r);
+    if (clustered(r))
+        cluster_status_server_status(r, flags);
     return OK;
 }
