@@ -144,7 +144,8 @@ static void entry_head(const entry_t *entry, record_words_t *out)
 {
     entry_t *e = (entry_t *)entry;
     for (size_t i = 0; i < HEAD_WORDS; i++)
-        out->words[i] = atomic_load_explicit(&e->words[i], memory_order_relaxed);
+        out->words[i] =
+            atomic_load_explicit(&e->words[i], memory_order_relaxed);
 }
 
 static void entry_store(entry_t *e, const record_words_t *in)
@@ -168,8 +169,8 @@ static challenge_store_status_t header_check(const header_t *h, size_t size)
     if (memcmp(h->magic, STORE_MAGIC, sizeof(STORE_MAGIC)) != 0 ||
         h->version != CHALLENGE_STORE_VERSION ||
         h->entry_size != sizeof(entry_t) ||
-        h->header_size != CHALLENGE_STORE_HEADER_SIZE ||
-        h->capacity < 1 || h->capacity > CHALLENGE_STORE_MAX_CAPACITY ||
+        h->header_size != CHALLENGE_STORE_HEADER_SIZE || h->capacity < 1 ||
+        h->capacity > CHALLENGE_STORE_MAX_CAPACITY ||
         size != file_size_for(h->capacity))
         return CHALLENGE_STORE_CORRUPT;
     return CHALLENGE_STORE_OK;
@@ -311,8 +312,7 @@ challenge_store_lookup(const challenge_store_map_t *map, const char *host,
     return CHALLENGE_STORE_NOT_FOUND;
 }
 
-static void entry_from_record(challenge_store_entry_t *out,
-                              const record_t *rec)
+static void entry_from_record(challenge_store_entry_t *out, const record_t *rec)
 {
     memcpy(out->host, rec->host, rec->host_len);
     out->host[rec->host_len] = '\0';
@@ -356,15 +356,13 @@ static void header_refresh(challenge_store_map_t *map)
         if (head.rec.expires > latest)
             latest = head.rec.expires;
     }
-    atomic_store_explicit(&map->header->live_count, live,
-                          memory_order_release);
+    atomic_store_explicit(&map->header->live_count, live, memory_order_release);
     atomic_store_explicit(&map->header->window_expiry, latest,
                           memory_order_release);
 }
 
-static void record_fill(record_words_t *out, const char *host,
-                        size_t host_len, const char *token,
-                        const char *keyauth, int64_t expires)
+static void record_fill(record_words_t *out, const char *host, size_t host_len,
+                        const char *token, const char *keyauth, int64_t expires)
 {
     memset(out, 0, sizeof(*out));
     out->rec.state = SLOT_LIVE;
@@ -379,9 +377,8 @@ static void record_fill(record_words_t *out, const char *host,
 
 /* Writes rec into the slot of its (host, token), else into the first
  * empty, deleted or expired slot of its probe chain. */
-static challenge_store_status_t map_insert(challenge_store_map_t *map,
-                                           const record_words_t *rec,
-                                           int64_t now)
+static challenge_store_status_t
+map_insert(challenge_store_map_t *map, const record_words_t *rec, int64_t now)
 {
     const record_t *r = &rec->rec;
     uint32_t start = token_hash(r->token, r->token_len) % map->capacity;
@@ -469,9 +466,8 @@ static void header_init(header_t *h, uint32_t capacity)
 /* Builds a complete new store (carrying over the live entries of `from`,
  * if any) under a temporary name and renames it over path, so a reader
  * opening path sees either the old file or the finished new one. */
-static challenge_store_status_t store_create(const char *path,
-                                             uint32_t capacity,
-                                             challenge_store_map_t *from)
+static challenge_store_status_t
+store_create(const char *path, uint32_t capacity, challenge_store_map_t *from)
 {
     size_t len = strlen(path);
     char tmp[4096];
@@ -614,10 +610,11 @@ challenge_store_writer_map(const challenge_store_writer_t *writer)
     return &writer->map;
 }
 
-challenge_store_status_t
-challenge_store_put(challenge_store_writer_t *writer, const char *host,
-                    const char *token, const char *keyauth, int64_t expires,
-                    int64_t now)
+challenge_store_status_t challenge_store_put(challenge_store_writer_t *writer,
+                                             const char *host,
+                                             const char *token,
+                                             const char *keyauth,
+                                             int64_t expires, int64_t now)
 {
     if (!token_rules_host_valid(host, strlen(host)) ||
         !token_rules_token_valid(token, strlen(token)) ||
@@ -659,9 +656,8 @@ challenge_store_status_t challenge_store_del(challenge_store_writer_t *writer,
     return *removed > 0 ? CHALLENGE_STORE_OK : CHALLENGE_STORE_NOT_FOUND;
 }
 
-challenge_store_status_t
-challenge_store_purge(challenge_store_writer_t *writer, int64_t now,
-                      unsigned *removed)
+challenge_store_status_t challenge_store_purge(challenge_store_writer_t *writer,
+                                               int64_t now, unsigned *removed)
 {
     challenge_store_map_t *map = &writer->map;
     record_words_t head;

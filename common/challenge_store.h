@@ -119,10 +119,11 @@ challenge_store_writer_map(const challenge_store_writer_t *writer);
 
 /* Inserts or replaces (host, token).  Expired entries are reused; a live
  * entry is never overwritten by another one: CHALLENGE_STORE_FULL. */
-challenge_store_status_t
-challenge_store_put(challenge_store_writer_t *writer, const char *host,
-                    const char *token, const char *keyauth, int64_t expires,
-                    int64_t now);
+challenge_store_status_t challenge_store_put(challenge_store_writer_t *writer,
+                                             const char *host,
+                                             const char *token,
+                                             const char *keyauth,
+                                             int64_t expires, int64_t now);
 
 /* Removes every entry for token (any host); *removed says how many. */
 challenge_store_status_t challenge_store_del(challenge_store_writer_t *writer,
@@ -130,8 +131,7 @@ challenge_store_status_t challenge_store_del(challenge_store_writer_t *writer,
                                              unsigned *removed);
 
 /* Removes expired entries; *removed says how many. */
-challenge_store_status_t
-challenge_store_purge(challenge_store_writer_t *writer, int64_t now,
-                      unsigned *removed);
+challenge_store_status_t challenge_store_purge(challenge_store_writer_t *writer,
+                                               int64_t now, unsigned *removed);
 
 #endif

@@ -173,9 +173,9 @@ size_t redis_layout_challenge_key(char *buf, size_t size, const char *prefix,
 {
     if (!token_rules_token_valid(token, token_len))
         return 0;
-    return fit(snprintf(buf, size, "%s:challenge:%.*s", prefix,
-                        (int)token_len, token),
-               size);
+    return fit(
+        snprintf(buf, size, "%s:challenge:%.*s", prefix, (int)token_len, token),
+        size);
 }
 
 size_t redis_layout_open_key(char *buf, size_t size, const char *prefix)

@@ -78,15 +78,15 @@
 #define REDIS_LAYOUT_PEERS_MAX 64
 
 /* "PREFIX:challenge:" + token, with room for the NUL. */
-#define REDIS_LAYOUT_KEY_MAX                                                 \
+#define REDIS_LAYOUT_KEY_MAX                                                   \
     (REDIS_LAYOUT_PREFIX_MAX + sizeof(":challenge:") + TOKEN_RULES_TOKEN_MAX + \
      REDIS_LAYOUT_PEER_MAX)
 /* "1 " + 20 digits + " " + keyauth + NUL */
 #define REDIS_LAYOUT_VALUE_MAX (TOKEN_RULES_KEYAUTH_MAX + 32)
 
 typedef struct {
-    char host[TOKEN_RULES_HOST_MAX + 1]; /* TCP: name or IP, no brackets */
-    int port;                            /* TCP: 1..65535; unix: 0 */
+    char host[TOKEN_RULES_HOST_MAX + 1];      /* TCP: name or IP, no brackets */
+    int port;                                 /* TCP: 1..65535; unix: 0 */
     char socket[REDIS_LAYOUT_SOCKET_MAX + 1]; /* unix: the path, else "" */
     char prefix[REDIS_LAYOUT_PREFIX_MAX + 1];
 } redis_layout_url_t;

@@ -101,7 +101,8 @@ int token_rules_host_equal(const char *a, size_t alen, const char *b,
     if (alen != blen)
         return 0;
     for (size_t i = 0; i < alen; i++) {
-        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+        if (ascii_lower((unsigned char)a[i]) !=
+            ascii_lower((unsigned char)b[i]))
             return 0;
     }
     return 1;

@@ -50,15 +50,17 @@ void cluster_status_json(request_rec *r, const char *local)
     ap_rputs(local, r);
     if (peers == NULL) {
         ap_rputs(",\"peers\":null,\"peers_error\":\"the cluster store "
-                 "cannot be read\"}", r);
+                 "cannot be read\"}",
+                 r);
         return;
     }
     ap_rputs(",\"peers\":[", r);
     for (int i = 0; i < peers->nelts; i++) {
         const redis_store_peer_t *p =
             &APR_ARRAY_IDX(peers, i, redis_store_peer_t);
-        ap_rprintf(r, "%s{\"peer\":%s,\"reported\":%" APR_INT64_T_FMT
-                      ",\"reported_at\":\"%s\",\"status\":",
+        ap_rprintf(r,
+                   "%s{\"peer\":%s,\"reported\":%" APR_INT64_T_FMT
+                   ",\"reported_at\":\"%s\",\"status\":",
                    i ? "," : "", json_string(r, p->peer), p->reported,
                    ap_ht_time(r->pool, apr_time_from_sec(p->reported),
                               "%Y-%m-%dT%H:%M:%SZ", 1));
@@ -79,7 +81,8 @@ void cluster_status_html(request_rec *r)
     ap_rputs("<h2>Cluster</h2>\n", r);
     if (peers == NULL) {
         ap_rputs("<p><strong>The cluster store cannot be read now: the "
-                 "other peers are not shown.</strong></p>\n", r);
+                 "other peers are not shown.</strong></p>\n",
+                 r);
         return;
     }
     ap_rprintf(r, "<p>%d peer%s reporting.</p>\n", peers->nelts,
@@ -87,8 +90,9 @@ void cluster_status_html(request_rec *r)
     for (int i = 0; i < peers->nelts; i++) {
         const redis_store_peer_t *p =
             &APR_ARRAY_IDX(peers, i, redis_store_peer_t);
-        ap_rprintf(r, "<section class=\"peer\"><h3>%s</h3>\n<p>Last "
-                      "reported %s (%s)</p>\n<pre>%s</pre></section>\n",
+        ap_rprintf(r,
+                   "<section class=\"peer\"><h3>%s</h3>\n<p>Last "
+                   "reported %s (%s)</p>\n<pre>%s</pre></section>\n",
                    ap_escape_html(r->pool, p->peer), when(r, p->reported),
                    age(r, p->reported), ap_escape_html(r->pool, p->status));
     }

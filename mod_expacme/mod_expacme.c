@@ -26,10 +26,10 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     const expacme_server_conf_t *base = basev;
     const expacme_server_conf_t *add = addv;
     expacme_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-    conf->http_mode = add->http_mode != EXPACME_MODE_UNSET ? add->http_mode
-                                                           : base->http_mode;
-    conf->https_port = add->https_port != -1 ? add->https_port
-                                             : base->https_port;
+    conf->http_mode =
+        add->http_mode != EXPACME_MODE_UNSET ? add->http_mode : base->http_mode;
+    conf->https_port =
+        add->https_port != -1 ? add->https_port : base->https_port;
     /* Global settings always come from the main server. */
     conf->store_path = base->store_path;
     conf->status_file = base->status_file;
@@ -101,16 +101,14 @@ static const char *set_redis_auth_file(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
-static const char *set_redis_timeout(cmd_parms *cmd, void *dc,
-                                     const char *arg)
+static const char *set_redis_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     if (err != NULL)
         return err;
     char *end = NULL;
     apr_int64_t ms = apr_strtoi64(arg, &end, 10);
-    if (end == arg || *end != '\0' || ms < 1 ||
-        ms > REDIS_STORE_MAX_TIMEOUT_MS)
+    if (end == arg || *end != '\0' || ms < 1 || ms > REDIS_STORE_MAX_TIMEOUT_MS)
         return "ExpAcmeRedisTimeout must be a number of milliseconds from 1 "
                "to 10000";
     redis_conf(cmd)->timeout_ms = (int)ms;
@@ -153,13 +151,11 @@ static const char *set_status_file(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 static const command_rec expacme_cmds[] = {
-    AP_INIT_TAKE1("ExpAcmeChallengeStore", set_challenge_store, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("ExpAcmeChallengeStore", set_challenge_store, NULL, RSRC_CONF,
                   "where open challenges live: shm:/path (single node), "
                   "redis://HOST:PORT[/PREFIX] or "
                   "redis+unix:///SOCKET[?prefix=PREFIX] (cluster)"),
-    AP_INIT_TAKE1("ExpAcmeRedisAuthFile", set_redis_auth_file, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("ExpAcmeRedisAuthFile", set_redis_auth_file, NULL, RSRC_CONF,
                   "Redis credentials, one line PASSWORD or USER PASSWORD, "
                   "mode 0600; read once by the parent at start-up"),
     AP_INIT_TAKE1("ExpAcmeRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
@@ -177,8 +173,8 @@ static const command_rec expacme_cmds[] = {
 
 /* Runs in the parent, as root, for `httpd -t` too: the Redis credentials
  * are read here, and a store that refuses them fails the configuration. */
-static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                        apr_pool_t *ptemp, server_rec *s)
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                        server_rec *s)
 {
     const expacme_server_conf_t *conf =
         ap_get_module_config(s->module_config, &expacme_module);
@@ -197,7 +193,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      EXPLOGNO(01000) "cannot set up the challenge store "
-                     "view; challenges will not be answered");
+                                     "view; challenges will not be answered");
     }
 }
 
@@ -214,8 +210,7 @@ static void register_hooks(apr_pool_t *p)
      * before URI translation, so no module can map the challenge path to
      * a file or redirect it elsewhere; and unlike post_read_request, an
      * answer given here keeps the connection alive. */
-    ap_hook_quick_handler(http_port_handle, NULL, NULL,
-                          APR_HOOK_REALLY_FIRST);
+    ap_hook_quick_handler(http_port_handle, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* Each child maps the store itself: a mapping made in the parent
      * would outlive a store the helper has since replaced. */
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -224,8 +219,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* Optional: does nothing unless mod_status is loaded. */
-    APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL,
-                      NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, status_handler_server_status, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(expacme) = {

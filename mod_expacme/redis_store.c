@@ -56,7 +56,7 @@ static struct {
     conn_t *idle;  /* connected and authenticated, ready for reuse */
     conn_t *spare; /* wrappers without a connection */
     int backoff_ms;
-    char last_failure[128]; /* what failed last, for the backoff's reports */
+    char last_failure[128];   /* what failed last, for the backoff's reports */
     _Atomic int64_t retry_at; /* 0: up; else no new connection before */
     /* The open signal as last read, under mutex: when it was asked
      * (monotonic ms, 0: never) and until when the window is open (epoch
@@ -196,7 +196,8 @@ static void command_word(command_t *cmd, const char *s)
     command_arg(cmd, s, strlen(s));
 }
 
-/* --- connecting ------------------------------------------------------------ */
+/* --- connecting ------------------------------------------------------------
+ */
 
 static int auth_exchange(redisContext *c, const expacme_redis_conf_t *conf,
                          int64_t deadline, failure_t *f)
@@ -246,7 +247,8 @@ static redisContext *connect_auth(const expacme_redis_conf_t *conf,
     return c;
 }
 
-/* --- the per-child connection list and backoff ----------------------------- */
+/* --- the per-child connection list and backoff -----------------------------
+ */
 
 static conn_t *take_idle(void)
 {
@@ -296,8 +298,8 @@ static void mark_down(const failure_t *f)
 {
     apr_thread_mutex_lock(proc.mutex);
     apr_cpystrn(proc.last_failure, f->text, sizeof(proc.last_failure));
-    proc.backoff_ms = proc.backoff_ms == 0 ? BACKOFF_MIN_MS
-                                           : proc.backoff_ms * 2;
+    proc.backoff_ms =
+        proc.backoff_ms == 0 ? BACKOFF_MIN_MS : proc.backoff_ms * 2;
     if (proc.backoff_ms > BACKOFF_MAX_MS)
         proc.backoff_ms = BACKOFF_MAX_MS;
     atomic_store(&proc.retry_at, mono_ms() + proc.backoff_ms);
@@ -316,11 +318,12 @@ static void mark_up(request_rec *r)
     /* The next outage is reported at once, not an interval later. */
     unsigned more = atomic_exchange(&proc.suppressed, 0);
     if (atomic_exchange(&proc.logged_at, 0) != 0)
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      EXPLOGNO(01032) "challenge store %s answers again "
-                      "(%u more failed lookups in this process since the "
-                      "last report)",
-                      proc.conf->url, more);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_NOTICE, 0, r,
+            EXPLOGNO(01032) "challenge store %s answers again "
+                            "(%u more failed lookups in this process since the "
+                            "last report)",
+            proc.conf->url, more);
 }
 
 static conn_t *wrap(redisContext *ctx)
@@ -364,7 +367,8 @@ static conn_t *conn_new(request_rec *r, int64_t deadline, failure_t *f)
     return wrap(ctx);
 }
 
-/* --- logging, once per interval --------------------------------------------- */
+/* --- logging, once per interval ---------------------------------------------
+ */
 
 static void log_failure(request_rec *r, const failure_t *f)
 {
@@ -380,21 +384,22 @@ static void log_failure(request_rec *r, const failure_t *f)
         return;
     }
     unsigned more = atomic_exchange(&proc.suppressed, 0);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  EXPLOGNO(01031) "challenge store %s (%s) unavailable: %s; "
-                  "challenge requests get 404 until it answers (%u more "
-                  "failed lookups in this process since the last report; "
-                  "the next in %d s at the earliest)",
-                  proc.conf->url, where_text(r->pool, proc.conf),
-                  ap_escape_logitem(r->pool, f->text), more,
-                  REDIS_STORE_LOG_INTERVAL_MS / 1000);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        EXPLOGNO(01031) "challenge store %s (%s) unavailable: %s; "
+                        "challenge requests get 404 until it answers (%u more "
+                        "failed lookups in this process since the last report; "
+                        "the next in %d s at the earliest)",
+        proc.conf->url, where_text(r->pool, proc.conf),
+        ap_escape_logitem(r->pool, f->text), more,
+        REDIS_STORE_LOG_INTERVAL_MS / 1000);
 }
 
 /* Runs the commands on a reused or new connection.  A reused connection
  * the server closed meanwhile (Redis restarted) gets one fresh retry
  * within the same deadline, so a restart costs no request. */
-static int run(request_rec *r, command_t *cmds, int n,
-               redisReply **replies, int64_t deadline)
+static int run(request_rec *r, command_t *cmds, int n, redisReply **replies,
+               int64_t deadline)
 {
     failure_t f = {{0}, 0, 0, 0};
     conn_t *c = take_idle();
@@ -420,7 +425,8 @@ static int run(request_rec *r, command_t *cmds, int n,
     return -1;
 }
 
-/* --- the lookup --------------------------------------------------------------- */
+/* --- the lookup
+ * --------------------------------------------------------------- */
 
 static int reply_error(request_rec *r, redisReply **replies, int n)
 {
@@ -488,8 +494,7 @@ static void window_command(command_t *c, lookup_args_t *a, const char *prefix,
 }
 
 static int build_commands(request_rec *r, lookup_args_t *a, int ask_open,
-                          const char *token, size_t token_len,
-                          command_t *cmds)
+                          const char *token, size_t token_len, command_t *cmds)
 {
     int n = 0;
     const char *prefix = proc.conf->where.prefix;
@@ -588,14 +593,14 @@ redis_store_result_t redis_store_lookup(request_rec *r, const char *token,
     if (run(r, cmds, n, replies, start + timeout_ms(proc.conf)) != 0)
         return REDIS_STORE_UNAVAILABLE;
     redis_store_result_t result = interpret(r, replies, n, !fresh, start,
-                                            keyauth, keyauth_size,
-                                            keyauth_len);
+                                            keyauth, keyauth_size, keyauth_len);
     for (int i = 0; i < n; i++)
         freeReplyObject(replies[i]);
     return result;
 }
 
-/* --- the cluster's status reports ------------------------------------------------ */
+/* --- the cluster's status reports
+ * ------------------------------------------------ */
 
 /* The status page may wait longer than a challenge: an administrator
  * reads it, no CA. */
@@ -608,7 +613,8 @@ static void scan_keys(request_rec *r, const redisReply *keys,
     /* "PREFIX:peer:*" less its '*' is what every peer key starts with. */
     char prefix[REDIS_LAYOUT_KEY_MAX];
     size_t plen = redis_layout_peer_pattern(prefix, sizeof(prefix),
-                                            proc.conf->where.prefix) - 1;
+                                            proc.conf->where.prefix) -
+                  1;
     for (size_t i = 0; i < keys->elements; i++) {
         const redisReply *k = keys->element[i];
         if (names->nelts >= REDIS_LAYOUT_PEERS_MAX)
@@ -671,8 +677,8 @@ static int peer_parse(request_rec *r, const redisReply *reply,
     peer->reported = apr_strtoi64(reply->element[0]->str, &end, 10);
     if (end == reply->element[0]->str || *end != '\0' || peer->reported < 0)
         return 0;
-    peer->status = apr_pstrmemdup(r->pool, reply->element[1]->str,
-                                  reply->element[1]->len);
+    peer->status =
+        apr_pstrmemdup(r->pool, reply->element[1]->str, reply->element[1]->len);
     return 1;
 }
 
@@ -688,8 +694,8 @@ apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **out)
     if (proc.conf == NULL || proc.conf->auth == NULL)
         return APR_EINIT;
     int wait = timeout_ms(proc.conf);
-    int64_t deadline = mono_ms() + (wait > PEERS_TIMEOUT_MS ? wait
-                                                            : PEERS_TIMEOUT_MS);
+    int64_t deadline =
+        mono_ms() + (wait > PEERS_TIMEOUT_MS ? wait : PEERS_TIMEOUT_MS);
     apr_array_header_t *names = scan_peers(r, deadline);
     if (names == NULL)
         return APR_EGENERAL;
@@ -728,7 +734,8 @@ apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **out)
     return APR_SUCCESS;
 }
 
-/* --- configuration time and child start --------------------------------------- */
+/* --- configuration time and child start
+ * --------------------------------------- */
 
 static apr_status_t clear_auth(void *auth)
 {
@@ -741,10 +748,13 @@ static int read_auth(expacme_redis_conf_t *conf, apr_pool_t *pconf,
 {
     char err[512];
     if (conf->auth_file == NULL) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     EXPLOGNO(01033) "ExpAcmeChallengeStore %s needs "
-                     "ExpAcmeRedisAuthFile: a store anyone can write lets "
-                     "them obtain certificates for our names", conf->url);
+        ap_log_error(
+            APLOG_MARK, APLOG_EMERG, 0, s,
+            EXPLOGNO(
+                01033) "ExpAcmeChallengeStore %s needs "
+                       "ExpAcmeRedisAuthFile: a store anyone can write lets "
+                       "them obtain certificates for our names",
+            conf->url);
         return -1;
     }
     conf->auth = apr_pcalloc(pconf, sizeof(*conf->auth));
@@ -759,21 +769,21 @@ static int read_auth(expacme_redis_conf_t *conf, apr_pool_t *pconf,
     return 0;
 }
 
-static int resolve(expacme_redis_conf_t *conf, apr_pool_t *ptemp,
-                   server_rec *s)
+static int resolve(expacme_redis_conf_t *conf, apr_pool_t *ptemp, server_rec *s)
 {
     apr_sockaddr_t *sa = NULL;
     if (conf->where.socket[0] != '\0')
         return 0;
-    apr_status_t rv = apr_sockaddr_info_get(&sa, conf->where.host, APR_UNSPEC,
-                                            (apr_port_t)conf->where.port, 0,
-                                            ptemp);
+    apr_status_t rv =
+        apr_sockaddr_info_get(&sa, conf->where.host, APR_UNSPEC,
+                              (apr_port_t)conf->where.port, 0, ptemp);
     if (rv == APR_SUCCESS)
         rv = apr_sockaddr_ip_getbuf(conf->address, sizeof(conf->address), sa);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      EXPLOGNO(01035) "ExpAcmeChallengeStore %s: cannot "
-                     "resolve %s", conf->url, conf->where.host);
+                                     "resolve %s",
+                     conf->url, conf->where.host);
         return -1;
     }
     return 0;
@@ -790,7 +800,8 @@ static int probe(const expacme_redis_conf_t *conf, apr_pool_t *ptemp,
     redisReply *reply = NULL;
     lookup_args_t args;
     command_t cmd;
-    window_command(&cmd, &args, conf->where.prefix, apr_time_sec(apr_time_now()));
+    window_command(&cmd, &args, conf->where.prefix,
+                   apr_time_sec(apr_time_now()));
     if (c != NULL && exchange(c, &cmd, 1, &reply, deadline, &f) == 0 &&
         window_until(reply) < 0) {
         f.auth = 1; /* NOPERM, WRONGTYPE: this store is not usable */
@@ -807,8 +818,9 @@ static int probe(const expacme_redis_conf_t *conf, apr_pool_t *ptemp,
     ap_log_error(APLOG_MARK, f.auth ? APLOG_EMERG : APLOG_WARNING, 0, s,
                  EXPLOGNO(01036) "ExpAcmeChallengeStore %s (%s): %s%s",
                  conf->url, where_text(ptemp, conf), f.text,
-                 f.auth ? "" : "; starting anyway, challenge requests get "
-                               "404 until it answers");
+                 f.auth ? ""
+                        : "; starting anyway, challenge requests get "
+                          "404 until it answers");
     return f.auth ? -1 : 0;
 }
 
@@ -833,13 +845,12 @@ apr_status_t redis_store_child_init(apr_pool_t *pchild, server_rec *s,
 {
     if (conf == NULL || conf->url == NULL)
         return APR_SUCCESS;
-    apr_status_t rv = apr_thread_mutex_create(
-        &proc.mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_status_t rv =
+        apr_thread_mutex_create(&proc.mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (rv != APR_SUCCESS)
         return rv;
     proc.conf = conf;
     proc.pool = pchild;
-    apr_pool_cleanup_register(pchild, NULL, child_exit,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pchild, NULL, child_exit, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }

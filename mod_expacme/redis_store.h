@@ -35,13 +35,13 @@
  * what check_config adds in the parent.  One per configuration, shared by
  * every virtual host. */
 typedef struct expacme_redis_conf {
-    const char *url;        /* as configured, for messages; NULL: shm */
+    const char *url; /* as configured, for messages; NULL: shm */
     redis_layout_url_t where;
-    const char *auth_file;  /* ExpAcmeRedisAuthFile */
-    int timeout_ms;         /* ExpAcmeRedisTimeout; 0: the default */
+    const char *auth_file; /* ExpAcmeRedisAuthFile */
+    int timeout_ms;        /* ExpAcmeRedisTimeout; 0: the default */
     /* set by redis_store_check_config, read-only afterwards: */
     redis_auth_t *auth;
-    char address[64];       /* the TCP host, resolved once */
+    char address[64]; /* the TCP host, resolved once */
 } expacme_redis_conf_t;
 
 typedef enum {

@@ -24,8 +24,8 @@ static int wants_json(request_rec *r)
     return accept != NULL && ap_strcasestr(accept, "application/json") != NULL;
 }
 
-static apr_status_t read_status(request_rec *r, const char *path,
-                                char **out, apr_size_t *len)
+static apr_status_t read_status(request_rec *r, const char *path, char **out,
+                                apr_size_t *len)
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;

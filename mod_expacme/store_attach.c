@@ -66,8 +66,7 @@ apr_status_t store_attach_child_init(apr_pool_t *pchild, server_rec *s,
 {
     store_path = path;
     child_pool = pchild;
-    apr_pool_cleanup_register(pchild, NULL, detach_all,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pchild, NULL, detach_all, apr_pool_cleanup_null);
     return apr_thread_mutex_create(&remap_mutex, APR_THREAD_MUTEX_DEFAULT,
                                    pchild);
 }
@@ -79,15 +78,15 @@ static void note_status(request_rec *r, challenge_store_status_t status)
     if (previous == (int)status || status == CHALLENGE_STORE_OK ||
         status == CHALLENGE_STORE_ABSENT)
         return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING,
-                  status == CHALLENGE_STORE_IO ? errno : 0, r,
+    apr_status_t rv = status == CHALLENGE_STORE_IO ? errno : 0;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                   EXPLOGNO(01001) "challenge store %s unusable: %s; "
-                  "challenges are not answered until expacmectl rewrites it",
+                                  "challenges are not answered until "
+                                  "expacmectl rewrites it",
                   store_path, challenge_store_status_text(status));
 }
 
-static int is_current_file(const store_attach_ref_t *ref,
-                           const struct stat *st)
+static int is_current_file(const store_attach_ref_t *ref, const struct stat *st)
 {
     dev_t dev;
     ino_t ino;

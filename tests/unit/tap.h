@@ -24,19 +24,19 @@ static int tap_ok(int cond, const char *what, const char *file, int line)
 }
 
 #define ok(cond, what) tap_ok((cond) != 0, (what), __FILE__, __LINE__)
-#define is_int(got, want, what)                                              \
-    do {                                                                     \
-        long long got_ = (long long)(got), want_ = (long long)(want);        \
-        if (!ok(got_ == want_, what))                                        \
-            printf("#   got %lld, want %lld\n", got_, want_);                \
+#define is_int(got, want, what)                                                \
+    do {                                                                       \
+        long long got_ = (long long)(got), want_ = (long long)(want);          \
+        if (!ok(got_ == want_, what))                                          \
+            printf("#   got %lld, want %lld\n", got_, want_);                  \
     } while (0)
-#define is_str(got, want, what)                                              \
-    do {                                                                     \
-        const char *got_ = (got), *want_ = (want);                           \
+#define is_str(got, want, what)                                                \
+    do {                                                                       \
+        const char *got_ = (got), *want_ = (want);                             \
         int same_ = got_ != NULL && want_ != NULL && strcmp(got_, want_) == 0; \
-        if (!ok(same_, what))                                                \
-            printf("#   got '%s', want '%s'\n", got_ ? got_ : "(null)",      \
-                   want_ ? want_ : "(null)");                                \
+        if (!ok(same_, what))                                                  \
+            printf("#   got '%s', want '%s'\n", got_ ? got_ : "(null)",        \
+                   want_ ? want_ : "(null)");                                  \
     } while (0)
 
 static int done_testing(void)

@@ -8,13 +8,13 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "acme.h"
+#include "acme/acme.h"
 #include <openssl/x509v3.h>
 
-#include "base64url.h"
-#include "crypt.h"
-#include "json.h"
-#include "jws.h"
+#include "base/base64url.h"
+#include "crypto/crypt_cert.h"
+#include "acme/acme_json.h"
+#include "acme/jws.h"
 
 static apr_pool_t *pool;
 
@@ -49,11 +49,10 @@ static void test_jws_shape(void)
                           payload, &err, pool),
            APR_SUCCESS, "JWS with jwk built");
     is_int(calls, 1, "signed once");
-    json_t *prot = decode_part(json_string_value(json_object_get(jws,
-                                                                 "protected")));
+    json_t *prot =
+        decode_part(json_string_value(json_object_get(jws, "protected")));
     is_str(json_string_value(json_object_get(prot, "alg")), "ES256", "alg");
-    is_str(json_string_value(json_object_get(prot, "nonce")), "n0nce",
-           "nonce");
+    is_str(json_string_value(json_object_get(prot, "nonce")), "n0nce", "nonce");
     is_str(json_string_value(json_object_get(prot, "url")),
            "https://ca.test/acct", "url");
     ok(json_object_get(prot, "jwk") && !json_object_get(prot, "kid"),
@@ -83,10 +82,9 @@ static void test_eab_vector(void)
                      "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsU"
                      "DkMTQ12W",
                      pool);
-    json_t *jwk = json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256", "kty",
-                            "EC", "x",
-                            "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y",
-                            "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0");
+    json_t *jwk = json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256", "kty", "EC",
+                            "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                            "y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0");
     json_t *eab = NULL;
     const char *err = NULL;
     is_int(jws_build_eab(&eab, jwk, "kid-1", key, key_len,
@@ -132,8 +130,8 @@ static void test_problems(void)
     is_str(p->type, "urn:ietf:params:acme:error:rejectedIdentifier", "type");
     is_str(p->detail, "Some names were refused", "detail");
     is_int(p->subproblems->nelts, 2, "two subproblems, one malformed");
-    const acme_subproblem_t *s = &APR_ARRAY_IDX(p->subproblems, 0,
-                                                acme_subproblem_t);
+    const acme_subproblem_t *s =
+        &APR_ARRAY_IDX(p->subproblems, 0, acme_subproblem_t);
     is_str(s->identifier, "dns:a.example", "subproblem identifier");
     const char *text = acme_problem_text(p, pool);
     ok(strstr(text, "403") && strstr(text, "rejectedIdentifier") &&
@@ -144,8 +142,11 @@ static void test_problems(void)
     is_int(p->retry_after_s, 7, "Retry-After read");
     ok(strstr(acme_problem_text(p, pool), "(no problem type)") != NULL,
        "missing type said so");
-    p = acme_problem_parse(response(400, "{\"type\":\"x\\u0000y\","
-                                         "\"detail\":[1,2]}", NULL), pool);
+    p = acme_problem_parse(response(400,
+                                    "{\"type\":\"x\\u0000y\","
+                                    "\"detail\":[1,2]}",
+                                    NULL),
+                           pool);
     ok(p->type == NULL && p->detail == NULL,
        "NUL inside a string and wrong types rejected");
 }
@@ -154,35 +155,37 @@ static void test_hostile_json(void)
 {
     json_t *o = NULL;
     const char *err = NULL;
-    ok(json_parse_object(&o, "[1]", 3, "x", &err, pool) != APR_SUCCESS &&
+    ok(acme_json_parse_object(&o, "[1]", 3, "x", &err, pool) != APR_SUCCESS &&
            strstr(err, "not an object"),
        "array refused");
-    ok(json_parse_object(&o, "{\"a\":1,\"a\":2}", 13, "x", &err, pool) !=
+    ok(acme_json_parse_object(&o, "{\"a\":1,\"a\":2}", 13, "x", &err, pool) !=
            APR_SUCCESS,
        "duplicate members refused");
-    ok(json_parse_object(&o, "{\"a\":", 5, "dir", &err, pool) != APR_SUCCESS &&
+    ok(acme_json_parse_object(&o, "{\"a\":", 5, "dir", &err, pool) !=
+               APR_SUCCESS &&
            strstr(err, "dir: malformed JSON"),
        "truncated JSON named");
     char *big = malloc(20000);
     memset(big, 'a', 20000);
     memcpy(big, "{\"s\":\"", 6);
     memcpy(big + 19998, "\"}", 2);
-    ok(json_parse_object(&o, big, 20000, "x", &err, pool) == APR_SUCCESS,
+    ok(acme_json_parse_object(&o, big, 20000, "x", &err, pool) == APR_SUCCESS,
        "huge value parses");
-    ok(json_string_member(o, "s") == NULL, "but a huge string is refused");
+    ok(acme_json_string_member(o, "s") == NULL, "but a huge string is refused");
     free(big);
     const char *text = "{\"u\":\"http://ca.test/x\",\"v\":\"https://ca.test/"
                        "a b\",\"w\":\"https://ca.test/ok\",\"n\":5,"
                        "\"e\":\"\"}";
-    json_parse_object(&o, text, strlen(text), "x", &err, pool);
-    ok(json_url_member(o, "u") == NULL, "http URL refused");
-    ok(json_url_member(o, "v") == NULL, "URL with a space refused");
-    is_str(json_url_member(o, "w"), "https://ca.test/ok", "https URL taken");
-    ok(json_string_member(o, "n") == NULL, "number is not a string");
-    ok(json_string_member(o, "e") == NULL, "empty string refused");
-    ok(json_string_member(o, "missing") == NULL, "missing member");
-    ok(json_array_member(o, "w") == NULL, "string is not an array");
-    ok(json_string_member(NULL, "x") == NULL, "NULL object");
+    acme_json_parse_object(&o, text, strlen(text), "x", &err, pool);
+    ok(acme_json_url_member(o, "u") == NULL, "http URL refused");
+    ok(acme_json_url_member(o, "v") == NULL, "URL with a space refused");
+    is_str(acme_json_url_member(o, "w"), "https://ca.test/ok",
+           "https URL taken");
+    ok(acme_json_string_member(o, "n") == NULL, "number is not a string");
+    ok(acme_json_string_member(o, "e") == NULL, "empty string refused");
+    ok(acme_json_string_member(o, "missing") == NULL, "missing member");
+    ok(acme_json_array_member(o, "w") == NULL, "string is not an array");
+    ok(acme_json_string_member(NULL, "x") == NULL, "NULL object");
 }
 
 static void test_retry_after_and_escape(void)

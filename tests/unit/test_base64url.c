@@ -3,7 +3,7 @@
 
 #include "apr_general.h"
 
-#include "base64url.h"
+#include "base/base64url.h"
 
 typedef struct {
     const char *data;

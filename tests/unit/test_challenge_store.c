@@ -20,8 +20,8 @@ static char path[256];
 static challenge_store_writer_t *writer_open(uint32_t capacity)
 {
     challenge_store_writer_t *w = NULL;
-    challenge_store_status_t rv = challenge_store_writer_open(&w, path,
-                                                              capacity);
+    challenge_store_status_t rv =
+        challenge_store_writer_open(&w, path, capacity);
     if (rv != CHALLENGE_STORE_OK)
         printf("# writer_open: %s\n", challenge_store_status_text(rv));
     return w;
@@ -33,9 +33,9 @@ static challenge_store_status_t find(const challenge_store_map_t *map,
 {
     size_t len = 0;
     char buf[TOKEN_RULES_KEYAUTH_MAX + 1];
-    challenge_store_status_t rv = challenge_store_lookup(
-        map, host, strlen(host), token, strlen(token), now,
-        out ? out : buf, sizeof(buf), &len);
+    challenge_store_status_t rv =
+        challenge_store_lookup(map, host, strlen(host), token, strlen(token),
+                               now, out ? out : buf, sizeof(buf), &len);
     return rv;
 }
 
@@ -79,15 +79,15 @@ static void test_put_lookup(void)
     is_int(find(map, "example.org", "tok_1", NOW + 60, NULL),
            CHALLENGE_STORE_NOT_FOUND, "expired at its expiry second");
     ok(!challenge_store_window_open(map, NOW + 60), "window closes at expiry");
-    is_int(challenge_store_put(w, "[2001:db8::7]", "v6tok", "v6tok.x",
-                               NOW + 60, NOW),
+    is_int(challenge_store_put(w, "[2001:db8::7]", "v6tok", "v6tok.x", NOW + 60,
+                               NOW),
            CHALLENGE_STORE_OK, "put for a bracketed IPv6 host");
     is_int(find(map, "2001:db8::7", "v6tok", NOW, NULL), CHALLENGE_STORE_OK,
            "found by the bare address httpd gives");
     is_int(find(map, "[2001:db8::7]", "v6tok", NOW, NULL), CHALLENGE_STORE_OK,
            "and by the bracketed one");
-    is_int(challenge_store_put(w, "example.org", "tok_1", "tok_1.new",
-                               NOW + 90, NOW),
+    is_int(challenge_store_put(w, "example.org", "tok_1", "tok_1.new", NOW + 90,
+                               NOW),
            CHALLENGE_STORE_OK, "put again replaces");
     find(map, "example.org", "tok_1", NOW, ka);
     is_str(ka, "tok_1.new", "replacement seen");
@@ -107,8 +107,8 @@ static void test_put_lookup(void)
            CHALLENGE_STORE_NOT_FOUND, "gone after del");
     challenge_store_del(w, "v6tok", &removed);
     ok(!challenge_store_window_open(map, NOW), "window closed after del");
-    is_int(challenge_store_del(w, "tok_1", &removed),
-           CHALLENGE_STORE_NOT_FOUND, "del of absent token");
+    is_int(challenge_store_del(w, "tok_1", &removed), CHALLENGE_STORE_NOT_FOUND,
+           "del of absent token");
     challenge_store_unmap(map);
     challenge_store_writer_close(w);
 }
@@ -167,9 +167,9 @@ static void test_full(void)
             failures++;
     }
     is_int(failures, 0, "1024 live entries fit");
-    is_int(challenge_store_put(w, "example.org", "one_more", "x", NOW + 60,
-                               NOW),
-           CHALLENGE_STORE_FULL, "the next one: FULL");
+    is_int(
+        challenge_store_put(w, "example.org", "one_more", "x", NOW + 60, NOW),
+        CHALLENGE_STORE_FULL, "the next one: FULL");
     int wrong = 0;
     char got[TOKEN_RULES_KEYAUTH_MAX + 1];
     for (int i = 0; i < CHALLENGE_STORE_MIN_CAPACITY; i++) {
@@ -180,9 +180,9 @@ static void test_full(void)
             wrong++;
     }
     is_int(wrong, 0, "nothing overwritten by the refused put");
-    is_int(challenge_store_put(w, "example.org", "t5", "replaced", NOW + 60,
-                               NOW),
-           CHALLENGE_STORE_OK, "replacing an existing entry still works");
+    is_int(
+        challenge_store_put(w, "example.org", "t5", "replaced", NOW + 60, NOW),
+        CHALLENGE_STORE_OK, "replacing an existing entry still works");
     is_int(challenge_store_put(w, "example.org", "later", "x", NOW + 120,
                                NOW + 61),
            CHALLENGE_STORE_OK, "expired slots are reused");
@@ -199,8 +199,8 @@ static void test_repair_after_killed_writer(void)
     int fd = open(path, O_RDWR);
     struct stat st;
     fstat(fd, &st);
-    char *base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                      fd, 0);
+    char *base =
+        mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     /* Find the slot holding the token and make its counter odd. */
     size_t entry_size = (st.st_size - CHALLENGE_STORE_HEADER_SIZE) /
@@ -222,8 +222,8 @@ static void test_repair_after_killed_writer(void)
     int seen = 0;
     challenge_store_foreach(map, count_entry, &seen);
     is_int(seen, 0, "next writer clears the half-written slot");
-    is_int(challenge_store_put(w, "example.org", "victim", "victim.y",
-                               NOW + 60, NOW),
+    is_int(challenge_store_put(w, "example.org", "victim", "victim.y", NOW + 60,
+                               NOW),
            CHALLENGE_STORE_OK, "and the slot is usable again");
     char got[TOKEN_RULES_KEYAUTH_MAX + 1];
     find(map, "example.org", "victim", NOW, got);

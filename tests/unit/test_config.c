@@ -7,7 +7,7 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "config.h"
+#include "base/config.h"
 
 static char dir[] = "/tmp/expacme-config-test.XXXXXX";
 
@@ -31,16 +31,16 @@ static const char *load_error(apr_pool_t *pool, const char *text)
 
 static void test_full_file(apr_pool_t *pool)
 {
-    const char *path = write_conf(
-        pool, "full.conf",
-        "# comment\n\nstate_dir = /srv/state   # trailing\n"
-        "challenge_store = shm:/srv/run/ch\n"
-        "challenge_store_capacity = 4096\n"
-        "status_file=/srv/status.json\n"
-        "apachectl = /opt/httpd/bin/apachectl\n"
-        "https_address = [::1]:8443\n"
-        "[cert server]\ncert_file = /e/s.pem\nkey_file = /e/s.key\n"
-        "[ cert www.example.org ]\ncert_file = /e/w.pem\n");
+    const char *path =
+        write_conf(pool, "full.conf",
+                   "# comment\n\nstate_dir = /srv/state   # trailing\n"
+                   "challenge_store = shm:/srv/run/ch\n"
+                   "challenge_store_capacity = 4096\n"
+                   "status_file=/srv/status.json\n"
+                   "apachectl = /opt/httpd/bin/apachectl\n"
+                   "https_address = [::1]:8443\n"
+                   "[cert server]\ncert_file = /e/s.pem\nkey_file = /e/s.key\n"
+                   "[ cert www.example.org ]\ncert_file = /e/w.pem\n");
     expacme_config_t *config = NULL;
     const char *err = NULL;
     is_int(config_load(&config, &err, path, pool), APR_SUCCESS, "loads");
@@ -69,12 +69,11 @@ static void test_defaults(apr_pool_t *pool)
     const char *err = NULL;
     unsetenv("EXPACME_CONFIG");
     /* The default path need not exist; a named one must. */
-    apr_status_t rv = config_load(&config, &err,
-                                  apr_pstrcat(pool, dir, "/none", NULL), pool);
+    apr_status_t rv =
+        config_load(&config, &err, apr_pstrcat(pool, dir, "/none", NULL), pool);
     ok(rv != APR_SUCCESS && err != NULL && strstr(err, "none") != NULL,
        "explicit missing file is an error naming it");
-    setenv("EXPACME_CONFIG", write_conf(pool, "env.conf", "state_dir=/x\n"),
-           1);
+    setenv("EXPACME_CONFIG", write_conf(pool, "env.conf", "state_dir=/x\n"), 1);
     rv = config_load(&config, &err, NULL, pool);
     is_str(rv == APR_SUCCESS ? config->state_dir : NULL, "/x",
            "$EXPACME_CONFIG used");

@@ -1,6 +1,7 @@
-/* Unit tests of crypt.c: key types, keys on disk, JWK/JWS, HMAC, names,
- * CSRs, and certificate chains made here from a test CA (root ->
- * intermediate -> leaf) built with OpenSSL. */
+/* Unit tests of crypto/ (crypt_*.c) and its file wrappers in ops/
+ * (key_file.c, chain_file.c): key types, key PEM as bytes and keys on
+ * disk, JWK/JWS, HMAC, names, CSRs, and certificate chains made here from
+ * a test CA (root -> intermediate -> leaf) built with OpenSSL. */
 #include "tap.h"
 
 #include <stdlib.h>
@@ -18,8 +19,16 @@
 #include "apr_general.h"
 #include "apr_strings.h"
 
-#include "base64url.h"
-#include "crypt.h"
+#include "base/base64url.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_csr.h"
+#include "crypto/crypt_digest.h"
+#include "crypto/crypt_jose.h"
+#include "crypto/crypt_key.h"
+#include "crypto/crypt_name.h"
+#include "ops/chain_file.h"
+#include "ops/key_file.h"
 
 static char dir[] = "/tmp/expacme-crypt-test.XXXXXX";
 static EVP_PKEY *keys[CRYPT_KEY_TYPE_COUNT];
@@ -111,11 +120,11 @@ static void test_save_load(apr_pool_t *pool)
         EVP_PKEY *loaded = NULL;
         struct stat st;
         umask(022);
-        apr_status_t rv = crypt_key_save(keys[i], path, &err, pool);
+        apr_status_t rv = key_file_save(keys[i], path, &err, pool);
         ok(rv == APR_SUCCESS && stat(path, &st) == 0 &&
                (st.st_mode & 0777) == 0600,
            apr_psprintf(pool, "%s saved with mode 0600", name));
-        rv = crypt_key_load(&loaded, path, &err, pool);
+        rv = key_file_load(&loaded, path, &err, pool);
         ok(rv == APR_SUCCESS && crypt_key_public_equal(loaded, keys[i]) &&
                EVP_PKEY_get_bits(loaded) == EVP_PKEY_get_bits(keys[i]),
            apr_psprintf(pool, "%s loads back, same key", name));
@@ -128,8 +137,8 @@ static void test_save_load(apr_pool_t *pool)
     if (f != NULL)
         fclose(f);
     is_str(text, "-----BEGIN PRIVATE KEY-----\n", "PKCS#8 PEM");
-    ok(crypt_key_save(keys[CRYPT_KEY_EC384], path_in(pool, "ec256.pem"), &err,
-                      pool) == APR_SUCCESS,
+    ok(key_file_save(keys[CRYPT_KEY_EC384], path_in(pool, "ec256.pem"), &err,
+                     pool) == APR_SUCCESS,
        "saving over an existing key");
 }
 
@@ -149,30 +158,221 @@ static void test_load_refused(apr_pool_t *pool)
     const char *err = NULL;
     EVP_PKEY *key = NULL;
     apr_status_t rv =
-        crypt_key_load(&key, path_in(pool, "none.pem"), &err, pool);
+        key_file_load(&key, path_in(pool, "none.pem"), &err, pool);
     ok(APR_STATUS_IS_ENOENT(rv) && key == NULL && contains(err, "none.pem"),
        "absent key file: ENOENT, named");
     write_text(path_in(pool, "junk.pem"), "not a key\n");
-    rv = crypt_key_load(&key, path_in(pool, "junk.pem"), &err, pool);
+    rv = key_file_load(&key, path_in(pool, "junk.pem"), &err, pool);
     ok(rv == APR_EINVAL && contains(err, "junk.pem"), "garbage refused");
     const char *path = write_key_pem(pool, "encrypted.pem",
                                      keys[CRYPT_KEY_EC256], EVP_aes_256_cbc());
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unencrypted"),
        "encrypted key refused without prompting");
     EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     path = write_key_pem(pool, "ed25519.pem", ed, NULL);
     EVP_PKEY_free(ed);
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unsupported key"),
        "ed25519 key refused");
     EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
     path = write_key_pem(pool, "p521.pem", p521, NULL);
     EVP_PKEY_free(p521);
-    rv = crypt_key_load(&key, path, &err, pool);
+    rv = key_file_load(&key, path, &err, pool);
     ok(rv == APR_EINVAL && contains(err, "unsupported key"),
        "P-521 key refused");
     ERR_clear_error();
+}
+
+/* --- key PEM as bytes (crypt_key_parse_pem, crypt_key_serialise_pem) ----- */
+
+/* PEM of key written by OpenSSL itself: PKCS#8, encrypted when cipher is
+ * given, or the traditional (OpenSSL-specific) form when traditional. */
+static const char *pem_written(apr_pool_t *pool, EVP_PKEY *key,
+                               const EVP_CIPHER *cipher, int traditional)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pass = cipher != NULL ? "secret" : NULL;
+    int written = traditional ? PEM_write_bio_PrivateKey_traditional(
+                                    bio, key, cipher, NULL, 0, NULL, pass)
+                              : PEM_write_bio_PKCS8PrivateKey(
+                                    bio, key, cipher, NULL, 0, NULL, pass);
+    char *data = NULL;
+    long len = written == 1 ? BIO_get_mem_data(bio, &data) : 0;
+    const char *pem = len > 0 ? apr_pstrmemdup(pool, data, len) : "";
+    BIO_free(bio);
+    return pem;
+}
+
+static apr_status_t pkey_free(void *key)
+{
+    EVP_PKEY_free(key);
+    return APR_SUCCESS;
+}
+
+/* The public half of key only, as a key of its own (freed with pool). */
+static EVP_PKEY *public_only(apr_pool_t *pool, EVP_PKEY *key, const char **pem)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    PEM_write_bio_PUBKEY(bio, key);
+    long len = BIO_get_mem_data(bio, &data);
+    *pem = apr_pstrmemdup(pool, data, len > 0 ? (apr_size_t)len : 0);
+    EVP_PKEY *pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    apr_pool_cleanup_register(pool, pub, pkey_free, apr_pool_cleanup_null);
+    return pub;
+}
+
+static void test_pem_round_trip(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    for (int i = 0; i < CRYPT_KEY_TYPE_COUNT; i++) {
+        const char *name = crypt_key_type_name((crypt_key_type_t)i);
+        char *pem = NULL;
+        apr_size_t len = 0;
+        EVP_PKEY *back = NULL;
+        crypt_key_type_t type = CRYPT_KEY_TYPE_COUNT;
+        apr_status_t rv =
+            crypt_key_serialise_pem(&pem, &len, keys[i], &err, pool);
+        ok(rv == APR_SUCCESS && pem != NULL && strlen(pem) == len &&
+               strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0,
+           apr_psprintf(pool, "%s serialised as PKCS#8 PEM, NUL-terminated",
+                        name));
+        rv = pem != NULL ? crypt_key_parse_pem(&back, pem, len, &err, pool)
+                         : APR_EINVAL;
+        ok(rv == APR_SUCCESS && crypt_key_public_equal(back, keys[i]) &&
+               crypt_key_type_of(&type, back) == APR_SUCCESS && (int)type == i,
+           apr_psprintf(pool, "%s PEM parses back to the same key", name));
+    }
+    const char *pem = pem_written(pool, keys[CRYPT_KEY_EC384], NULL, 1);
+    EVP_PKEY *key = NULL;
+    ok(crypt_key_parse_pem(&key, pem, strlen(pem), &err, pool) == APR_SUCCESS &&
+           crypt_key_public_equal(key, keys[CRYPT_KEY_EC384]),
+       "traditional (EC PRIVATE KEY) PEM accepted");
+    const char *glued = apr_pstrcat(pool, pem, "trailing junk", NULL);
+    ok(crypt_key_parse_pem(&key, glued, strlen(pem), &err, pool) == APR_SUCCESS,
+       "only len bytes are read");
+    ok(crypt_key_parse_pem(&key, pem, strlen(pem) / 2, &err, pool) ==
+               APR_EINVAL &&
+           key == NULL,
+       "PEM cut at len refused");
+}
+
+typedef struct {
+    const unsigned char *data;
+    apr_size_t len;
+    int cleansed;
+} watch_t;
+
+/* Runs after the cleanups registered later (APR runs them last in, first
+ * out) and before the pool's memory is freed. */
+static apr_status_t watch_cleanup(void *data)
+{
+    watch_t *watch = data;
+    watch->cleansed = watch->len > 0;
+    for (apr_size_t i = 0; i < watch->len; i++) {
+        if (watch->data[i] != 0)
+            watch->cleansed = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static void test_pem_cleansed(apr_pool_t *pool)
+{
+    apr_pool_t *sub = NULL;
+    watch_t watch = {NULL, 0, 0};
+    char *pem = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_pool_create(&sub, pool);
+    apr_pool_cleanup_register(sub, &watch, watch_cleanup,
+                              apr_pool_cleanup_null);
+    if (crypt_key_serialise_pem(&pem, &len, keys[CRYPT_KEY_EC256], &err, sub) ==
+        APR_SUCCESS) {
+        watch.data = (const unsigned char *)pem;
+        watch.len = len;
+    }
+    ok(len > 0 && pem[0] == '-', "PEM bytes present while their pool lives");
+    apr_pool_destroy(sub);
+    ok(watch.cleansed, "private key PEM cleansed when its pool goes");
+}
+
+static const char *parse_pem_error(apr_pool_t *pool, const char *pem,
+                                   apr_size_t len)
+{
+    EVP_PKEY *key = NULL;
+    const char *err = NULL;
+    if (crypt_key_parse_pem(&key, pem, len, &err, pool) == APR_SUCCESS)
+        return NULL;
+    return key == NULL && err != NULL ? err : "(inconsistent result)";
+}
+
+static void test_pem_refused(apr_pool_t *pool)
+{
+    const char *pub_pem = NULL;
+    EVP_PKEY *ec = keys[CRYPT_KEY_EC256];
+    public_only(pool, ec, &pub_pem);
+    const struct {
+        const char *pem, *why, *what;
+    } bad[] = {
+        {"not a key\n", "not an unencrypted PEM private key", "garbage"},
+        {"", "not an unencrypted PEM private key", "empty input"},
+        {pub_pem, "not an unencrypted PEM private key", "a PUBLIC KEY block"},
+        {pem_written(pool, ec, EVP_aes_256_cbc(), 0), "unencrypted",
+         "encrypted PKCS#8 key, without prompting"},
+        {pem_written(pool, ec, EVP_aes_128_cbc(), 1), "unencrypted",
+         "encrypted traditional key, without prompting"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *err = parse_pem_error(pool, bad[i].pem, strlen(bad[i].pem));
+        ok(contains(err, bad[i].why),
+           apr_psprintf(pool, "PEM refused: %s", bad[i].what));
+        if (!contains(err, bad[i].why))
+            printf("#   err: %s\n", err ? err : "(accepted)");
+    }
+    char *big = apr_pcalloc(pool, CRYPT_KEY_PEM_MAX + 2);
+    memset(big, 'A', CRYPT_KEY_PEM_MAX + 1);
+    ok(contains(parse_pem_error(pool, big, CRYPT_KEY_PEM_MAX + 1),
+                "larger than 64 KiB"),
+       "PEM over 64 KiB refused before parsing");
+    ERR_clear_error();
+}
+
+static void test_pem_wrong_type(apr_pool_t *pool)
+{
+    const struct {
+        EVP_PKEY *key;
+        const char *what;
+    } other[] = {
+        {EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), "ed25519"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"), "P-521"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), "RSA-1024"},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "X25519"), "X25519"},
+    };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        const char *pem = pem_written(pool, other[i].key, NULL, 0);
+        const char *err = parse_pem_error(pool, pem, strlen(pem));
+        ok(pem[0] != '\0' && contains(err, "unsupported key (accepted: "
+                                           "rsa2048, rsa3072, rsa4096, "
+                                           "ec256, ec384)"),
+           apr_psprintf(pool, "%s PEM refused as unsupported", other[i].what));
+        EVP_PKEY_free(other[i].key);
+    }
+    const char *pub_pem = NULL;
+    EVP_PKEY *pub = public_only(pool, keys[CRYPT_KEY_EC256], &pub_pem);
+    char *pem = "unset";
+    apr_size_t len = 1;
+    const char *err = NULL;
+    ok(crypt_key_serialise_pem(&pem, &len, pub, &err, pool) == APR_EGENERAL &&
+           pem == NULL && len == 0 && contains(err, "cannot encode the key"),
+       "a public key alone is not serialised as a private key");
+    const char *path = path_in(pool, "public-only.pem");
+    struct stat st;
+    err = NULL;
+    ok(key_file_save(pub, path, &err, pool) != APR_SUCCESS &&
+           contains(err, path) && stat(path, &st) != 0,
+       "key_file_save: encoding failure names the file, writes nothing");
 }
 
 /* --- JOSE ------------------------------------------------------------------
@@ -190,30 +390,30 @@ static apr_size_t b64_len(json_t *jwk, const char *member, apr_pool_t *pool)
 
 static void test_jwk(apr_pool_t *pool)
 {
-    json_t *jwk = crypt_jwk_public(keys[CRYPT_KEY_EC256]);
+    json_t *jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_EC256]);
     is_int(json_object_size(jwk), 4, "EC JWK: four members");
     is_str(json_string_value(json_object_get(jwk, "kty")), "EC", "kty EC");
     is_str(json_string_value(json_object_get(jwk, "crv")), "P-256", "P-256");
     ok(b64_len(jwk, "x", pool) == 32 && b64_len(jwk, "y", pool) == 32,
        "x and y are 32 bytes");
     json_decref(jwk);
-    jwk = crypt_jwk_public(keys[CRYPT_KEY_EC384]);
+    jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_EC384]);
     ok(json_object_size(jwk) == 4 &&
            strcmp(json_string_value(json_object_get(jwk, "crv")), "P-384") ==
                0 &&
            b64_len(jwk, "x", pool) == 48 && b64_len(jwk, "y", pool) == 48,
        "P-384 JWK: crv, 48-byte coordinates");
     json_decref(jwk);
-    jwk = crypt_jwk_public(keys[CRYPT_KEY_RSA2048]);
+    jwk = crypt_jose_jwk_public(keys[CRYPT_KEY_RSA2048]);
     ok(json_object_size(jwk) == 3 &&
            strcmp(json_string_value(json_object_get(jwk, "kty")), "RSA") == 0 &&
            strcmp(json_string_value(json_object_get(jwk, "e")), "AQAB") == 0 &&
            b64_len(jwk, "n", pool) == 256,
        "RSA JWK: e AQAB, 256-byte n, nothing else");
     json_decref(jwk);
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_EC256]), "ES256", "alg ES256");
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_EC384]), "ES384", "alg ES384");
-    is_str(crypt_jws_alg(keys[CRYPT_KEY_RSA3072]), "RS256", "alg RS256");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_EC256]), "ES256", "alg ES256");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_EC384]), "ES384", "alg ES384");
+    is_str(crypt_jose_alg(keys[CRYPT_KEY_RSA3072]), "RS256", "alg RS256");
 }
 
 /* RFC 7638 §3.1: the example RSA key and its thumbprint. */
@@ -243,10 +443,10 @@ static void test_thumbprint(apr_pool_t *pool)
     int built = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
                 EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
     ok(built, "RFC 7638 example key built from n and e");
-    is_str(built ? crypt_jwk_thumbprint(key, pool) : NULL,
+    is_str(built ? crypt_jose_thumbprint(key, pool) : NULL,
            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
            "RFC 7638 §3.1 thumbprint");
-    json_t *jwk = built ? crypt_jwk_public(key) : NULL;
+    json_t *jwk = built ? crypt_jose_jwk_public(key) : NULL;
     is_str(json_string_value(json_object_get(jwk, "n")), n64,
            "JWK n round-trips");
     json_decref(jwk);
@@ -297,20 +497,20 @@ static void test_jws_sign(apr_pool_t *pool)
     /* Many signatures: some have an r or s with leading zero bytes, which
      * must still come out 32 bytes each. */
     for (int i = 0; i < 64; i++) {
-        if (crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_EC256], data,
-                           strlen(data), pool) != APR_SUCCESS ||
+        if (crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC256], data,
+                            strlen(data), pool) != APR_SUCCESS ||
             len != 64 ||
             !verify_raw_ecdsa(keys[CRYPT_KEY_EC256], "SHA256", sig, len, data))
             all = 0;
     }
     ok(all, "ES256: 64 raw bytes, verifies after conversion to DER (x64)");
-    ok(crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_EC384], data, strlen(data),
-                      pool) == APR_SUCCESS &&
+    ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_EC384], data, strlen(data),
+                       pool) == APR_SUCCESS &&
            len == 96 &&
            verify_raw_ecdsa(keys[CRYPT_KEY_EC384], "SHA384", sig, len, data),
        "ES384: 96 raw bytes, verifies with SHA-384");
-    ok(crypt_jws_sign(&sig, &len, keys[CRYPT_KEY_RSA2048], data, strlen(data),
-                      pool) == APR_SUCCESS &&
+    ok(crypt_jose_sign(&sig, &len, keys[CRYPT_KEY_RSA2048], data, strlen(data),
+                       pool) == APR_SUCCESS &&
            len == 256 &&
            verify_der(keys[CRYPT_KEY_RSA2048], "SHA256", sig, len, data),
        "RS256 verifies");
@@ -323,16 +523,17 @@ static void test_hmac_sha256(apr_pool_t *pool)
     /* RFC 4231 §4.3, test case 2. */
     unsigned char mac[32];
     const char *data = "what do ya want for nothing?";
-    apr_status_t rv = crypt_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
+    apr_status_t rv =
+        crypt_jose_hmac_sha256(mac, "Jefe", 4, data, strlen(data));
     static const unsigned char want[32] = {
         0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
         0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
         0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
     ok(rv == APR_SUCCESS && memcmp(mac, want, 32) == 0,
        "HMAC-SHA256, RFC 4231 test case 2");
-    ok(crypt_hmac_sha256(mac, "", 0, data, strlen(data)) == APR_EINVAL,
+    ok(crypt_jose_hmac_sha256(mac, "", 0, data, strlen(data)) == APR_EINVAL,
        "empty HMAC key refused");
-    is_str(crypt_sha256_b64url("", 0, pool),
+    is_str(crypt_jose_sha256_b64url("", 0, pool),
            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "SHA-256 of ''");
 }
 
@@ -806,14 +1007,14 @@ static void test_chain_good(test_ca_t *ca, apr_pool_t *pool)
     expect_pass(verify_error(pool, chain, ca->leaf_key, NULL),
                 "names NULL: key and links only");
     const char *err = NULL;
-    ok(crypt_chain_verify_root(chain, ca->root_file, &err, pool) == APR_SUCCESS,
+    ok(chain_file_verify_root(chain, ca->root_file, &err, pool) == APR_SUCCESS,
        "verifies up to the test root");
     if (err != NULL)
         printf("#   %s\n", err);
     chain = parsed(pool, pem_of(pool, certs, 3));
     ok(chain != NULL && chain->nelts == 3 &&
            verify_error(pool, chain, ca->leaf_key, NULL) == NULL &&
-           crypt_chain_verify_root(chain, ca->root_file, &err, pool) ==
+           chain_file_verify_root(chain, ca->root_file, &err, pool) ==
                APR_SUCCESS,
        "chain with the root included passes too");
     const char *crlf = apr_pstrcat(pool, "\n\n", pem, "  \n\t\n", NULL);
@@ -860,18 +1061,59 @@ static void test_chain_bad_verify(test_ca_t *ca, apr_pool_t *pool)
                 "does not verify"),
        "issuer with the right name but another key refused");
     const char *err = NULL;
-    ok(crypt_chain_verify_root(chain, ca->other_root_file, &err, pool) ==
+    ok(chain_file_verify_root(chain, ca->other_root_file, &err, pool) ==
                APR_EINVAL &&
            contains(err, "unable to get local issuer certificate"),
        "unknown root refused with OpenSSL's reason");
     apr_array_header_t *leaf_only = parsed(pool, pem_of(pool, good, 1));
-    ok(crypt_chain_verify_root(leaf_only, ca->root_file, &err, pool) ==
+    ok(chain_file_verify_root(leaf_only, ca->root_file, &err, pool) ==
            APR_EINVAL,
        "missing intermediate refused (no partial chains)");
-    ok(crypt_chain_verify_root(chain, path_in(pool, "none.pem"), &err, pool) ==
+    ok(chain_file_verify_root(chain, path_in(pool, "none.pem"), &err, pool) ==
                APR_EINVAL &&
            contains(err, "none.pem"),
        "absent CA file reported");
+}
+
+static const char *anchors_error(apr_pool_t *pool, apr_array_header_t *chain,
+                                 const char *anchors, apr_size_t len)
+{
+    const char *err = NULL;
+    if (chain == NULL)
+        return "(no chain)";
+    if (crypt_chain_verify_root(chain, anchors, len, "test anchors", &err,
+                                pool) == APR_SUCCESS)
+        return NULL;
+    return err != NULL ? err : "(no message)";
+}
+
+/* crypt_chain_verify_root takes the anchors as bytes (no file I/O). */
+static void test_chain_anchors(test_ca_t *ca, apr_pool_t *pool)
+{
+    X509 *good[] = {ca->leaf, ca->inter};
+    apr_array_header_t *chain = parsed(pool, pem_of(pool, good, 2));
+    const char *root = pem_of(pool, &ca->root, 1);
+    const char *other = pem_of(pool, &ca->other_root, 1);
+    const char *both = apr_pstrcat(pool, other, root, NULL);
+    expect_pass(anchors_error(pool, chain, root, strlen(root)),
+                "anchors as PEM bytes: verifies up to the test root");
+    expect_pass(anchors_error(pool, chain, both, strlen(both)),
+                "a bundle of several anchors: the right one is found");
+    ok(contains(anchors_error(pool, chain, both, strlen(other)),
+                "does not verify against test anchors"),
+       "only len bytes of the anchors are used");
+    ok(contains(anchors_error(pool, chain, "junk\n", 5),
+                "cannot load trust anchors from test anchors"),
+       "anchors without a certificate refused, named");
+    ok(contains(anchors_error(pool, chain, "", 0),
+                "cannot load trust anchors from test anchors"),
+       "empty anchors refused");
+    char *big = apr_pcalloc(pool, CRYPT_CHAIN_ANCHORS_MAX + 2);
+    memset(big, '\n', CRYPT_CHAIN_ANCHORS_MAX + 1);
+    ok(contains(anchors_error(pool, chain, big, CRYPT_CHAIN_ANCHORS_MAX + 1),
+                "larger than 4 MiB"),
+       "anchors over 4 MiB refused");
+    ERR_clear_error();
 }
 
 static void test_chain_bad_parse(test_ca_t *ca, apr_pool_t *pool)
@@ -961,6 +1203,7 @@ static void test_chains(apr_pool_t *pool)
     make_test_ca(&ca, pool);
     test_chain_good(&ca, pool);
     test_chain_bad_verify(&ca, pool);
+    test_chain_anchors(&ca, pool);
     test_chain_bad_parse(&ca, pool);
     test_cert_info(&ca, pool);
     free_test_ca(&ca);
@@ -987,6 +1230,10 @@ int main(void)
     test_generate(pool);
     test_save_load(pool);
     test_load_refused(pool);
+    test_pem_round_trip(pool);
+    test_pem_cleansed(pool);
+    test_pem_refused(pool);
+    test_pem_wrong_type(pool);
     test_jwk(pool);
     test_thumbprint(pool);
     test_jws_sign(pool);

@@ -36,24 +36,34 @@ static void test_urls(void)
     is_str(u.prefix, "abc", "prefix from the query");
 
     const char *bad[] = {
-        "redis://127.0.0.1",         "redis://127.0.0.1:",
-        "redis://127.0.0.1:0",       "redis://127.0.0.1:65536",
-        "redis://127.0.0.1:63x9",    "redis://:6379",
-        "redis://user:pw@host:6379", "redis://h:6379/",
-        "redis://h:6379/a:b",        "redis://h:6379/a*",
-        "redis://h:6379?prefix=x",   "redis://::1:6379",
-        "redis://[::1]/x",           "redis://h_x:6379",
-        "redis+unix://relative",     "redis+unix:///s?other=1",
-        "redis+unix:///s?prefix=",   "redis+unix:///s?prefix=a&b=c",
-        "redis://h :6379",           "rediss://h:6379",
-        "shm:/x",                    "redis+unix://",
+        "redis://127.0.0.1",
+        "redis://127.0.0.1:",
+        "redis://127.0.0.1:0",
+        "redis://127.0.0.1:65536",
+        "redis://127.0.0.1:63x9",
+        "redis://:6379",
+        "redis://user:pw@host:6379",
+        "redis://h:6379/",
+        "redis://h:6379/a:b",
+        "redis://h:6379/a*",
+        "redis://h:6379?prefix=x",
+        "redis://::1:6379",
+        "redis://[::1]/x",
+        "redis://h_x:6379",
+        "redis+unix://relative",
+        "redis+unix:///s?other=1",
+        "redis+unix:///s?prefix=",
+        "redis+unix:///s?prefix=a&b=c",
+        "redis://h :6379",
+        "rediss://h:6379",
+        "shm:/x",
+        "redis+unix://",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *err = NULL;
         char name[160];
         snprintf(name, sizeof(name), "refused: %s", bad[i]);
-        ok(redis_layout_url_parse(&u, bad[i], &err) != 0 && err != NULL,
-           name);
+        ok(redis_layout_url_parse(&u, bad[i], &err) != 0 && err != NULL, name);
     }
     const char *err = NULL;
     redis_layout_url_parse(&u, "redis://user:secret@h:1", &err);
@@ -74,8 +84,8 @@ static void test_urls(void)
 static void test_keys(void)
 {
     char buf[REDIS_LAYOUT_KEY_MAX];
-    size_t n = redis_layout_challenge_key(buf, sizeof(buf), "expacme", "tok_1-A",
-                                          7);
+    size_t n =
+        redis_layout_challenge_key(buf, sizeof(buf), "expacme", "tok_1-A", 7);
     is_str(buf, "expacme:challenge:tok_1-A", "challenge key");
     is_int(n, strlen(buf), "its length");
     is_int(redis_layout_challenge_key(buf, sizeof(buf), "p", "a*b", 3), 0,
@@ -119,10 +129,18 @@ static void test_fields_values(void)
     ok(ka_len == 6 && memcmp(ka, "tok.ka", 6) == 0, "key authorization");
     is_int(redis_layout_challenge_value(v, sizeof(v), 1, "bad key"), 0,
            "bad key authorization refused");
-    const char *garbage[] = {"",          "1",          "1 ",
-                             "1 12",      "1 12 ",      "2 12 a.b",
-                             "1 x a.b",   "1 -1 a.b",   "1 12 a b",
-                             "1 12 a/b",  "1  12 a.b",  "x",
+    const char *garbage[] = {"",
+                             "1",
+                             "1 ",
+                             "1 12",
+                             "1 12 ",
+                             "2 12 a.b",
+                             "1 x a.b",
+                             "1 -1 a.b",
+                             "1 12 a b",
+                             "1 12 a/b",
+                             "1  12 a.b",
+                             "x",
                              "1 1234567890123456789 a.b"};
     for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
         char name[80];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "schedule.h"
+#include "base/schedule.h"
 
 #define DAY 86400
 /* Monday 2026-11-23 00:00:00 UTC */
@@ -47,8 +47,8 @@ static void test_slots(void)
     is_int(schedule_next_slot(&c, MONDAY + 2 * DAY + 3 * 3600 + 1),
            MONDAY + 4 * DAY + 3 * 3600, "just after: Friday");
     c.days = schedule_parse_days("mon");
-    is_int(schedule_next_slot(&c, MONDAY + 4 * 3600), MONDAY + 7 * DAY +
-                                                          3 * 3600,
+    is_int(schedule_next_slot(&c, MONDAY + 4 * 3600),
+           MONDAY + 7 * DAY + 3 * 3600,
            "Monday 04:00, Monday only: a week later");
     c.days = 0;
     is_int(schedule_next_slot(&c, MONDAY), 0, "no days: no slot");

@@ -116,9 +116,9 @@ static void *run_reader(void *arg)
         snprintf(host, sizeof(host), "h%d.example", t);
         snprintf(token, sizeof(token), "stress%d", t);
         size_t len = 0;
-        challenge_store_status_t rv = challenge_store_lookup(
-            map, host, strlen(host), token, strlen(token), NOW, ka,
-            sizeof(ka), &len);
+        challenge_store_status_t rv =
+            challenge_store_lookup(map, host, strlen(host), token,
+                                   strlen(token), NOW, ka, sizeof(ka), &len);
         if (rv == CHALLENGE_STORE_OK) {
             if (keyauth_whole(ka, t) && strlen(ka) == len)
                 stats->found++;
@@ -168,8 +168,8 @@ int main(int argc, char **argv)
         total.busy += stats[i].busy;
     }
     printf("# writes %ld, reads: %ld whole, %ld absent, %ld torn, %ld busy\n",
-           atomic_load(&shared->writes), total.found, total.absent,
-           total.torn, total.busy);
+           atomic_load(&shared->writes), total.found, total.absent, total.torn,
+           total.busy);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer ran clean");
     ok(atomic_load(&shared->writes) > 10000, "writer made >10000 writes");
     ok(total.found > 10000, "readers read >10000 entries while it wrote");

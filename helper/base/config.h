@@ -1,0 +1,56 @@
+/* config.h — expacme.conf: plain `key = value` lines, `#` comments and
+ * `[cert NAME]` sections (SPEC §3). */
+#ifndef EXPACME_CONFIG_H
+#define EXPACME_CONFIG_H
+
+#include "apr_pools.h"
+#include "apr_tables.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/expacme/expacme.conf"
+
+typedef struct {
+    const char *name;
+    const char *cert_file;
+    const char *key_file;
+    const char *sni; /* name deploy asks the HTTPS listener for; NULL:
+                        the certificate's first name */
+} expacme_cert_conf_t;
+
+typedef struct {
+    const char *path; /* the file read, or NULL when defaults only */
+    const char *state_dir;
+    const char *challenge_store;      /* "shm:/path" */
+    unsigned long challenge_capacity; /* slots of a newly created store */
+    const char *status_file;
+    const char *apachectl;
+    const char *https_address;
+    const char *configtest_command;       /* NULL: "<apachectl> configtest" */
+    const char *graceful_command;         /* NULL: "<apachectl> graceful" */
+    const char *notify_command;           /* NULL: none */
+    const char *challenge_window_include; /* see challenge_window.h */
+    const char *challenge_window_listen;
+    unsigned long deploy_timeout;     /* seconds to see the new certificate */
+    unsigned long ca_connect_timeout; /* seconds */
+    unsigned long ca_timeout;         /* seconds, one request */
+    unsigned long order_timeout;      /* seconds, one whole order */
+    apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
+} expacme_config_t;
+
+/* Reads path (or $EXPACME_CONFIG, or the default).  A file named
+ * explicitly must exist; the default may be absent.  On error *out is
+ * NULL and *err says which line and why. */
+apr_status_t config_load(expacme_config_t **out, const char **err,
+                         const char *path, apr_pool_t *pool);
+
+const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
+                                       const char *name);
+
+/* 1 when name can name a managed certificate, provider or account (and
+ * so a directory under state_dir): 1..253 of [A-Za-z0-9._-], not
+ * starting with '.'. */
+int config_name_valid(const char *name);
+
+/* The file path of a "shm:" challenge store, or NULL (with *err). */
+const char *config_store_path(const expacme_config_t *config, const char **err);
+
+#endif

@@ -1,0 +1,299 @@
+/* state.c — atomic files and the layout of the state directory (see
+ * state.h). */
+#include "base/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apr_file_io.h"
+#include "apr_strings.h"
+
+static const char *sys_error(apr_pool_t *pool, const char *what,
+                             const char *path, int error)
+{
+    return apr_psprintf(pool, "%s %s: %s", what, path, strerror(error));
+}
+
+apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool)
+{
+    char *dir = apr_pstrdup(pool, path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        dir = ".";
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    return rc == 0 ? APR_SUCCESS : saved;
+}
+
+static apr_status_t write_all(int fd, const void *data, apr_size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        p += n;
+        len -= (apr_size_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t state_write_file(const char *path, const void *data,
+                              apr_size_t len, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool)
+{
+    const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        *err = sys_error(pool, "cannot create", tmp, errno);
+        return errno;
+    }
+    apr_status_t rv = APR_SUCCESS;
+    /* 0600 from creation; widen only after the content is in place. */
+    if (fchmod(fd, (mode_t)(mode & 0777)) != 0)
+        rv = errno;
+    if (rv == APR_SUCCESS)
+        rv = write_all(fd, data, len);
+    if (rv == APR_SUCCESS && fsync(fd) != 0)
+        rv = errno;
+    if (close(fd) != 0 && rv == APR_SUCCESS)
+        rv = errno;
+    if (rv == APR_SUCCESS && rename(tmp, path) != 0)
+        rv = errno;
+    if (rv != APR_SUCCESS) {
+        *err = sys_error(pool, "cannot write", path, rv);
+        unlink(tmp);
+        return rv;
+    }
+    rv = state_fsync_dir_of(path, pool);
+    if (rv != APR_SUCCESS)
+        *err = sys_error(pool, "cannot sync the directory of", path, rv);
+    return rv;
+}
+
+apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
+                             apr_size_t max, const char **err, apr_pool_t *pool)
+{
+    apr_file_t *file = NULL;
+    apr_finfo_t finfo;
+    char buf[120];
+    *out = NULL;
+    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        return rv;
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(pool, "cannot read %s: %s", path,
+                            apr_strerror(rv, buf, sizeof(buf)));
+        if (file != NULL)
+            apr_file_close(file);
+        return rv;
+    }
+    if (finfo.filetype != APR_REG || finfo.size > (apr_off_t)max) {
+        apr_file_close(file);
+        *err = apr_psprintf(pool,
+                            "%s: not a regular file of at most %lu "
+                            "bytes",
+                            path, (unsigned long)max);
+        return APR_EINVAL;
+    }
+    char *data = apr_palloc(pool, (apr_size_t)finfo.size + 1);
+    apr_size_t got = 0;
+    rv = apr_file_read_full(file, data, (apr_size_t)finfo.size, &got);
+    apr_file_close(file);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EOF(rv)) {
+        *err = apr_psprintf(pool, "cannot read %s: %s", path,
+                            apr_strerror(rv, buf, sizeof(buf)));
+        return rv;
+    }
+    data[got] = '\0';
+    *out = data;
+    *len = got;
+    return APR_SUCCESS;
+}
+
+apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
+                            const char **err, apr_pool_t *pool)
+{
+    char *path = apr_pstrdup(pool, dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            *err = sys_error(pool, "cannot create", path, errno);
+            return errno;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, (mode_t)(mode & 0777)) != 0 && errno != EEXIST) {
+        *err = sys_error(pool, "cannot create", path, errno);
+        return errno;
+    }
+    /* An existing directory keeps our mode too: keys live below. */
+    if (chmod(path, (mode_t)(mode & 0777)) != 0) {
+        *err = sys_error(pool, "cannot chmod", path, errno);
+        return errno;
+    }
+    return APR_SUCCESS;
+}
+
+int state_exists(const char *path)
+{
+    /* O_NONBLOCK: a FIFO someone left there must not hang the check. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    /* EACCES, ELOOP (a symlink), ...: something is there. */
+    return errno != ENOENT && errno != ENOTDIR;
+}
+
+apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool)
+{
+    if (unlink(path) != 0 && errno != ENOENT) {
+        *err = sys_error(pool, "cannot remove", path, errno);
+        return errno;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t state_read_json(json_t **out, const char *path, const char **err,
+                             apr_pool_t *pool)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    *out = NULL;
+    apr_status_t rv =
+        state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    json_error_t jerr;
+    json_t *json = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (json == NULL || !json_is_object(json)) {
+        json_decref(json);
+        *err = apr_psprintf(pool, "%s: malformed: %s", path,
+                            json ? "not an object" : jerr.text);
+        return APR_EINVAL;
+    }
+    *out = json_pool_bind(json, pool);
+    return APR_SUCCESS;
+}
+
+apr_status_t state_write_json(const char *path, json_t *json, const char **err,
+                              apr_pool_t *pool)
+{
+    char *text = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text == NULL) {
+        *err = apr_psprintf(pool, "cannot serialise %s", path);
+        return APR_ENOMEM;
+    }
+    char *copy = apr_pstrcat(pool, text, "\n", NULL);
+    free(text);
+    return state_write_file(path, copy, strlen(copy), 0600, err, pool);
+}
+
+static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
+                            const char *kind, const char *name,
+                            const char **err, apr_pool_t *pool)
+{
+    *out = NULL;
+    apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *parent = apr_pstrcat(pool, config->state_dir, "/", kind, NULL);
+    rv = state_make_dir(parent, 0700, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    /* Names come from the config parser or the command line: both only
+     * allow [A-Za-z0-9._-] without a leading dot, so no traversal. */
+    const char *dir = apr_pstrcat(pool, parent, "/", name, NULL);
+    rv = state_make_dir(dir, 0700, err, pool);
+    *out = rv == APR_SUCCESS ? dir : NULL;
+    return rv;
+}
+
+apr_status_t state_cert_dir(const char **out, const expacme_config_t *config,
+                            const char *cert_name, const char **err,
+                            apr_pool_t *pool)
+{
+    return sub_dir(out, config, "certs", cert_name, err, pool);
+}
+
+apr_status_t state_account_dir(const char **out, const expacme_config_t *config,
+                               const char *provider, const char **err,
+                               apr_pool_t *pool)
+{
+    return sub_dir(out, config, "accounts", provider, err, pool);
+}
+
+apr_status_t state_provider_dir(const char **out,
+                                const expacme_config_t *config,
+                                const char *provider, const char **err,
+                                apr_pool_t *pool)
+{
+    return sub_dir(out, config, "providers", provider, err, pool);
+}
+
+static apr_status_t close_fd(void *data)
+{
+    close((int)(intptr_t)data);
+    return APR_SUCCESS;
+}
+
+apr_status_t state_lock(const expacme_config_t *config,
+                        apr_interval_time_t wait, const char **err,
+                        apr_pool_t *pool)
+{
+    apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *path = apr_pstrcat(pool, config->state_dir, "/lock", NULL);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *err = sys_error(pool, "cannot open", path, errno);
+        return errno;
+    }
+    apr_time_t deadline = apr_time_now() + wait;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK || apr_time_now() >= deadline) {
+            char holder[32] = "";
+            ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+            holder[n > 0 ? n : 0] = '\0';
+            close(fd);
+            *err = apr_psprintf(pool,
+                                "busy: another expacmectl (pid %s) "
+                                "is working in %s; try again when it is "
+                                "done",
+                                *holder ? holder : "?", config->state_dir);
+            return APR_EBUSY;
+        }
+        apr_sleep(apr_time_from_msec(50));
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
+        len = 0; /* the pid is only a hint for the busy message */
+    apr_pool_cleanup_register(pool, (void *)(intptr_t)fd, close_fd,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,80 @@
+/* state.h — the state directory: every file expacmectl keeps between runs.
+ *
+ *   state_dir/                      0700
+ *     providers.json                configured providers (no secrets)
+ *     providers/<name>/eab.key      EAB HMAC key, 0600
+ *     accounts/<provider>/
+ *       account.json                url, contact, status (no secrets)
+ *       account.key                 0600
+ *     certs/<name>/                 one per managed certificate
+ *       csr.pem, csr.json           the CSR in progress and its spec
+ *       key.pem                     0600
+ *       pending.pem                 signed chain staged for deploy
+ *       status.json                 Last Sign Status, provider, ...
+ *
+ * Every write is atomic: temporary file in the same directory, fsync,
+ * rename(2), fsync of the directory.  A reader sees the old or the new
+ * file, never half of one, whatever happens to the writer. */
+#ifndef EXPACME_STATE_H
+#define EXPACME_STATE_H
+
+#include <jansson.h>
+
+#include "apr_file_info.h"
+#include "apr_pools.h"
+
+#include "base/config.h"
+#include "base/json_pool.h"
+
+#define STATE_FILE_MAX (4 * 1024 * 1024)
+
+/* Writes data to path atomically with the given mode. */
+apr_status_t state_write_file(const char *path, const void *data,
+                              apr_size_t len, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool);
+/* fsync of the directory holding path: makes a rename there durable. */
+apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool);
+
+/* Reads a whole file (at most max bytes, NUL-terminated). APR_ENOENT
+ * passes through without *err so callers can tell "absent". */
+apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
+                             apr_size_t max, const char **err,
+                             apr_pool_t *pool);
+/* Makes dir and its missing parents, the last ones with mode. */
+apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
+                            const char **err, apr_pool_t *pool);
+/* Whether anything is at path, found by opening it rather than with
+ * access(2), whose answer is for the real uid and races with the use
+ * that follows.  A symlink counts as there without being followed. */
+int state_exists(const char *path);
+/* Removes path; absent is fine. */
+apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool);
+
+/* JSON files: read (absent → APR_ENOENT, malformed → error naming the
+ * file) and atomic write (pretty, sorted keys, mode 0600). The json_t
+ * is released with the pool. */
+apr_status_t state_read_json(json_t **out, const char *path, const char **err,
+                             apr_pool_t *pool);
+apr_status_t state_write_json(const char *path, json_t *json, const char **err,
+                              apr_pool_t *pool);
+
+/* Paths, creating the directories (0700) on the way. */
+apr_status_t state_cert_dir(const char **out, const expacme_config_t *config,
+                            const char *cert_name, const char **err,
+                            apr_pool_t *pool);
+apr_status_t state_account_dir(const char **out, const expacme_config_t *config,
+                               const char *provider, const char **err,
+                               apr_pool_t *pool);
+apr_status_t state_provider_dir(const char **out,
+                                const expacme_config_t *config,
+                                const char *provider, const char **err,
+                                apr_pool_t *pool);
+
+/* One helper at a time per state directory: takes state_dir/lock, waiting
+ * up to `wait` for another expacmectl to finish; APR_EBUSY with *err
+ * naming its pid otherwise.  Held until the pool goes. */
+apr_status_t state_lock(const expacme_config_t *config,
+                        apr_interval_time_t wait, const char **err,
+                        apr_pool_t *pool);
+
+#endif

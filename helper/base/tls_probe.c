@@ -1,0 +1,152 @@
+/* tls_probe.c — see tls_probe.h. */
+#include "base/tls_probe.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "apr_strings.h"
+
+static apr_status_t split_address(const char **host, const char **port,
+                                  const char *address, apr_pool_t *pool)
+{
+    char *copy = apr_pstrdup(pool, address);
+    char *colon = strrchr(copy, ':');
+    if (colon == NULL || colon[1] == '\0')
+        return APR_EINVAL;
+    *colon = '\0';
+    *port = colon + 1;
+    if (copy[0] == '[') {
+        size_t len = strlen(copy);
+        if (len < 3 || copy[len - 1] != ']')
+            return APR_EINVAL;
+        copy[len - 1] = '\0';
+        copy++;
+    }
+    *host = copy;
+    return APR_SUCCESS;
+}
+
+static int connect_to(const char *address, apr_interval_time_t timeout,
+                      apr_pool_t *pool)
+{
+    const char *host = NULL, *port = NULL;
+    if (split_address(&host, &port, address, pool) != APR_SUCCESS)
+        return -1;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        struct timeval tv = {(time_t)apr_time_sec(timeout),
+                             (suseconds_t)apr_time_usec(timeout)};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int tls_probe_listening(const char *address, apr_interval_time_t timeout,
+                        apr_pool_t *pool)
+{
+    int fd = connect_to(address, timeout, pool);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
+int tls_probe_wait_listening(const char *address, apr_interval_time_t wait,
+                             apr_pool_t *pool)
+{
+    apr_time_t deadline = apr_time_now() + wait;
+    apr_interval_time_t delay = apr_time_from_msec(10);
+    while (!tls_probe_listening(address, apr_time_from_sec(2), pool)) {
+        if (apr_time_now() > deadline)
+            return 0;
+        apr_sleep(delay);
+        delay = delay * 2 > apr_time_from_msec(200) ? apr_time_from_msec(200)
+                                                    : delay * 2;
+    }
+    return 1;
+}
+
+static apr_status_t x509_cleanup(void *data)
+{
+    X509_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t handshake(X509 **leaf, SSL_CTX *ctx, int fd,
+                              const char *sni, const char **err,
+                              apr_pool_t *pool)
+{
+    SSL *ssl = SSL_new(ctx);
+    apr_status_t rv = APR_EGENERAL;
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+        (sni != NULL && SSL_set_tlsext_host_name(ssl, sni) != 1)) {
+        *err = "cannot set up the TLS client";
+        goto cleanup;
+    }
+    if (SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        *err = apr_psprintf(pool, "TLS handshake failed: %s",
+                            e ? ERR_reason_error_string(e) : "no answer");
+        goto cleanup;
+    }
+    *leaf = SSL_get1_peer_certificate(ssl);
+    if (*leaf == NULL) {
+        *err = "the server presented no certificate";
+        goto cleanup;
+    }
+    apr_pool_cleanup_register(pool, *leaf, x509_cleanup, apr_pool_cleanup_null);
+    SSL_shutdown(ssl);
+    rv = APR_SUCCESS;
+cleanup:
+    SSL_free(ssl);
+    ERR_clear_error();
+    return rv;
+}
+
+apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
+                            apr_interval_time_t timeout, const char **err,
+                            apr_pool_t *pool)
+{
+    *leaf = NULL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        *err = "cannot create a TLS context";
+        return APR_ENOMEM;
+    }
+    /* No verification: the question is which certificate is served, not
+     * whether it is trusted; the leaf is compared byte for byte. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    int fd = connect_to(address, timeout, pool);
+    apr_status_t rv = APR_EGENERAL;
+    if (fd < 0)
+        *err = apr_psprintf(pool, "cannot connect to %s", address);
+    else
+        rv = handshake(leaf, ctx, fd, sni, err, pool);
+    if (fd >= 0)
+        close(fd);
+    SSL_CTX_free(ctx);
+    return rv;
+}

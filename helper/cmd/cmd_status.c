@@ -1,0 +1,104 @@
+/* cmd_status.c — `status`: the status document (ops/status.h) printed
+ * for people, or as it is for --json; published on the way. */
+#include "cmd/commands.h"
+
+#include <string.h>
+
+#include "acme/acme_json.h"
+#include "ops/cert_info.h"
+#include "ops/status.h"
+
+static void print_sign(cli_t *cli, const char *label, json_t *s)
+{
+    if (!json_is_object(s)) {
+        cli_say(cli, "  %-20s never\n", label);
+        return;
+    }
+    cli_say(cli, "  %-20s %s at %s: %s\n", label,
+            acme_json_string_member(s, "result"),
+            cert_info_time(json_integer_value(json_object_get(s, "time")),
+                           cli->pool),
+            acme_json_string_member(s, "detail")
+                ? acme_json_string_member(s, "detail")
+                : "");
+}
+
+static void print_time(cli_t *cli, const char *label, json_t *t)
+{
+    if (json_is_integer(t) && json_integer_value(t) > 0)
+        cli_say(cli, "  %-20s %s\n", label,
+                cert_info_time(json_integer_value(t), cli->pool));
+}
+
+static void print_cert(cli_t *cli, json_t *c)
+{
+    cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
+            acme_json_string_member(c, "state"));
+    json_t *names = json_object_get(c, "names");
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        cli_say(cli, "  %-20s %s\n", i == 0 ? "names" : "",
+                json_string_value(n));
+    }
+    if (acme_json_string_member(c, "key_type"))
+        cli_say(cli, "  %-20s %s\n", "key",
+                acme_json_string_member(c, "key_type"));
+    static const char *const which[] = {"deployed", "pending"};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *v = acme_json_object_member(c, which[k]);
+        if (v == NULL)
+            continue;
+        cli_say(
+            cli, "  %-20s not before %s, not after %s, renewal due %s\n",
+            which[k],
+            cert_info_time(json_integer_value(json_object_get(v, "not_before")),
+                           cli->pool),
+            cert_info_time(json_integer_value(json_object_get(v, "not_after")),
+                           cli->pool),
+            cert_info_time(
+                json_integer_value(json_object_get(v, "renewal_due")),
+                cli->pool));
+    }
+    cli_say(cli, "  %-20s %s\n", "automated",
+            json_is_true(json_object_get(c, "automated")) ? "on" : "off");
+    print_time(cli, "next deploy slot", json_object_get(c, "next_deploy_slot"));
+    json_t *times = json_object_get(c, "resubmit");
+    print_time(cli, "resubmission at", json_array_get(times, 0));
+    print_time(cli, "resubmission at", json_array_get(times, 1));
+    print_time(cli, "next attempt after", json_object_get(c, "next_attempt"));
+    cli_say(cli, "  %-20s %s\n", "provider",
+            acme_json_string_member(c, "provider")
+                ? acme_json_string_member(c, "provider")
+                : "(none)");
+    cli_say(cli, "  %-20s %s\n", "account",
+            acme_json_string_member(c, "account")
+                ? acme_json_string_member(c, "account")
+                : "(none)");
+    print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
+    print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
+    json_array_foreach(json_object_get(c, "warnings"), i, n)
+    {
+        cli_say(cli, "  warning: %s\n", json_string_value(n));
+    }
+}
+
+cli_exit_t cmd_status_run(cli_t *cli)
+{
+    cli_exit_t code = cli_parse_options(cli, NULL, 0, 0);
+    if (code != CLI_EXIT_OK)
+        return code;
+    json_t *doc = status_document(&cli->ctx);
+    status_publish(&cli->ctx, doc);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "certificates"), i, c)
+    {
+        if (strcmp(cli->cert_name, "server") == 0 ||
+            strcmp(acme_json_string_member(c, "name"), cli->cert_name) == 0)
+            print_cert(cli, c);
+    }
+    cli->result = doc;
+    return CLI_EXIT_OK;
+}

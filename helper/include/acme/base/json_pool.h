@@ -1,0 +1,1 @@
+../../../base/json_pool.h

@@ -1,0 +1,258 @@
+/* deploy_live.c — see deploy_live.h. */
+#include "ops/deploy_live.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apr_file_info.h"
+#include "apr_strings.h"
+#include "apr_time.h"
+
+#include "base/state.h"
+
+static const char *dir_of(const char *path, apr_pool_t *pool)
+{
+    char *dir = apr_pstrdup(pool, path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return ".";
+    if (slash == dir)
+        return "/";
+    *slash = '\0';
+    return dir;
+}
+
+void deploy_live_init(deploy_live_t *live, const expacme_cert_conf_t *conf,
+                      apr_pool_t *pool)
+{
+    live->name = conf->name;
+    live->cert_file = conf->cert_file;
+    live->key_file = conf->key_file;
+    live->root = apr_pstrcat(pool, dir_of(conf->cert_file, pool), "/.expacme-",
+                             conf->name, NULL);
+}
+
+static const char *in_root(const deploy_live_t *live, const char *rel,
+                           apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, live->root, "/", rel, NULL);
+}
+
+const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool)
+{
+    char target[PATH_MAX];
+    ssize_t n =
+        readlink(in_root(live, "current", pool), target, sizeof(target) - 1);
+    if (n <= 0)
+        return NULL;
+    target[n] = '\0';
+    return apr_pstrdup(pool, target);
+}
+
+/* Replaces whatever is at path by a symlink to target, in one rename. */
+static apr_status_t link_replace(const char *path, const char *target,
+                                 const char **err, apr_pool_t *pool)
+{
+    const char *tmp =
+        apr_psprintf(pool, "%s.expacme-tmp.%ld", path, (long)getpid());
+    unlink(tmp);
+    if (symlink(target, tmp) != 0 || rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        *err = apr_psprintf(pool, "cannot link %s: %s", path, strerror(saved));
+        return saved;
+    }
+    apr_status_t rv = state_fsync_dir_of(path, pool);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(pool, "cannot sync the directory of %s: %s", path,
+                            strerror(rv));
+    return rv;
+}
+
+static int points_into_current(const deploy_live_t *live, const char *path,
+                               const char *file, apr_pool_t *pool)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    return strcmp(target,
+                  in_root(live, apr_pstrcat(pool, "current/", file, NULL),
+                          pool)) == 0;
+}
+
+static apr_status_t write_pair(const char *dir, const char *chain,
+                               apr_size_t chain_len, const char *key,
+                               apr_size_t key_len, const char **err,
+                               apr_pool_t *pool)
+{
+    apr_status_t rv = state_make_dir(dir, 0700, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_file(apr_pstrcat(pool, dir, "/key.pem", NULL), key,
+                              key_len, 0600, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_file(apr_pstrcat(pool, dir, "/cert.pem", NULL), chain,
+                              chain_len, 0644, err, pool);
+    return rv;
+}
+
+static const char *new_gen_name(apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "gen-%" APR_TIME_T_FMT, apr_time_now());
+}
+
+apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
+                               const char *chain, apr_size_t chain_len,
+                               const char *key, apr_size_t key_len,
+                               const char **err, apr_pool_t *pool)
+{
+    apr_status_t rv = state_make_dir(live->root, 0755, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *gen = new_gen_name(pool);
+    return write_pair(in_root(live, *gen, pool), chain, chain_len, key, key_len,
+                      err, pool);
+}
+
+/* A live path that does not exist yet is linked before `current` is:
+ * the dangling link is as good as absent, and the rename of `current`
+ * that follows makes both files appear at once — so a first deploy
+ * killed half-way never leaves a key without its certificate. */
+static apr_status_t link_if_absent(const char *path, const char *target,
+                                   const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 || errno != ENOENT)
+        return APR_SUCCESS;
+    return link_replace(path, target, err, pool);
+}
+
+apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
+                                const char **err, apr_pool_t *pool)
+{
+    if (gen == NULL) {
+        unlink(live->cert_file);
+        unlink(live->key_file);
+        unlink(in_root(live, "current", pool));
+        return APR_SUCCESS;
+    }
+    const char *cert_target = in_root(live, "current/cert.pem", pool);
+    const char *key_target = in_root(live, "current/key.pem", pool);
+    apr_status_t rv = link_if_absent(live->cert_file, cert_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = link_if_absent(live->key_file, key_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = link_replace(in_root(live, "current", pool), gen, err, pool);
+    /* Idempotent: only an adopted pair (or a hand-edited layout) finds the
+     * live paths not yet pointing through `current`. */
+    if (rv == APR_SUCCESS &&
+        !points_into_current(live, live->key_file, "key.pem", pool))
+        rv = link_replace(live->key_file, key_target, err, pool);
+    if (rv == APR_SUCCESS &&
+        !points_into_current(live, live->cert_file, "cert.pem", pool))
+        rv = link_replace(live->cert_file, cert_target, err, pool);
+    return rv;
+}
+
+apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
+                               const char **err, apr_pool_t *pool)
+{
+    *gen = NULL;
+    if (points_into_current(live, live->cert_file, "cert.pem", pool) &&
+        points_into_current(live, live->key_file, "key.pem", pool)) {
+        *gen = deploy_live_current(live, pool);
+        return APR_SUCCESS;
+    }
+    char *chain = NULL, *key = NULL;
+    apr_size_t chain_len = 0, key_len = 0;
+    apr_status_t rv = state_read_file(&chain, &chain_len, live->cert_file,
+                                      STATE_FILE_MAX, err, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        return APR_SUCCESS; /* nothing live yet: nothing to keep */
+    if (rv == APR_SUCCESS)
+        rv = state_read_file(&key, &key_len, live->key_file, STATE_FILE_MAX,
+                             err, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(pool,
+                            "%s exists but %s does not: put the key "
+                            "that belongs to it there, or remove both",
+                            live->cert_file, live->key_file);
+    if (rv == APR_SUCCESS)
+        rv = deploy_live_write(gen, live, chain, chain_len, key, key_len, err,
+                               pool);
+    if (key != NULL)
+        memset(key, 0, key_len);
+    /* The same bytes as before, now reached through `current`. */
+    if (rv == APR_SUCCESS)
+        rv = deploy_live_switch(live, *gen, err, pool);
+    return rv;
+}
+
+/* Empties and removes one generation directory, temporaries of a helper
+ * killed while writing it included. */
+static void remove_generation(const char *d, apr_pool_t *pool)
+{
+    apr_dir_t *dir = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&dir, d, pool) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+               APR_SUCCESS) {
+            if (fi.filetype == APR_REG || fi.filetype == APR_LNK)
+                unlink(apr_pstrcat(pool, d, "/", fi.name, NULL));
+        }
+        apr_dir_close(dir);
+    }
+    rmdir(d);
+}
+
+/* "<name>.expacme-tmp.<pid>" links a killed helper left in dir: one
+ * helper at a time works on a certificate, so none is still in use. */
+static void remove_stale_links(const char *dir, const char *name,
+                               apr_pool_t *pool)
+{
+    const char *prefix = apr_pstrcat(pool, name, ".expacme-tmp.", NULL);
+    apr_dir_t *d = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&d, dir, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) ==
+           APR_SUCCESS) {
+        if (fi.filetype == APR_LNK &&
+            strncmp(fi.name, prefix, strlen(prefix)) == 0)
+            unlink(apr_pstrcat(pool, dir, "/", fi.name, NULL));
+    }
+    apr_dir_close(d);
+}
+
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+void deploy_live_prune(const deploy_live_t *live, const char *keep,
+                       const char *keep_too, apr_pool_t *pool)
+{
+    apr_dir_t *dir = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&dir, live->root, pool) != APR_SUCCESS)
+        return;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+           APR_SUCCESS) {
+        if (fi.filetype != APR_DIR || strncmp(fi.name, "gen-", 4) != 0 ||
+            (keep && strcmp(fi.name, keep) == 0) ||
+            (keep_too && strcmp(fi.name, keep_too) == 0))
+            continue;
+        remove_generation(in_root(live, fi.name, pool), pool);
+    }
+    apr_dir_close(dir);
+    remove_stale_links(live->root, "current", pool);
+    remove_stale_links(dir_of(live->cert_file, pool), base_of(live->cert_file),
+                       pool);
+    remove_stale_links(dir_of(live->key_file, pool), base_of(live->key_file),
+                       pool);
+}

@@ -1,0 +1,326 @@
+/* provider.c — see provider.h. */
+#include "ops/provider.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "apr_strings.h"
+
+#include "base/base64url.h"
+#include "crypto/crypt_jose.h"
+#include "ops/key_file.h"
+#include "acme/acme_json.h"
+#include "base/state.h"
+
+#define FALLBACK_DEPTH 4
+
+static const provider_t builtins[] = {
+    {"letsencrypt", "https://acme-v02.api.letsencrypt.org/directory", NULL,
+     NULL, NULL, NULL, NULL, 1},
+    {"letsencrypt-staging",
+     "https://acme-staging-v02.api.letsencrypt.org/directory", NULL, NULL, NULL,
+     NULL, NULL, 1},
+};
+
+static const char *providers_path(const ops_ctx_t *ctx)
+{
+    return apr_pstrcat(ctx->pool, ctx->config->state_dir, "/providers.json",
+                       NULL);
+}
+
+static apr_status_t providers_store(const ops_ctx_t *ctx, json_t *all,
+                                    const char **err)
+{
+    apr_status_t rv =
+        state_make_dir(ctx->config->state_dir, 0700, err, ctx->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    return state_write_json(providers_path(ctx), all, err, ctx->pool);
+}
+
+static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx,
+                                   const char **err)
+{
+    apr_status_t rv = state_read_json(out, providers_path(ctx), err, ctx->pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        *out = json_pool_bind(json_pack("{s:{}}", "providers"), ctx->pool);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static const char *opt_member(json_t *obj, const char *key, apr_pool_t *pool)
+{
+    const char *v = acme_json_string_member(obj, key);
+    return v ? apr_pstrdup(pool, v) : NULL;
+}
+
+static provider_t *provider_from_json(const char *name, json_t *obj,
+                                      apr_pool_t *pool)
+{
+    provider_t *p = apr_pcalloc(pool, sizeof(*p));
+    p->name = apr_pstrdup(pool, name);
+    p->directory = opt_member(obj, "directory", pool);
+    p->ca_bundle = opt_member(obj, "ca_bundle", pool);
+    p->eab_kid = opt_member(obj, "eab_kid", pool);
+    p->fallback = opt_member(obj, "fallback", pool);
+    p->preferred_chain = opt_member(obj, "preferred_chain", pool);
+    p->profile = opt_member(obj, "profile", pool);
+    return p->directory ? p : NULL;
+}
+
+apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,
+                           const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, ctx, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_array_header_t *list =
+        apr_array_make(ctx->pool, 4, sizeof(provider_t *));
+    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+        APR_ARRAY_PUSH(list, const provider_t *) = &builtins[i];
+    const char *name;
+    json_t *obj;
+    json_object_foreach(acme_json_object_member(all, "providers"), name, obj)
+    {
+        provider_t *p = provider_from_json(name, obj, ctx->pool);
+        if (p == NULL) {
+            *err = apr_psprintf(ctx->pool, "%s: provider %s has no directory",
+                                providers_path(ctx), name);
+            return APR_EINVAL;
+        }
+        APR_ARRAY_PUSH(list, const provider_t *) = p;
+    }
+    *out = list;
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_find(const provider_t **out, const ops_ctx_t *ctx,
+                           const char *name, const char **err)
+{
+    apr_array_header_t *list = NULL;
+    *out = NULL;
+    apr_status_t rv = provider_list(&list, ctx, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (int i = list->nelts - 1; i >= 0; i--) {
+        const provider_t *p = APR_ARRAY_IDX(list, i, const provider_t *);
+        if (strcmp(p->name, name) == 0) {
+            *out = p;
+            return APR_SUCCESS;
+        }
+    }
+    *err = apr_psprintf(ctx->pool,
+                        "no provider named '%s' (see 'expacmectl "
+                        "provider list')",
+                        name);
+    return APR_ENOENT;
+}
+
+static void set_opt(json_t *obj, const char *key, const char *value)
+{
+    if (value != NULL)
+        json_object_set_new(obj, key, json_string(value));
+}
+
+apr_status_t provider_save(const ops_ctx_t *ctx, const provider_t *p,
+                           const unsigned char *eab_key, apr_size_t eab_len,
+                           const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, ctx, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (eab_key != NULL) {
+        const char *dir = NULL;
+        rv = state_provider_dir(&dir, ctx->config, p->name, err, ctx->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+        const char *text = base64url_encode(ctx->pool, eab_key, eab_len);
+        rv = state_write_file(apr_pstrcat(ctx->pool, dir, "/eab.key", NULL),
+                              text, strlen(text), 0600, err, ctx->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    json_t *obj = json_object();
+    set_opt(obj, "directory", p->directory);
+    set_opt(obj, "ca_bundle", p->ca_bundle);
+    set_opt(obj, "eab_kid", p->eab_kid);
+    set_opt(obj, "fallback", p->fallback);
+    set_opt(obj, "preferred_chain", p->preferred_chain);
+    set_opt(obj, "profile", p->profile);
+    json_t *providers = acme_json_object_member(all, "providers");
+    if (providers == NULL) {
+        providers = json_object();
+        json_object_set_new(all, "providers", providers);
+    }
+    json_object_set_new(providers, p->name, obj);
+    return providers_store(ctx, all, err);
+}
+
+apr_status_t provider_current(const char **name, const ops_ctx_t *ctx,
+                              const char **err)
+{
+    json_t *all = NULL;
+    *name = NULL;
+    apr_status_t rv = providers_load(&all, ctx, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *name = acme_json_string_member(all, "current");
+    if (*name == NULL) {
+        *err = "no ACME account yet: run 'expacmectl account register "
+               "--provider NAME --email ADDR --agree-tos'";
+        return APR_ENOENT;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_set_current(const ops_ctx_t *ctx, const char *name,
+                                  const char **err)
+{
+    json_t *all = NULL;
+    apr_status_t rv = providers_load(&all, ctx, err);
+    if (rv != APR_SUCCESS)
+        return rv;
+    json_object_set_new(all, "current", json_string(name));
+    return providers_store(ctx, all, err);
+}
+
+apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
+                              const ops_ctx_t *ctx, const provider_t *p,
+                              const char **err)
+{
+    char *text = NULL;
+    apr_size_t text_len = 0;
+    const char *path = apr_pstrcat(ctx->pool, ctx->config->state_dir,
+                                   "/providers/", p->name, "/eab.key", NULL);
+    apr_status_t rv =
+        state_read_file(&text, &text_len, path, 4096, err, ctx->pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(ctx->pool,
+                            "provider %s has an EAB key id but "
+                            "no stored HMAC key: add it again",
+                            p->name);
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = base64url_decode(key, len, text, ctx->pool);
+    OPENSSL_cleanse(text, text_len);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(ctx->pool, "%s: stored EAB key is corrupt", path);
+    return rv;
+}
+
+static apr_status_t sign_with_key(unsigned char **sig, apr_size_t *sig_len,
+                                  const void *data, apr_size_t len, void *baton,
+                                  apr_pool_t *pool)
+{
+    return crypt_jose_sign(sig, sig_len, baton, data, len, pool);
+}
+
+void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
+{
+    memset(signer, 0, sizeof(*signer));
+    signer->alg = crypt_jose_alg(key);
+    signer->jwk = json_pool_bind(crypt_jose_jwk_public(key), pool);
+    signer->sign = sign_with_key;
+    signer->baton = key;
+}
+
+static void session_options(acme_options_t *o, const ops_ctx_t *ctx,
+                            const provider_t *p)
+{
+    memset(o, 0, sizeof(*o));
+    o->http.connect_timeout_s = (long)ctx->config->ca_connect_timeout;
+    o->http.total_timeout_s = (long)ctx->config->ca_timeout;
+    o->http.ca_bundle = p->ca_bundle;
+    o->http.interrupted = ctx->interrupted;
+    o->progress = ops_progress_relay;
+    o->progress_baton = (void *)ctx;
+}
+
+static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
+                                 const char **err)
+{
+    json_t *account = NULL;
+    apr_status_t rv = state_account_dir(&c->account_dir, ctx->config,
+                                        c->provider->name, err, ctx->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *json_path =
+        apr_pstrcat(ctx->pool, c->account_dir, "/account.json", NULL);
+    rv = state_read_json(&account, json_path, err, ctx->pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(ctx->pool,
+                            "no account at provider %s: run "
+                            "'expacmectl account register --provider %s "
+                            "--email ADDR --agree-tos'",
+                            c->provider->name, c->provider->name);
+    if (rv != APR_SUCCESS)
+        return rv;
+    c->account_url = acme_json_string_member(account, "url");
+    if (c->account_url == NULL) {
+        *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
+        return APR_EINVAL;
+    }
+    rv = key_file_load(
+        &c->account_key,
+        apr_pstrcat(ctx->pool, c->account_dir, "/account.key", NULL), err,
+        ctx->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    provider_signer(&c->session->signer, c->account_key, ctx->pool);
+    c->session->signer.kid = c->account_url;
+    return APR_SUCCESS;
+}
+
+static apr_status_t connect_chain(provider_conn_t *out, const ops_ctx_t *ctx,
+                                  const char *name, int need_account,
+                                  int depth_max, const char **err)
+{
+    memset(out, 0, sizeof(*out));
+    apr_status_t rv = APR_SUCCESS;
+    if (name == NULL)
+        rv = provider_current(&name, ctx, err);
+    for (int depth = 0; rv == APR_SUCCESS && depth < depth_max; depth++) {
+        const provider_t *p = NULL;
+        rv = provider_find(&p, ctx, name, err);
+        if (rv != APR_SUCCESS)
+            return rv;
+        acme_options_t options;
+        session_options(&options, ctx, p);
+        out->provider = p;
+        rv = acme_session_open(&out->session, p->directory, &options, err,
+                               ctx->pool);
+        int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
+        if (rv == APR_SUCCESS)
+            return need_account ? load_account(out, ctx, err) : APR_SUCCESS;
+        if (!unreachable || p->fallback == NULL || depth + 1 >= depth_max)
+            return rv;
+        ops_progress(ctx, "provider %s unreachable (%s); trying fallback %s",
+                     p->name, *err, p->fallback);
+        if (out->unreachable == NULL)
+            out->unreachable = *err;
+        name = p->fallback;
+        rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        *err = "too many fallback providers in a row";
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
+apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
+                              const char *name, int need_account,
+                              const char **err)
+{
+    return connect_chain(out, ctx, name, need_account, FALLBACK_DEPTH, err);
+}
+
+apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
+                                     const char *name, const char **err)
+{
+    return connect_chain(out, ctx, name, 0, 1, err);
+}

@@ -1,0 +1,346 @@
+/* renew.c — what the timer runs every few minutes: for every managed
+ * certificate, decide (base/schedule.h) and do what is due — sign, deploy
+ * or nothing — keeping backoff, resubmission times and the ARI window in
+ * its schedule.json. */
+#include "ops/renew.h"
+
+#include <string.h>
+
+#include "apr_strings.h"
+
+#include "ops/cert_schedule.h"
+#include "ops/cert_state.h"
+#include "ops/deploy.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_random.h"
+#include "acme/acme_json.h"
+#include "ops/notify.h"
+#include "ops/provider.h"
+#include "ops/sign.h"
+#include "base/log.h"
+#include "base/schedule.h"
+#include "base/state.h"
+
+#define WARN_INTERVAL 86400
+
+typedef struct {
+    cert_state_t *cert;
+    json_t *sched; /* schedule.json */
+    schedule_conf_t conf;
+    schedule_facts_t facts;
+} renew_cert_t;
+
+static json_int_t int_member(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static void conf_from_json(schedule_conf_t *c, json_t *sched)
+{
+    c->automated = json_is_true(json_object_get(sched, "automated"));
+    json_t *days = json_object_get(sched, "days");
+    c->days = json_is_integer(days) ? (unsigned)json_integer_value(days)
+                                    : CERT_SCHEDULE_ALL_DAYS;
+    json_t *minute = json_object_get(sched, "minute");
+    c->minute_of_day = json_is_integer(minute) ? (int)json_integer_value(minute)
+                                               : CERT_SCHEDULE_DEFAULT_MINUTE;
+}
+
+static void facts_gather(renew_cert_t *rc)
+{
+    cert_state_t *cert = rc->cert;
+    schedule_facts_t *f = &rc->facts;
+    const char *err = NULL;
+    json_t *j = NULL;
+    memset(f, 0, sizeof(*f));
+    f->has_csr = cert_state_has(cert, "csr.pem");
+    f->has_pending = cert_state_has(cert, "pending.pem");
+    if (f->has_pending &&
+        state_read_json(&j, cert_state_file(cert, "pending.json"), &err,
+                        cert->ctx->pool) == APR_SUCCESS)
+        f->pending_signed = int_member(j, "signed");
+    if (state_read_json(&j, cert_state_file(cert, "deployed.json"), &err,
+                        cert->ctx->pool) == APR_SUCCESS) {
+        f->has_deployed = 1;
+        f->not_before = int_member(j, "not_before");
+        f->not_after = int_member(j, "not_after");
+    }
+    f->next_attempt = int_member(rc->sched, "next_attempt");
+    f->failures = (int)int_member(rc->sched, "failures");
+    f->ari_time = int_member(rc->sched, "ari_time");
+    json_t *times = json_object_get(rc->sched, "resubmit");
+    f->resubmit[0] = json_integer_value(json_array_get(times, 0));
+    f->resubmit[1] = json_integer_value(json_array_get(times, 1));
+}
+
+/* New random resubmission times once both stored ones have passed. */
+static void plan_resubmit(renew_cert_t *rc, apr_int64_t now)
+{
+    schedule_facts_t *f = &rc->facts;
+    if (!f->has_deployed || f->has_pending ||
+        (f->resubmit[0] > now || f->resubmit[1] > now))
+        return;
+    apr_int64_t due = schedule_renewal_due(f->not_before, f->not_after);
+    schedule_plan_resubmit(f->resubmit, now, due, f->not_after,
+                           crypt_random_below);
+    json_object_set_new(rc->sched, "resubmit",
+                        json_pack("[I, I]", (json_int_t)f->resubmit[0],
+                                  (json_int_t)f->resubmit[1]));
+}
+
+#define ARI_DEFAULT_RECHECK (6 * 3600)
+
+static apr_int64_t clamp_recheck(long retry_after)
+{
+    if (retry_after < 0)
+        return ARI_DEFAULT_RECHECK;
+    if (retry_after < 60)
+        return 60;
+    return retry_after > 86400 ? 86400 : retry_after;
+}
+
+/* The deployed leaf, read back from the live file. */
+static X509 *deployed_leaf(const ops_ctx_t *ctx, const char *name)
+{
+    const expacme_cert_conf_t *conf = config_cert(ctx->config, name);
+    char *pem = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_array_header_t *chain = NULL;
+    if (conf == NULL ||
+        state_read_file(&pem, &len, conf->cert_file, STATE_FILE_MAX, &err,
+                        ctx->pool) != APR_SUCCESS ||
+        crypt_chain_parse(&chain, pem, len, &err, ctx->pool) != APR_SUCCESS)
+        return NULL;
+    return APR_ARRAY_IDX(chain, 0, X509 *);
+}
+
+/* RFC 9773: asks the CA (when it offers renewalInfo, and when its last
+ * Retry-After has passed) for its window, and keeps a uniformly random
+ * moment in it; the schedule uses it when it is earlier than 2/3. */
+static void ari_refresh(const ops_ctx_t *ctx, renew_cert_t *rc, apr_int64_t now)
+{
+    if (!rc->facts.has_deployed || rc->facts.has_pending ||
+        int_member(rc->sched, "ari_next_check") > now)
+        return;
+    X509 *leaf = deployed_leaf(ctx, rc->cert->name);
+    const char *id = leaf ? crypt_cert_ari_id(leaf, ctx->pool) : NULL;
+    provider_conn_t conn;
+    const char *err = NULL;
+    apr_int64_t start = 0, end = 0;
+    long retry_after = -1;
+    if (id == NULL ||
+        provider_connect(&conn, ctx, NULL, 0, &err) != APR_SUCCESS)
+        return;
+    apr_status_t rv = acme_renewal_info(&start, &end, &retry_after,
+                                        conn.session, id, &err, ctx->pool);
+    json_object_set_new(rc->sched, "ari_next_check",
+                        json_integer(now + clamp_recheck(retry_after)));
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_ENOTIMPL)
+            ops_progress(ctx, "%s: ARI: %s", rc->cert->name, err);
+        return;
+    }
+    if (int_member(rc->sched, "ari_start") != start ||
+        int_member(rc->sched, "ari_end") != end ||
+        strcmp(acme_json_string_member(rc->sched, "ari_id")
+                   ? acme_json_string_member(rc->sched, "ari_id")
+                   : "",
+               id) != 0) {
+        apr_int64_t span = end - start;
+        apr_int64_t pick =
+            start +
+            (span > 0 ? crypt_random_below(
+                            (unsigned)(span > UINT32_MAX ? UINT32_MAX : span))
+                      : 0);
+        json_object_set_new(rc->sched, "ari_id", json_string(id));
+        json_object_set_new(rc->sched, "ari_start", json_integer(start));
+        json_object_set_new(rc->sched, "ari_end", json_integer(end));
+        json_object_set_new(rc->sched, "ari_time", json_integer(pick));
+    }
+}
+
+/* The failed try's wait: the backoff step, or the CA's Retry-After when
+ * that is longer (a rate limit is remembered across runs this way). */
+static void note_failure(renew_cert_t *rc, apr_int64_t now)
+{
+    json_int_t failures = int_member(rc->sched, "failures") + 1;
+    apr_int64_t wait = schedule_backoff((int)failures, crypt_random_below);
+    json_t *sign = json_object_get(rc->cert->status, "last_sign");
+    json_t *problem = json_object_get(sign, "problem");
+    json_int_t retry_after = int_member(problem, "retry_after");
+    if (retry_after > wait)
+        wait = retry_after;
+    json_object_set_new(rc->sched, "failures", json_integer(failures));
+    json_object_set_new(rc->sched, "next_attempt",
+                        json_integer((json_int_t)(now + wait)));
+}
+
+static void note_success(renew_cert_t *rc)
+{
+    static const char *const spent[] = {"failures", "next_attempt",  "resubmit",
+                                        "ari_id",   "ari_start",     "ari_end",
+                                        "ari_time", "ari_next_check"};
+    for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++)
+        json_object_del(rc->sched, spent[i]);
+}
+
+/* Manual mode past two-thirds: the warning (stderr, syslog, notify) once
+ * a day; returned so that renew --json carries it too. */
+static const char *warn_manual(const ops_ctx_t *ctx, renew_cert_t *rc,
+                               const schedule_decision_t *d, apr_int64_t now)
+{
+    if (rc->conf.automated || !rc->facts.has_deployed || now < d->renewal_due ||
+        now - int_member(rc->sched, "last_warned") < WARN_INTERVAL)
+        return NULL;
+    const char *msg = apr_psprintf(ctx->pool,
+                                   "two-thirds of the lifetime "
+                                   "of certificate %s has elapsed: sign and "
+                                   "deploy a new one",
+                                   rc->cert->name);
+    log_warning(2960, "%s", msg);
+    ops_progress(ctx, "warning: %s", msg);
+    notify_event(ctx, "renewal-warning", rc->cert->name, msg);
+    json_object_set_new(rc->sched, "last_warned", json_integer(now));
+    return msg;
+}
+
+static schedule_action_t forced_action(const renew_cert_t *rc,
+                                       const schedule_decision_t *d,
+                                       apr_int64_t now)
+{
+    if (rc->facts.has_pending)
+        return SCHEDULE_DEPLOY;
+    if (rc->facts.has_csr && (!rc->facts.has_deployed || now >= d->renewal_due))
+        return SCHEDULE_SIGN;
+    return SCHEDULE_NOTHING;
+}
+
+static void act_record(renew_entry_t *entry, renew_cert_t *rc,
+                       const ops_ctx_t *ctx, ops_status_t st,
+                       const ops_error_t *error, apr_int64_t now)
+{
+    /* Reread what sign or deploy wrote (last_sign with its problem). */
+    const char *ignored = NULL;
+    state_read_json(&rc->cert->status, cert_state_file(rc->cert, "status.json"),
+                    &ignored, ctx->pool);
+    if (st == OPS_OK)
+        note_success(rc);
+    else
+        note_failure(rc, now);
+    entry->result = st == OPS_OK ? "success" : "failure";
+    if (st != OPS_OK)
+        entry->error = error->message;
+}
+
+static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
+                      renew_cert_t *rc, const schedule_decision_t *d,
+                      schedule_action_t action, apr_int64_t now)
+{
+    entry->why = d->why;
+    entry->renewal_due = d->renewal_due;
+    entry->next_slot = d->next_slot;
+    if (action == SCHEDULE_NOTHING) {
+        entry->action = "none";
+        return;
+    }
+    entry->action = action == SCHEDULE_SIGN ? "sign" : "deploy";
+    ops_progress(ctx, "%s: %s (%s)", rc->cert->name, entry->action, d->why);
+    /* A renewal tells the CA which certificate it replaces (RFC 9773). */
+    const char *replaces = rc->facts.has_deployed
+                               ? acme_json_string_member(rc->sched, "ari_id")
+                               : NULL;
+    ops_error_t error = {0};
+    ops_status_t st;
+    if (action == SCHEDULE_SIGN) {
+        sign_result_t signed_;
+        st = sign_run(&signed_, &error, ctx, rc->cert->name, NULL, replaces);
+    } else {
+        deploy_result_t deployed;
+        st = deploy_run(&deployed, &error, ctx, rc->cert->name, d->why);
+    }
+    act_record(entry, rc, ctx, st, &error, now);
+}
+
+static void decide(schedule_decision_t *d, const ops_ctx_t *ctx,
+                   renew_cert_t *rc, apr_int64_t now)
+{
+    conf_from_json(&rc->conf, rc->sched);
+    facts_gather(rc);
+    if (rc->conf.automated) {
+        ari_refresh(ctx, rc, now);
+        rc->facts.ari_time = int_member(rc->sched, "ari_time");
+    }
+    schedule_decide(d, &rc->conf, &rc->facts, now);
+    /* New random times only once the stored ones were used or missed:
+     * a time that passed between two runs still counts (decided above). */
+    if (rc->conf.automated && d->action == SCHEDULE_NOTHING) {
+        plan_resubmit(rc, now);
+        schedule_decide(d, &rc->conf, &rc->facts, now);
+    }
+}
+
+static void renew_one(renew_entry_t *entry, const ops_ctx_t *ctx,
+                      const char *name, int now_flag)
+{
+    renew_cert_t rc;
+    memset(&rc, 0, sizeof(rc));
+    const char *err = NULL;
+    if (cert_state_open(&rc.cert, ctx, name, &err) != APR_SUCCESS ||
+        cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
+        entry->error = err;
+        return;
+    }
+    apr_int64_t now = ops_now(ctx);
+    schedule_decision_t d;
+    decide(&d, ctx, &rc, now);
+    entry->warning = warn_manual(ctx, &rc, &d, now);
+    schedule_action_t action =
+        now_flag ? forced_action(&rc, &d, now) : d.action;
+    if (now_flag && action != SCHEDULE_NOTHING)
+        d.why = "renew --now";
+    renew_act(entry, ctx, &rc, &d, action, now);
+    if (cert_schedule_save(rc.cert, rc.sched, &err) != APR_SUCCESS) {
+        ops_progress(ctx, "warning: %s", err);
+        entry->save_failed = 1;
+    }
+}
+
+/* What renew_one left in the certificate's pool, copied out before the
+ * pool goes. */
+static void entry_keep(renew_entry_t *entry, apr_pool_t *pool)
+{
+    const char **strings[] = {&entry->why, &entry->result, &entry->error,
+                              &entry->warning};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        if (*strings[i] != NULL)
+            *strings[i] = apr_pstrdup(pool, *strings[i]);
+    }
+}
+
+ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
+                       int now_flag)
+{
+    const expacme_config_t *config = ctx->config;
+    result->entries =
+        apr_array_make(ctx->pool, config->certs->nelts, sizeof(renew_entry_t));
+    int failed = 0;
+    for (int i = 0; i < config->certs->nelts; i++) {
+        renew_entry_t *entry = apr_array_push(result->entries);
+        memset(entry, 0, sizeof(*entry));
+        entry->cert =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *)->name;
+        /* A pool per certificate: its locks and objects go with it. */
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
+        renew_one(entry, &cert_ctx, entry->cert, now_flag);
+        entry_keep(entry, ctx->pool);
+        apr_pool_destroy(sub);
+        if (entry->error != NULL || entry->save_failed)
+            failed = 1;
+    }
+    return failed ? OPS_FAILED : OPS_OK;
+}

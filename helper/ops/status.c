@@ -1,0 +1,207 @@
+/* status.c — the status document: per managed certificate what SPEC §3
+ * lists, as `status` prints it and as it is published (no secrets) to
+ * status_file for the module's status page. */
+#include "ops/status.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apr_file_info.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+
+#include "ops/cert_info.h"
+#include "ops/cert_state.h"
+#include "ops/deploy.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "acme/acme_json.h"
+#include "ops/provider.h"
+#include "base/schedule.h"
+#include "base/state.h"
+
+static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
+                              apr_pool_t *pool)
+{
+    char *pem = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_array_header_t *chain = NULL;
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, STATE_FILE_MAX, &err, pool);
+    if (rv == APR_SUCCESS)
+        rv = crypt_chain_parse(&chain, pem, len, &err, pool);
+    if (rv == APR_SUCCESS)
+        rv = crypt_cert_info(info, APR_ARRAY_IDX(chain, 0, X509 *), pool);
+    return rv;
+}
+
+static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
+                         const char *path, json_t *warnings)
+{
+    crypt_cert_info_t info;
+    if (leaf_info(&info, path, ctx->pool) != APR_SUCCESS)
+        return;
+    json_t *c = cert_info_json(&info);
+    apr_int64_t due = schedule_renewal_due(info.not_before, info.not_after);
+    json_object_set_new(c, "renewal_due", json_integer(due));
+    json_object_set_new(o, key, c);
+    apr_int64_t now = ops_now(ctx);
+    if (strcmp(key, "deployed") == 0 && now >= info.not_after)
+        json_array_append_new(warnings, json_string("the deployed "
+                                                    "certificate has expired"));
+    else if (strcmp(key, "deployed") == 0 && now >= due)
+        json_array_append_new(warnings,
+                              json_string("two-thirds of the deployed "
+                                          "certificate's lifetime has elapsed: "
+                                          "sign and deploy a new one"));
+}
+
+/* Automated renewal as status shows it: on/off, deploy slot, the random
+ * resubmission times, backoff. */
+static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
+{
+    json_t *sched = NULL;
+    const char *err = NULL;
+    if (state_read_json(&sched, cert_state_file(cert, "schedule.json"), &err,
+                        ctx->pool) != APR_SUCCESS)
+        return;
+    int automated = json_is_true(json_object_get(sched, "automated"));
+    json_object_set_new(o, "automated", json_boolean(automated));
+    json_t *days = json_object_get(sched, "days");
+    json_t *minute = json_object_get(sched, "minute");
+    schedule_conf_t conf = {automated, (unsigned)json_integer_value(days),
+                            (int)json_integer_value(minute)};
+    if (automated && json_is_integer(days) && json_is_integer(minute)) {
+        json_object_set_new(o, "deploy_time",
+                            json_sprintf("%02d:%02d", conf.minute_of_day / 60,
+                                         conf.minute_of_day % 60));
+        json_object_set_new(
+            o, "next_deploy_slot",
+            json_integer(schedule_next_slot(&conf, ops_now(ctx))));
+    }
+    static const char *const copied[] = {"resubmit", "next_attempt",
+                                         "failures"};
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        json_t *v = json_object_get(sched, copied[i]);
+        if (v != NULL)
+            json_object_set(o, copied[i], v);
+    }
+}
+
+static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
+                           const char *provider, const char *account)
+{
+    cert_state_t *cert = NULL;
+    const char *err = NULL;
+    if (cert_state_open(&cert, ctx, name, &err) != APR_SUCCESS)
+        return json_pack("{s:s, s:s}", "name", name, "error", err);
+    int recovered = 0;
+    if (cert_state_lock(cert, &err) == APR_SUCCESS) {
+        cert_state_recover(cert, &recovered, &err);
+        deploy_recover(ctx, cert, &recovered);
+    }
+    json_t *warnings = json_array();
+    json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name, "state",
+                          cert_state_name(cert), "automated", 0, "provider",
+                          provider, "account", account);
+    json_t *csr = NULL;
+    if (state_read_json(&csr, cert_state_file(cert, "csr.json"), &err,
+                        ctx->pool) == APR_SUCCESS) {
+        json_object_set(o, "names", json_object_get(csr, "names"));
+        json_object_set(o, "key_type", json_object_get(csr, "key_type"));
+    }
+    const expacme_cert_conf_t *conf = config_cert(ctx->config, name);
+    if (conf != NULL && cert_state_has(cert, "deployed.json"))
+        add_validity(o, ctx, "deployed", conf->cert_file, warnings);
+    if (cert_state_has(cert, "pending.pem"))
+        add_validity(o, ctx, "pending", cert_state_file(cert, "pending.pem"),
+                     warnings);
+    add_schedule(o, ctx, cert);
+    json_t *sign = json_object_get(cert->status, "last_sign");
+    json_object_set_new(o, "last_sign", sign ? json_copy(sign) : json_null());
+    json_t *deploy = json_object_get(cert->status, "last_deploy");
+    json_object_set_new(o, "last_deploy",
+                        deploy ? json_copy(deploy) : json_null());
+    json_object_set_new(o, "warnings", warnings);
+    return o;
+}
+
+/* The configured certificates, then any other with a state directory. */
+static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
+{
+    apr_array_header_t *names =
+        apr_array_make(ctx->pool, 4, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(ctx->pool);
+    for (int i = 0; i < ctx->config->certs->nelts; i++) {
+        const char *n =
+            APR_ARRAY_IDX(ctx->config->certs, i, expacme_cert_conf_t *)->name;
+        APR_ARRAY_PUSH(names, const char *) = n;
+        apr_hash_set(seen, n, APR_HASH_KEY_STRING, n);
+    }
+    apr_dir_t *dir = NULL;
+    apr_finfo_t fi;
+    const char *path =
+        apr_pstrcat(ctx->pool, ctx->config->state_dir, "/certs", NULL);
+    if (apr_dir_open(&dir, path, ctx->pool) != APR_SUCCESS)
+        return names;
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+           APR_SUCCESS) {
+        if (fi.filetype != APR_DIR || !config_name_valid(fi.name) ||
+            apr_hash_get(seen, fi.name, APR_HASH_KEY_STRING) != NULL)
+            continue;
+        const char *n = apr_pstrdup(ctx->pool, fi.name);
+        APR_ARRAY_PUSH(names, const char *) = n;
+    }
+    apr_dir_close(dir);
+    return names;
+}
+
+json_t *status_document(const ops_ctx_t *ctx)
+{
+    const char *provider = NULL;
+    const char *err = NULL;
+    const char *account = NULL;
+    if (provider_current(&provider, ctx, &err) == APR_SUCCESS) {
+        json_t *acct = NULL;
+        const char *path =
+            apr_pstrcat(ctx->pool, ctx->config->state_dir, "/accounts/",
+                        provider, "/account.json", NULL);
+        if (state_read_json(&acct, path, &err, ctx->pool) == APR_SUCCESS)
+            account = acme_json_string_member(acct, "url");
+    }
+    json_t *certs = json_array();
+    apr_array_header_t *names = cert_names(ctx);
+    for (int i = 0; i < names->nelts; i++)
+        json_array_append_new(
+            certs, cert_status(ctx, APR_ARRAY_IDX(names, i, const char *),
+                               provider, account));
+    return json_pack("{s:I, s:o}", "generated", (json_int_t)time(NULL),
+                     "certificates", certs);
+}
+
+void status_publish(const ops_ctx_t *ctx, json_t *doc)
+{
+    const char *err = NULL;
+    const char *path = ctx->config->status_file;
+    char *dir = apr_pstrdup(ctx->pool, path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        state_make_dir(dir, 0755, &err, ctx->pool);
+    }
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text == NULL)
+        return;
+    if (state_write_file(path, text, strlen(text), 0644, &err, ctx->pool) !=
+        APR_SUCCESS)
+        ops_progress(ctx, "warning: cannot publish the status: %s", err);
+    free(text);
+}
+
+void status_refresh(const ops_ctx_t *ctx)
+{
+    json_t *doc = json_pool_bind(status_document(ctx), ctx->pool);
+    status_publish(ctx, doc);
+}
