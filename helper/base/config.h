@@ -19,7 +19,10 @@ typedef struct {
 typedef struct {
     const char *path; /* the file read, or NULL when defaults only */
     const char *state_dir;
-    const char *challenge_store;      /* "shm:/path" */
+    const char *challenge_store;           /* "shm:/path" or a Redis URL */
+    const char *challenge_store_auth_file; /* Redis credentials, or NULL */
+    const char *cluster_peer; /* this peer's name in the cluster's status
+                                 reports; default: the host name */
     unsigned long challenge_capacity; /* slots of a newly created store */
     const char *status_file;
     const char *apachectl;
@@ -50,7 +53,8 @@ const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
  * starting with '.'. */
 int config_name_valid(const char *name);
 
-/* The file path of a "shm:" challenge store, or NULL (with *err). */
+/* The file path of a "shm:" challenge store, or NULL (with *err; a
+ * Redis store is ops/challenge_publish.c's). */
 const char *config_store_path(const expacme_config_t *config, const char **err);
 
 #endif

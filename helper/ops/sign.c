@@ -41,25 +41,28 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
             json_string(APR_ARRAY_IDX(list, i, acme_challenge_t).token));
     json_object_set_new(signing, "tokens", tokens);
     apr_status_t rv = cert_state_save(pub->cert, err);
-    challenge_store_writer_t *w = NULL;
+    challenge_publish_t *store = NULL;
     if (rv == APR_SUCCESS)
-        rv = challenge_publish_open(&w, pub->cert->ctx->config, err, pool);
+        rv = challenge_publish_open(&store, pub->cert->ctx->config, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    apr_int64_t now = (apr_int64_t)time(NULL);
+    /* Every write is checked: one that fails fails the order here, before
+     * the CA is told to validate. */
     for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
-        challenge_store_status_t st =
-            challenge_store_put(w, c->host, c->token, c->keyauth, expires, now);
-        if (st != CHALLENGE_STORE_OK) {
+        const char *why = NULL;
+        rv = challenge_publish_put(store, c->host, c->token, c->keyauth,
+                                   expires, &why);
+        if (rv != APR_SUCCESS)
             *err = apr_psprintf(pool,
                                 "cannot publish the challenge for %s: "
                                 "%s",
-                                c->host, challenge_store_status_text(st));
-            rv = APR_EGENERAL;
-        }
+                                c->host, why);
     }
-    challenge_store_writer_close(w);
+    /* A cluster's peers see a newly opened window within a bounded time:
+     * the CA is told only after it. */
+    if (rv == APR_SUCCESS)
+        challenge_publish_settle(store);
     ops_progress(pub->cert->ctx, "published %d challenge%s", list->nelts,
                  list->nelts == 1 ? "" : "s");
     if (rv == APR_SUCCESS)
@@ -206,7 +209,8 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
     sign_publisher_t pub = {job->cert};
     /* A store the helper cannot use is a configuration error: found
      * before the CA is asked for anything. */
-    if (config_store_path(job->ctx->config, &err) == NULL)
+    err = challenge_publish_check(job->ctx->config, pool);
+    if (err != NULL)
         return ops_fail(job->error, OPS_USAGE, 2404, pool, "%s", err);
     if (mark_signing(job, &err) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2405, pool, "%s", err);

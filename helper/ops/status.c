@@ -13,6 +13,7 @@
 
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
+#include "ops/challenge_publish.h"
 #include "ops/deploy.h"
 #include "crypto/crypt_cert.h"
 #include "crypto/crypt_chain.h"
@@ -197,6 +198,13 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     if (state_write_file(path, text, strlen(text), 0644, &err, ctx->pool) !=
         APR_SUCCESS)
         ops_progress(ctx, "warning: cannot publish the status: %s", err);
+    /* In a cluster, every peer's status page lists this report too. */
+    if (challenge_publish_report(ctx->config, text, &err, ctx->pool) !=
+        APR_SUCCESS)
+        ops_progress(ctx,
+                     "warning: cannot report the status to the "
+                     "cluster: %s",
+                     err);
     free(text);
 }
 

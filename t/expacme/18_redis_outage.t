@@ -49,6 +49,7 @@ my ($good, $slowest) = burst(20, 301, 'expacme_redirect', 'GET', '/page');
 is($good, 20, 'redirects before the outage');
 
 my $from = error_log_size();
+my $t_from = Time::HiRes::time();
 ok(ExpAcme::Redis::stop($dir, save => 1), 'Redis stopped (its data saved)');
 
 ($good, $slowest) = burst(30, 404, 'expacme_redirect', 'GET', chal_path($tok));
@@ -73,7 +74,9 @@ for (@lines) {
     $per_child{$1}++ if /\[pid (\d+)/;
 }
 ok(@lines >= 1, 'the outage is in the error log') or diag 'no EXP01031 line';
-my @noisy = grep { $per_child{$_} > 1 } keys %per_child;
+# One per child per interval (REDIS_STORE_LOG_INTERVAL_MS, 10 s).
+my $allowed = 1 + int((Time::HiRes::time() - $t_from) / 10);
+my @noisy = grep { $per_child{$_} > $allowed } keys %per_child;
 ok(!@noisy, sprintf('one message per child in the interval (%d lines, %d children, 80 failures)',
                     scalar @lines, scalar keys %per_child))
     or diag @lines;

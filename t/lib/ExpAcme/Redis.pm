@@ -64,7 +64,7 @@ sub setup {
     # The module's user may only read; the helper's may also write; both
     # only under the suite's prefix.  resetchannels: no pub/sub.
     my $read = '-@all +auth +ping +hello +hget +hmget +zcount +zrevrangebyscore +get +mget +scan';
-    my $write = "$read +hset +hdel +hgetall +hkeys +del +expireat +zadd +zrem"
+    my $write = "$read +hset +hdel +hlen +hgetall +hkeys +del +expire +expireat +zadd +zrem"
         . ' +zremrangebyscore +zrangebyscore +set +multi +exec +discard +watch';
     open my $fh, '>', "$dir/redis.conf" or die "$dir/redis.conf: $!";
     print {$fh} <<"CONF";
