@@ -51,10 +51,10 @@ static apr_status_t connect_to(redis_conn_t *conn, const char **err)
 {
     struct timeval tv = {REDIS_CONN_TIMEOUT_MS / 1000,
                          (REDIS_CONN_TIMEOUT_MS % 1000) * 1000};
-    conn->ctx = conn->where.socket[0] != '\0'
-                    ? redisConnectUnixWithTimeout(conn->where.socket, tv)
-                    : redisConnectWithTimeout(conn->where.host,
-                                              conn->where.port, tv);
+    conn->ctx =
+        conn->where.socket[0] != '\0'
+            ? redisConnectUnixWithTimeout(conn->where.socket, tv)
+            : redisConnectWithTimeout(conn->where.host, conn->where.port, tv);
     if (conn->ctx == NULL) {
         *err = "Redis: out of memory";
         return APR_ENOMEM;
@@ -90,8 +90,10 @@ static apr_status_t authenticate(redis_conn_t *conn, const char *auth_file,
     apr_status_t rv = redis_conn_run(conn, &reply, argc, argv, &why_not);
     redis_auth_clear(&auth);
     if (rv != APR_SUCCESS && reply != NULL) {
-        *err = apr_psprintf(conn->pool, "Redis %s refused the credentials "
-                            "of %s: %s", conn->url, auth_file, why_not);
+        *err = apr_psprintf(conn->pool,
+                            "Redis %s refused the credentials "
+                            "of %s: %s",
+                            conn->url, auth_file, why_not);
         return APR_EACCES;
     }
     *err = why_not;
@@ -125,6 +127,11 @@ apr_status_t redis_conn_open(redis_conn_t **out, const char *url,
     return rv;
 }
 
+void redis_conn_close(redis_conn_t *conn)
+{
+    conn_free(conn);
+}
+
 const redis_layout_url_t *redis_conn_where(const redis_conn_t *conn)
 {
     return &conn->where;
@@ -146,10 +153,9 @@ apr_status_t redis_conn_run(redis_conn_t *conn, redisReply **reply, int argc,
         *err = apr_psprintf(conn->pool, "Redis %s: connection lost", conn->url);
         return APR_EGENERAL;
     }
-    *reply = bind_reply(conn, redisCommandArgv(conn->ctx, argc,
-                                               (const char **)argv,
-                                               arg_lengths(conn->pool, argc,
-                                                           argv)));
+    *reply =
+        bind_reply(conn, redisCommandArgv(conn->ctx, argc, (const char **)argv,
+                                          arg_lengths(conn->pool, argc, argv)));
     if (*reply == NULL)
         return transport_error(conn, err);
     if ((*reply)->type == REDIS_REPLY_ERROR) {
@@ -215,8 +221,10 @@ apr_status_t redis_conn_multi(redis_conn_t *conn, redisReply **replies,
         return rv;
     if ((*replies)->type != REDIS_REPLY_ARRAY ||
         (*replies)->elements != (size_t)n) {
-        *err = apr_psprintf(conn->pool, "Redis %s: EXEC did not run the "
-                            "transaction", conn->url);
+        *err = apr_psprintf(conn->pool,
+                            "Redis %s: EXEC did not run the "
+                            "transaction",
+                            conn->url);
         return APR_EGENERAL;
     }
     for (int i = 0; i < n && rv == APR_SUCCESS; i++)

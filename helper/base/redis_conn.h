@@ -28,6 +28,9 @@ apr_status_t redis_conn_open(redis_conn_t **out, const char *url,
 
 const redis_layout_url_t *redis_conn_where(const redis_conn_t *conn);
 
+/* Closes the connection before its pool goes (idempotent). */
+void redis_conn_close(redis_conn_t *conn);
+
 /* Runs one command; *reply stays valid until the pool goes.  An error
  * reply (NOPERM, WRONGTYPE, ...) is APR_EGENERAL with its text in *err. */
 apr_status_t redis_conn_run(redis_conn_t *conn, redisReply **reply, int argc,

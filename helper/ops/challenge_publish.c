@@ -159,6 +159,15 @@ apr_status_t challenge_publish_list(challenge_publish_t *pub,
     return APR_SUCCESS;
 }
 
+void challenge_publish_close(challenge_publish_t *pub)
+{
+    if (pub->writer != NULL)
+        apr_pool_cleanup_run(pub->pool, pub, writer_close);
+    if (pub->redis != NULL)
+        redis_conn_close(pub->redis);
+    pub->redis = NULL;
+}
+
 void challenge_publish_settle(challenge_publish_t *pub)
 {
     if (pub->changed_window)
@@ -179,6 +188,8 @@ apr_status_t challenge_publish_withdraw(const expacme_config_t *config,
         rv = challenge_publish_del(pub, APR_ARRAY_IDX(tokens, i, const char *),
                                    &removed, err);
     }
+    if (pub != NULL)
+        challenge_publish_close(pub);
     return rv;
 }
 

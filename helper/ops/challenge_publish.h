@@ -44,6 +44,10 @@ apr_status_t challenge_publish_list(challenge_publish_t *pub,
                                     void *baton, int *window_open,
                                     unsigned *capacity, const char **err);
 
+/* Releases the store now (the shm: writer's lock, the Redis connection)
+ * rather than with the pool: withdrawing opens it again. */
+void challenge_publish_close(challenge_publish_t *pub);
+
 /* After puts and dels: when they opened or closed the window of a Redis
  * store, waits until no httpd child can still act on the old state
  * (REDIS_LAYOUT_OPEN_SETTLE_MS; an shm: store is read afresh by every

@@ -18,9 +18,9 @@ typedef struct {
     const char *now;
 } keys_t;
 
-static apr_status_t build_keys(keys_t *k, redis_conn_t *conn,
-                               const char *token, apr_int64_t now,
-                               const char **err, apr_pool_t *pool)
+static apr_status_t build_keys(keys_t *k, redis_conn_t *conn, const char *token,
+                               apr_int64_t now, const char **err,
+                               apr_pool_t *pool)
 {
     const char *prefix = redis_conn_where(conn)->prefix;
     if (redis_layout_challenge_key(k->chal, sizeof(k->chal), prefix, token,
@@ -48,8 +48,8 @@ apr_status_t challenge_redis_put(redis_conn_t *conn, const char *host,
     apr_status_t rv = build_keys(&k, conn, token, now, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    if (redis_layout_host_field(k.field, sizeof(k.field), host,
-                                strlen(host)) == 0 ||
+    if (redis_layout_host_field(k.field, sizeof(k.field), host, strlen(host)) ==
+            0 ||
         redis_layout_challenge_value(k.value, sizeof(k.value), expires,
                                      keyauth) == 0) {
         *err = "host or key authorization breaks the token rules";
@@ -68,7 +68,7 @@ apr_status_t challenge_redis_put(redis_conn_t *conn, const char *host,
     const char *const open_gt[] = {"EXPIREAT", k.open, k.exp, "GT", NULL};
     const char *const purge[] = {"ZREMRANGEBYSCORE", k.open, "-inf", past,
                                  NULL};
-    const char *const *const cmds[] = {zcount, hset,    key_nx, key_gt,
+    const char *const *const cmds[] = {zcount, hset,    key_nx,  key_gt,
                                        zadd,   open_nx, open_gt, purge};
     redisReply *replies = NULL;
     rv = redis_conn_multi(conn, &replies, cmds, 8, err);
@@ -164,8 +164,8 @@ apr_status_t challenge_redis_list(redis_conn_t *conn, apr_int64_t now,
     *window_open = reply_int(r) > 0;
     const char *cursor = "0";
     for (int round = 0; round < SCAN_ROUNDS_MAX && rv == APR_SUCCESS; round++) {
-        const char *const scan[] = {"SCAN", cursor, "MATCH", match, "COUNT",
-                                    "1000"};
+        const char *const scan[] = {"SCAN", cursor,  "MATCH",
+                                    match,  "COUNT", "1000"};
         rv = redis_conn_run(conn, &r, 6, scan, err);
         if (rv != APR_SUCCESS)
             return rv;
@@ -178,8 +178,8 @@ apr_status_t challenge_redis_list(redis_conn_t *conn, apr_int64_t now,
         const redisReply *keys = r->element[1];
         for (size_t i = 0; i < keys->elements && rv == APR_SUCCESS; i++)
             if (keys->element[i]->type == REDIS_REPLY_STRING)
-                rv = list_token(conn, keys->element[i]->str, prefix_len,
-                                visit, baton, err);
+                rv = list_token(conn, keys->element[i]->str, prefix_len, visit,
+                                baton, err);
         cursor = apr_pstrdup(pool, r->element[0]->str);
         if (strcmp(cursor, "0") == 0)
             break;
@@ -188,22 +188,24 @@ apr_status_t challenge_redis_list(redis_conn_t *conn, apr_int64_t now,
 }
 
 apr_status_t challenge_redis_report(redis_conn_t *conn, const char *peer,
-                                    const char *status_json,
-                                    apr_int64_t now, const char **err,
-                                    apr_pool_t *pool)
+                                    const char *status_json, apr_int64_t now,
+                                    const char **err, apr_pool_t *pool)
 {
     char key[REDIS_LAYOUT_KEY_MAX];
     if (redis_layout_peer_key(key, sizeof(key), redis_conn_where(conn)->prefix,
                               peer) == 0) {
-        *err = apr_psprintf(pool, "cluster_peer '%s' is not a host name",
-                            peer);
+        *err = apr_psprintf(pool, "cluster_peer '%s' is not a host name", peer);
         return APR_EINVAL;
     }
     const char *reported = apr_psprintf(pool, "%" APR_INT64_T_FMT, now);
     const char *ttl = apr_psprintf(pool, "%d", REDIS_LAYOUT_PEER_TTL);
-    const char *const hset[] = {"HSET", key, REDIS_LAYOUT_PEER_REPORTED,
-                                reported, REDIS_LAYOUT_PEER_STATUS,
-                                status_json, NULL};
+    const char *const hset[] = {"HSET",
+                                key,
+                                REDIS_LAYOUT_PEER_REPORTED,
+                                reported,
+                                REDIS_LAYOUT_PEER_STATUS,
+                                status_json,
+                                NULL};
     const char *const expire[] = {"EXPIRE", key, ttl, NULL};
     const char *const *const cmds[] = {hset, expire};
     redisReply *replies = NULL;

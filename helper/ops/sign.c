@@ -26,6 +26,32 @@ typedef struct {
     cert_state_t *cert;
 } sign_publisher_t;
 
+/* Every write is checked: one that fails fails the order here, before
+ * the CA is told to validate.  A cluster's peers see a newly opened
+ * window within a bounded time: the CA is told only after it (settle). */
+static apr_status_t put_all(const expacme_config_t *config,
+                            const apr_array_header_t *list, apr_int64_t expires,
+                            const char **err, apr_pool_t *pool)
+{
+    challenge_publish_t *store = NULL;
+    apr_status_t rv = challenge_publish_open(&store, config, err, pool);
+    for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
+        const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        const char *why = NULL;
+        rv = challenge_publish_put(store, c->host, c->token, c->keyauth,
+                                   expires, &why);
+        if (rv != APR_SUCCESS)
+            *err = apr_psprintf(pool, "cannot publish the challenge for %s: %s",
+                                c->host, why);
+    }
+    if (store == NULL)
+        return rv;
+    if (rv == APR_SUCCESS)
+        challenge_publish_settle(store);
+    challenge_publish_close(store);
+    return rv;
+}
+
 /* The tokens are recorded before they are published, so that a helper
  * killed at any point leaves a list the next run can withdraw. */
 static apr_status_t publish(void *baton, const apr_array_header_t *list,
@@ -41,33 +67,13 @@ static apr_status_t publish(void *baton, const apr_array_header_t *list,
             json_string(APR_ARRAY_IDX(list, i, acme_challenge_t).token));
     json_object_set_new(signing, "tokens", tokens);
     apr_status_t rv = cert_state_save(pub->cert, err);
-    challenge_publish_t *store = NULL;
     if (rv == APR_SUCCESS)
-        rv = challenge_publish_open(&store, pub->cert->ctx->config, err, pool);
+        rv = put_all(pub->cert->ctx->config, list, expires, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    /* Every write is checked: one that fails fails the order here, before
-     * the CA is told to validate. */
-    for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
-        const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
-        const char *why = NULL;
-        rv = challenge_publish_put(store, c->host, c->token, c->keyauth,
-                                   expires, &why);
-        if (rv != APR_SUCCESS)
-            *err = apr_psprintf(pool,
-                                "cannot publish the challenge for %s: "
-                                "%s",
-                                c->host, why);
-    }
-    /* A cluster's peers see a newly opened window within a bounded time:
-     * the CA is told only after it. */
-    if (rv == APR_SUCCESS)
-        challenge_publish_settle(store);
     ops_progress(pub->cert->ctx, "published %d challenge%s", list->nelts,
                  list->nelts == 1 ? "" : "s");
-    if (rv == APR_SUCCESS)
-        rv = challenge_window_open(pub->cert->ctx, err);
-    return rv;
+    return challenge_window_open(pub->cert->ctx, err);
 }
 
 static apr_status_t withdraw(void *baton, const apr_array_header_t *list,

@@ -45,6 +45,7 @@ ops_status_t token_put(token_put_result_t *result, ops_error_t *error,
         return ops_fail(error, OPS_FAILED, 2116, ctx->pool, "token put: %s",
                         err);
     challenge_publish_settle(store);
+    challenge_publish_close(store);
     return OPS_OK;
 }
 
@@ -65,6 +66,7 @@ ops_status_t token_del(token_del_result_t *result, ops_error_t *error,
         return ops_fail(error, OPS_FAILED, 2122, ctx->pool, "no such token: %s",
                         token);
     challenge_publish_settle(store);
+    challenge_publish_close(store);
     return OPS_OK;
 }
 
