@@ -24,7 +24,7 @@ APLOG_USE_MODULE(expacme);
 #define BACKOFF_MAX_MS 1000
 /* Configuration time may wait longer than a request: a Redis that is
  * merely slow to accept must not fail a configtest. */
-#define CHECK_TIMEOUT_MS 2000
+#define CHECK_TIMEOUT_MS 1000
 /* Our replies are an integer and a short string; more is garbage. */
 #define REPLY_MAX (64 * 1024)
 #define MAX_COMMANDS 2
