@@ -47,6 +47,11 @@ sub get_from {
         is($g->{status}, 200, "$p->{name} serves A's token");
         is($g->{body}, $ka, "$p->{name}: the key authorization");
     }
+    my $p = $env->redis_prefix;
+    my $ttl = $env->redis_cli('TTL', "$p:challenge:$token");
+    ok($ttl > 0 && $ttl <= 120, "the token's key carries its TTL ($ttl s)");
+    my $open_ttl = $env->redis_cli('TTL', "$p:open");
+    ok($open_ttl > 0 && $open_ttl <= 120, "so does the open signal ($open_ttl s)");
     my $l = $env->ctl({config => $peer{b}{config}}, '--json', 'token', 'list');
     exit_is($l, 0, 'B: token list');
     ok((grep { $_->{token} eq $token && $_->{host} eq $host }
@@ -106,8 +111,10 @@ $env->make_csr(cert => 'cluster', names => [$cluster, $A->{name}]);
     ok($a && $a->{reported} > time - 120, "C shows when A last reported");
     ok($a && (grep { $_->{name} eq 'cluster' } @{$a->{status}{certificates} || []}),
        "C shows A's certificates");
-    unlike(join('', map { $env->slurp($_) } grep { -f } map { "$peer{$_}{dir}/run/status.json" } qw(a b c)),
-           qr/BEGIN .*PRIVATE KEY/, 'no key in any report');
+    my $ttl = $env->redis_cli('TTL', $env->redis_prefix . ":peer:$A->{name}");
+    ok($ttl > 3600, "A's report carries a TTL ($ttl s)");
+    my $reports = join '', map { scalar $env->redis_cli('HGET', $env->redis_prefix . ":peer:$_", 'status') } @names;
+    unlike($reports, qr/PRIVATE KEY|"password"/, 'no secret in any report');
 }
 
 # --- bad credentials: clear errors ------------------------------------------

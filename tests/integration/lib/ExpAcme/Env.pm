@@ -551,6 +551,20 @@ CONF
         or die "redis-server did not start:\n" . $self->log_tail('redis');
 }
 
+# redis-cli as the administrator (the password through the environment):
+# its output, one line per element.
+sub redis_cli {
+    my ($self, @args) = @_;
+    local $ENV{REDISCLI_AUTH} = $self->{redis_admin};
+    my @cmd = ('redis-cli', '-h', '127.0.0.1', '-p', $self->{redis_port},
+               '--raw', @args);
+    open my $out, '-|', @cmd or die "redis-cli: $!";
+    my @lines = <$out>;
+    close $out;
+    chomp @lines;
+    return wantarray ? @lines : join "\n", @lines;
+}
+
 sub _random_word {
     open my $fh, '<', '/dev/urandom' or die "/dev/urandom: $!";
     read $fh, my $b, 18;
