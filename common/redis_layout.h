@@ -36,6 +36,9 @@
  *                              "status"    the JSON document the helper
  *                                          writes to its own status_file
  *                                          (no secrets)
+ *                              "flat"      the same in the line form of
+ *                                          common/status_flat.h, which
+ *                                          the module's page reads
  *                            TTL REDIS_LAYOUT_PEER_TTL: a peer that stops
  *                            reporting drops off every status page.
  *
@@ -74,6 +77,7 @@
 #define REDIS_LAYOUT_PEER_TTL (24 * 3600)
 #define REDIS_LAYOUT_PEER_REPORTED "reported"
 #define REDIS_LAYOUT_PEER_STATUS "status"
+#define REDIS_LAYOUT_PEER_FLAT "flat"
 /* The status page lists at most this many peers. */
 #define REDIS_LAYOUT_PEERS_MAX 64
 

@@ -5,6 +5,8 @@
  * the module links no JSON parser. */
 #include "mod_expacme.h"
 #include "redis_store.h"
+#include "status_doc.h"
+#include "status_html.h"
 
 #include "apr_strings.h"
 #include "http_protocol.h"
@@ -75,26 +77,41 @@ void cluster_status_json(request_rec *r, const char *local)
     ap_rputs("]}", r);
 }
 
+/* A peer's certificates as on this peer's own page (its line form), or
+ * its JSON escaped when it sent none (an older helper). */
+static void peer_certs(request_rec *r, const redis_store_peer_t *p)
+{
+    status_doc_t *doc = NULL;
+    if (p->flat != NULL && status_doc_parse(&doc, apr_pstrdup(r->pool, p->flat),
+                                            r->pool) == APR_SUCCESS) {
+        status_html_certs(r, doc);
+        return;
+    }
+    ap_rprintf(r, "<pre>%s</pre>\n", ap_escape_html(r->pool, p->status));
+}
+
 void cluster_status_html(request_rec *r)
 {
     apr_array_header_t *peers = peers_of(r);
-    ap_rputs("<h2>Cluster</h2>\n", r);
+    ap_rputs("<h1 id=\"cluster\">Cluster</h1>\n", r);
     if (peers == NULL) {
-        ap_rputs("<p><strong>The cluster store cannot be read now: the "
-                 "other peers are not shown.</strong></p>\n",
+        ap_rputs("<p class=\"warnings\">The cluster store cannot be read "
+                 "now: the other peers are not shown.</p>\n",
                  r);
         return;
     }
-    ap_rprintf(r, "<p>%d peer%s reporting.</p>\n", peers->nelts,
+    ap_rprintf(r, "<p class=\"meta\">%d peer%s reporting.</p>\n", peers->nelts,
                peers->nelts == 1 ? "" : "s");
     for (int i = 0; i < peers->nelts; i++) {
         const redis_store_peer_t *p =
             &APR_ARRAY_IDX(peers, i, redis_store_peer_t);
         ap_rprintf(r,
-                   "<section class=\"peer\"><h3>%s</h3>\n<p>Last "
-                   "reported %s (%s)</p>\n<pre>%s</pre></section>\n",
+                   "<section class=\"peer\"><h3>%s</h3>\n<p class=\"meta\">"
+                   "Last reported %s (%s)</p>\n",
                    ap_escape_html(r->pool, p->peer), when(r, p->reported),
-                   age(r, p->reported), ap_escape_html(r->pool, p->status));
+                   age(r, p->reported));
+        peer_certs(r, p);
+        ap_rputs("</section>\n", r);
     }
 }
 

@@ -669,7 +669,7 @@ static apr_array_header_t *scan_peers(request_rec *r, int64_t deadline)
 static int peer_parse(request_rec *r, const redisReply *reply,
                       redis_store_peer_t *peer)
 {
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[1]->type != REDIS_REPLY_STRING)
         return 0;
@@ -679,6 +679,10 @@ static int peer_parse(request_rec *r, const redisReply *reply,
         return 0;
     peer->status =
         apr_pstrmemdup(r->pool, reply->element[1]->str, reply->element[1]->len);
+    const redisReply *flat = reply->element[2];
+    peer->flat = flat->type == REDIS_REPLY_STRING
+                     ? apr_pstrmemdup(r->pool, flat->str, flat->len)
+                     : NULL;
     return 1;
 }
 
@@ -714,6 +718,7 @@ apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **out)
         command_word(&cmds[i], keys[i]);
         command_word(&cmds[i], REDIS_LAYOUT_PEER_REPORTED);
         command_word(&cmds[i], REDIS_LAYOUT_PEER_STATUS);
+        command_word(&cmds[i], REDIS_LAYOUT_PEER_FLAT);
     }
     if (run(r, cmds, n, replies, deadline) != 0)
         return APR_EGENERAL;
@@ -724,7 +729,7 @@ apr_status_t redis_store_peers(request_rec *r, apr_array_header_t **out)
         return APR_EGENERAL;
     for (int i = 0; i < n; i++) {
         redis_store_peer_t peer = {APR_ARRAY_IDX(names, i, const char *), 0,
-                                   NULL};
+                                   NULL, NULL};
         if (peer_parse(r, replies[i], &peer))
             APR_ARRAY_PUSH(*out, redis_store_peer_t) = peer;
         freeReplyObject(replies[i]);

@@ -77,6 +77,8 @@ typedef struct {
     const char *peer;
     apr_int64_t reported; /* epoch seconds */
     const char *status;   /* the JSON the peer's helper published */
+    const char *flat;     /* the same in common/status_flat.h's form, or
+                             NULL */
 } redis_store_peer_t;
 
 /* APR_SUCCESS with *peers (possibly empty), or an error when Redis

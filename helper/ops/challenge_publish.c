@@ -194,7 +194,8 @@ apr_status_t challenge_publish_withdraw(const expacme_config_t *config,
 }
 
 apr_status_t challenge_publish_report(const expacme_config_t *config,
-                                      const char *status_json, const char **err,
+                                      const char *status_json,
+                                      const char *status_flat, const char **err,
                                       apr_pool_t *pool)
 {
     if (!redis_layout_is_url(config->challenge_store))
@@ -205,6 +206,7 @@ apr_status_t challenge_publish_report(const expacme_config_t *config,
                         config->challenge_store_auth_file, err, pool);
     if (rv == APR_SUCCESS)
         rv = challenge_redis_report(conn, config->cluster_peer, status_json,
-                                    (apr_int64_t)time(NULL), err, pool);
+                                    status_flat, (apr_int64_t)time(NULL), err,
+                                    pool);
     return rv;
 }

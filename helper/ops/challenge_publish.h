@@ -64,7 +64,8 @@ apr_status_t challenge_publish_withdraw(const expacme_config_t *config,
  * (cluster_peer): what every peer's status page lists.  APR_SUCCESS and
  * nothing done with an shm: store. */
 apr_status_t challenge_publish_report(const expacme_config_t *config,
-                                      const char *status_json, const char **err,
+                                      const char *status_json,
+                                      const char *status_flat, const char **err,
                                       apr_pool_t *pool);
 
 #endif

@@ -188,7 +188,8 @@ apr_status_t challenge_redis_list(redis_conn_t *conn, apr_int64_t now,
 }
 
 apr_status_t challenge_redis_report(redis_conn_t *conn, const char *peer,
-                                    const char *status_json, apr_int64_t now,
+                                    const char *status_json,
+                                    const char *status_flat, apr_int64_t now,
                                     const char **err, apr_pool_t *pool)
 {
     char key[REDIS_LAYOUT_KEY_MAX];
@@ -205,6 +206,8 @@ apr_status_t challenge_redis_report(redis_conn_t *conn, const char *peer,
                                 reported,
                                 REDIS_LAYOUT_PEER_STATUS,
                                 status_json,
+                                REDIS_LAYOUT_PEER_FLAT,
+                                status_flat,
                                 NULL};
     const char *const expire[] = {"EXPIRE", key, ttl, NULL};
     const char *const *const cmds[] = {hset, expire};

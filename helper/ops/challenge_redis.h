@@ -35,7 +35,8 @@ apr_status_t challenge_redis_list(redis_conn_t *conn, apr_int64_t now,
 
 /* This peer's status report: PREFIX:peer:PEER, with a TTL. */
 apr_status_t challenge_redis_report(redis_conn_t *conn, const char *peer,
-                                    const char *status_json, apr_int64_t now,
+                                    const char *status_json,
+                                    const char *status_flat, apr_int64_t now,
                                     const char **err, apr_pool_t *pool);
 
 #endif

@@ -106,6 +106,12 @@ $env->make_csr(cert => 'cluster', names => [$cluster, $A->{name}]);
         my @listed = sort map { $_->{peer} } @{$doc->{peers} || []};
         is("@listed", "@names", "$p->{name}'s status page lists all three peers");
     }
+    my $C = $peer{c};
+    my $page = $env->http_get('/expacme-status', $C->{name}, $C->{ip},
+                              $C->{status_port})->{body} // '';
+    like($page, qr{<h3>\Q$A->{name}\E</h3>\s*<p class="meta">Last reported [^<]+</p>(?:(?!<section class="peer">).)*<section class="cert" id="cert-cluster">}s,
+         "C's page shows A's certificate 'cluster' as a formatted block")
+        or diag(substr($page, index($page, 'id="cluster"'), 3000));
     my $doc = $env->peer_status($peer{c}{name});
     my ($a) = grep { $_->{peer} eq $A->{name} } @{$doc->{peers} || []};
     ok($a && $a->{reported} > time - 120, "C shows when A last reported");
