@@ -45,11 +45,13 @@ static const char *json_string(request_rec *r, const char *s)
     return apr_pstrcat(r->pool, "\"", s, "\"", NULL);
 }
 
-void cluster_status_json(request_rec *r, const char *local)
+/* local writes this peer's own document (and sets the content type). */
+void cluster_status_json(request_rec *r, void (*local)(request_rec *r))
 {
     apr_array_header_t *peers = peers_of(r);
+    ap_set_content_type(r, "application/json");
     ap_rputs("{\"local\":", r);
-    ap_rputs(local, r);
+    local(r);
     if (peers == NULL) {
         ap_rputs(",\"peers\":null,\"peers_error\":\"the cluster store "
                  "cannot be read\"}",

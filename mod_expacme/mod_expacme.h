@@ -42,7 +42,7 @@ int status_handler_server_status(request_rec *r, int flags);
 
 /* cluster_status.c: with a Redis store, every peer's report beside this
  * one's (JSON: {"local":DOC,"peers":[...]}). */
-void cluster_status_json(request_rec *r, const char *local);
+void cluster_status_json(request_rec *r, void (*local)(request_rec *r));
 void cluster_status_html(request_rec *r);
 void cluster_status_server_status(request_rec *r, int flags);
 
