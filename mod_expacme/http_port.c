@@ -5,6 +5,7 @@
  * is answered, or refused, before core could map it to a file, so no
  * DocumentRoot, symlink, .htaccess or Options ever comes into play. */
 #include "mod_expacme.h"
+#include "redis_store.h"
 #include "store_attach.h"
 
 #include <string.h>
@@ -126,9 +127,26 @@ static int send_keyauth(request_rec *r, const char *keyauth, apr_size_t len)
     return OK;
 }
 
-/* DECLINED: the window is closed or the method is not GET, so the path is
- * not special.  Otherwise the final answer. */
-static int answer_challenge(request_rec *r)
+/* The token after the prefix, and its length; 0 when it is not a valid
+ * token (then only the window decides). */
+static size_t request_token(const request_rec *r, const char **token)
+{
+    apr_size_t path_len = 0;
+    *token = raw_path(r, &path_len) + PREFIX_LEN;
+    size_t len = path_len - PREFIX_LEN;
+    return token_rules_token_valid(*token, len) ? len : 0;
+}
+
+static void log_answered(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  EXPLOGNO(01010) "answered http-01 challenge for %s",
+                  r->hostname);
+}
+
+/* DECLINED: the window is closed, so the path is not special.  Otherwise
+ * the final answer. */
+static int answer_from_shm(request_rec *r)
 {
     store_attach_ref_t *ref = store_attach_acquire(r);
     if (ref == NULL)
@@ -136,15 +154,13 @@ static int answer_challenge(request_rec *r)
     const challenge_store_map_t *map = store_attach_map(ref);
     apr_int64_t now = (apr_int64_t)apr_time_sec(r->request_time);
     int status = DECLINED;
-    if (!challenge_store_window_open(map, now) || r->method_number != M_GET ||
-        r->header_only)
+    if (!challenge_store_window_open(map, now))
         goto cleanup;
     status = HTTP_NOT_FOUND;
-    apr_size_t path_len = 0;
-    const char *token = raw_path(r, &path_len) + PREFIX_LEN;
-    size_t token_len = path_len - PREFIX_LEN;
+    const char *token = NULL;
+    size_t token_len = request_token(r, &token);
     const char *host = r->hostname;
-    if (host == NULL || !token_rules_token_valid(token, token_len))
+    if (host == NULL || token_len == 0)
         goto cleanup;
     char keyauth[TOKEN_RULES_KEYAUTH_MAX + 1];
     size_t keyauth_len = 0;
@@ -152,12 +168,45 @@ static int answer_challenge(request_rec *r)
                                keyauth, sizeof(keyauth),
                                &keyauth_len) != CHALLENGE_STORE_OK)
         goto cleanup;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  EXPLOGNO(01010) "answered http-01 challenge for %s", host);
+    log_answered(r);
     status = send_keyauth(r, keyauth, keyauth_len);
 cleanup:
     store_attach_release(ref);
     return status;
+}
+
+/* The same from Redis.  Unavailable is 404, never the redirect: while
+ * we cannot tell, a CA following a redirect to HTTPS would fail anyway,
+ * and 404 is what a closed store says on the other peers too. */
+static int answer_from_redis(request_rec *r)
+{
+    const char *token = NULL;
+    size_t token_len = request_token(r, &token);
+    char keyauth[TOKEN_RULES_KEYAUTH_MAX + 1];
+    size_t keyauth_len = 0;
+    switch (redis_store_lookup(r, token, token_len, keyauth, sizeof(keyauth),
+                               &keyauth_len)) {
+    case REDIS_STORE_CLOSED:
+        return DECLINED;
+    case REDIS_STORE_FOUND:
+        log_answered(r);
+        return send_keyauth(r, keyauth, keyauth_len);
+    case REDIS_STORE_NOT_FOUND:
+    case REDIS_STORE_UNAVAILABLE:
+        break;
+    }
+    return HTTP_NOT_FOUND;
+}
+
+/* Only a GET can be a challenge: any other method (HEAD included) gets
+ * what the rest of the site gets, and never costs a store lookup. */
+static int answer_challenge(request_rec *r, const expacme_server_conf_t *conf)
+{
+    if (r->method_number != M_GET || r->header_only)
+        return DECLINED;
+    if (conf->redis != NULL && conf->redis->url != NULL)
+        return answer_from_redis(r);
+    return answer_from_shm(r);
 }
 
 static int is_challenge_path(const request_rec *r)
@@ -180,7 +229,7 @@ int http_port_handle(request_rec *r, int lookup_uri)
         conf->http_mode != EXPACME_MODE_CHALLENGE_ONLY)
         return DECLINED;
     if (is_challenge_path(r)) {
-        int status = answer_challenge(r);
+        int status = answer_challenge(r, conf);
         if (status != DECLINED)
             return status;
     }

@@ -24,6 +24,10 @@ typedef struct {
     int https_port;                /* per virtual host; -1 unset */
     const char *store_path;        /* global: the shm: file, or NULL */
     const char *status_file;       /* global */
+    /* global: the Redis directives (redis_store.h), NULL until one is
+     * given; one struct shared by every virtual host.  Its url is set
+     * when the store is Redis. */
+    struct expacme_redis_conf *redis;
 } expacme_server_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA expacme_module;
@@ -44,5 +48,10 @@ int tls_alpn_switch(conn_rec *c, request_rec *r, server_rec *s,
                     const char *protocol);
 int tls_alpn_answer(conn_rec *c, const char *server_name,
                     const char **pcert_pem, const char **pkey_pem);
+/* cluster_status.c: with a Redis store, every peer's report beside this
+ * one's (JSON: {"local":DOC,"peers":[...]}). */
+void cluster_status_json(request_rec *r, void (*local)(request_rec *r));
+void cluster_status_html(request_rec *r);
+void cluster_status_server_status(request_rec *r, int flags);
 
 #endif

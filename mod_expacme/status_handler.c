@@ -3,6 +3,7 @@
  * verbatim) or as a page (made from the line form beside it, so the
  * module needs no JSON parser; see status_html.c). */
 #include "mod_expacme.h"
+#include "redis_store.h"
 #include "status_doc.h"
 #include "status_html.h"
 
@@ -100,6 +101,14 @@ static status_doc_t *status_page_doc(request_rec *r, const char **problem)
     return NULL;
 }
 
+/* A Redis store: every peer's page shows every peer (cluster_status.c). */
+static int clustered(const request_rec *r)
+{
+    const expacme_server_conf_t *conf =
+        ap_get_module_config(r->server->module_config, &expacme_module);
+    return conf->redis != NULL && conf->redis->url != NULL;
+}
+
 int status_handler_handle(request_rec *r)
 {
     if (r->method_number != M_GET)
@@ -107,7 +116,10 @@ int status_handler_handle(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (wants_json(r)) {
-        status_json(r);
+        if (clustered(r))
+            cluster_status_json(r, status_json);
+        else
+            status_json(r);
         return OK;
     }
     /* The page has no script and loads nothing: say so to the browser. */
@@ -117,7 +129,8 @@ int status_handler_handle(request_rec *r)
     status_doc_t *doc = status_page_doc(r, &problem);
     if (r->header_only)
         return OK;
-    status_html_page(r, doc, problem);
+    status_html_page(r, doc, problem,
+                     clustered(r) ? cluster_status_html : NULL);
     return OK;
 }
 
@@ -129,5 +142,7 @@ int status_handler_server_status(request_rec *r, int flags)
         status_html_auto(r, doc);
     else
         status_html_server_status(r, doc, problem);
+    if (clustered(r))
+        cluster_status_server_status(r, flags);
     return OK;
 }

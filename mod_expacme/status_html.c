@@ -419,21 +419,27 @@ static void page_header(request_rec *r, const status_doc_t *doc)
                    esc(r, r->server->server_hostname), time_html(r, t));
 }
 
+void status_html_certs(request_rec *r, const status_doc_t *doc)
+{
+    if (!doc->complete)
+        ap_rputs("<p class=\"warnings\">The published status was cut "
+                 "short: what follows may be incomplete.</p>\n",
+                 r);
+    for (int i = 0; i < doc->certs->nelts; i++)
+        cert_block(r, &APR_ARRAY_IDX(doc->certs, i, status_doc_cert_t));
+}
+
 void status_html_page(request_rec *r, const status_doc_t *doc,
-                      const char *problem)
+                      const char *problem, void (*more)(request_rec *r))
 {
     ap_set_content_type(r, "text/html; charset=utf-8");
     page_header(r, doc);
-    if (doc == NULL) {
+    if (doc == NULL)
         ap_rprintf(r, "<p class=\"warnings\">%s</p>\n", esc(r, problem));
-    } else {
-        if (!doc->complete)
-            ap_rputs("<p class=\"warnings\">The published status was cut "
-                     "short: what follows may be incomplete.</p>\n",
-                     r);
-        for (int i = 0; i < doc->certs->nelts; i++)
-            cert_block(r, &APR_ARRAY_IDX(doc->certs, i, status_doc_cert_t));
-    }
+    else
+        status_html_certs(r, doc);
+    if (more != NULL)
+        more(r);
     ap_rputs("</body></html>\n", r);
 }
 

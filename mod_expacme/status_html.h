@@ -7,9 +7,13 @@
 
 #include "status_doc.h"
 
-/* The whole page; doc NULL: only problem (why there is nothing). */
+/* The whole page; doc NULL: only problem (why there is nothing).  more,
+ * when not NULL, adds a section at the end (a cluster's other peers). */
 void status_html_page(request_rec *r, const status_doc_t *doc,
-                      const char *problem);
+                      const char *problem, void (*more)(request_rec *r));
+
+/* One block per certificate of doc, as on the page (a peer's, say). */
+void status_html_certs(request_rec *r, const status_doc_t *doc);
 
 /* The section in server-status: a compact table. */
 void status_html_server_status(request_rec *r, const status_doc_t *doc,

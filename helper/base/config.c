@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apr_file_io.h"
 #include "apr_strings.h"
@@ -21,6 +22,9 @@ typedef struct {
 static const string_key_t global_keys[] = {
     {"state_dir", offsetof(expacme_config_t, state_dir)},
     {"challenge_store", offsetof(expacme_config_t, challenge_store)},
+    {"challenge_store_auth_file",
+     offsetof(expacme_config_t, challenge_store_auth_file)},
+    {"cluster_peer", offsetof(expacme_config_t, cluster_peer)},
     {"status_file", offsetof(expacme_config_t, status_file)},
     {"apachectl", offsetof(expacme_config_t, apachectl)},
     {"https_address", offsetof(expacme_config_t, https_address)},
@@ -79,6 +83,16 @@ static expacme_cert_conf_t *cert_add(expacme_config_t *config, const char *name,
     return cert;
 }
 
+/* The host name: each peer of a cluster reports its status under it. */
+static const char *host_name(apr_pool_t *pool)
+{
+    char name[256];
+    if (gethostname(name, sizeof(name)) != 0)
+        return "localhost";
+    name[sizeof(name) - 1] = '\0';
+    return apr_pstrdup(pool, name);
+}
+
 static expacme_config_t *config_defaults(apr_pool_t *pool)
 {
     expacme_config_t *config = apr_pcalloc(pool, sizeof(*config));
@@ -96,6 +110,7 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->check_tls_address = "127.0.0.1:443";
     config->dns_hook_timeout = 60;
     config->dns_wait = 120;
+    config->cluster_peer = host_name(pool);
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;
@@ -370,10 +385,8 @@ const char *config_store_path(const expacme_config_t *config, const char **err)
     const char *store = config->challenge_store;
     if (strncmp(store, "shm:", 4) == 0 && store[4] == '/')
         return store + 4;
-    if (strncmp(store, "redis://", 8) == 0)
-        *err = "challenge_store redis:// is not supported by this build yet; "
-               "use shm:/path";
-    else
-        *err = "challenge_store must be shm:/absolute/path";
+    *err = "challenge_store must be shm:/absolute/path, "
+           "redis://HOST:PORT[/PREFIX] or "
+           "redis+unix:///SOCKET[?prefix=PREFIX]";
     return NULL;
 }

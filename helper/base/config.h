@@ -27,7 +27,10 @@ typedef struct {
 typedef struct {
     const char *path; /* the file read, or NULL when defaults only */
     const char *state_dir;
-    const char *challenge_store;      /* "shm:/path" */
+    const char *challenge_store;           /* "shm:/path" or a Redis URL */
+    const char *challenge_store_auth_file; /* Redis credentials, or NULL */
+    const char *cluster_peer; /* this peer's name in the cluster's status
+                                 reports; default: the host name */
     unsigned long challenge_capacity; /* slots of a newly created store */
     const char *status_file;
     const char *apachectl;
@@ -66,7 +69,8 @@ int config_name_valid(const char *name);
 /* 1 when the certificate's challenges list type ("dns-01", ...). */
 int config_cert_allows(const expacme_cert_conf_t *cert, const char *type);
 
-/* The file path of a "shm:" challenge store, or NULL (with *err). */
+/* The file path of a "shm:" challenge store, or NULL (with *err; a
+ * Redis store is ops/challenge_publish.c's). */
 const char *config_store_path(const expacme_config_t *config, const char **err);
 
 #endif

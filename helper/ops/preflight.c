@@ -57,7 +57,8 @@ static int check_hook(preflight_t *pf, preflight_check_t *c)
     struct stat st;
     if (hook == NULL)
         return fail(c, "dns-01 needs dns_hook in the [cert] section");
-    if (stat(hook, &st) != 0 || !S_ISREG(st.st_mode) || access(hook, X_OK) != 0)
+    if (stat(hook, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (st.st_mode & 0111) == 0)
         return fail(c, apr_psprintf(pf->pool,
                                     "dns_hook %s is not an executable file",
                                     hook));
@@ -71,20 +72,20 @@ static apr_status_t store_put(preflight_t *pf, const char *host,
                               const char *token, const char *keyauth,
                               const char **err)
 {
-    challenge_store_writer_t *w = NULL;
+    challenge_publish_t *store = NULL;
+    const char *why = NULL;
     apr_status_t rv =
-        challenge_publish_open(&w, pf->ctx->config, err, pf->pool);
+        challenge_publish_open(&store, pf->ctx->config, err, pf->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    apr_int64_t now = (apr_int64_t)time(NULL);
-    challenge_store_status_t st =
-        challenge_store_put(w, host, token, keyauth, now + PROBE_TTL, now);
-    challenge_store_writer_close(w);
-    if (st == CHALLENGE_STORE_OK)
-        return APR_SUCCESS;
-    *err = apr_psprintf(pf->pool, "cannot publish the probe: %s",
-                        challenge_store_status_text(st));
-    return APR_EGENERAL;
+    rv = challenge_publish_put(store, host, token, keyauth,
+                               (apr_int64_t)time(NULL) + PROBE_TTL, &why);
+    if (rv == APR_SUCCESS)
+        challenge_publish_settle(store);
+    challenge_publish_close(store);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(pf->pool, "cannot publish the probe: %s", why);
+    return rv;
 }
 
 /* What an answer to the probe says, in the words of what to check. */

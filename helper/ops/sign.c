@@ -58,6 +58,9 @@ static void record_published(sign_publisher_t *pub,
     json_object_set_new(signing, "dns", dns);
 }
 
+/* Every write is checked: one that fails fails the order here, before
+ * the CA is told to validate.  A cluster's peers see a newly opened
+ * window within a bounded time: the CA is told only after it (settle). */
 static apr_status_t publish_http(sign_publisher_t *pub,
                                  const apr_array_header_t *list,
                                  apr_int64_t expires, int *count,
@@ -68,27 +71,25 @@ static apr_status_t publish_http(sign_publisher_t *pub,
         *count += is_type(&APR_ARRAY_IDX(list, i, acme_challenge_t), "http-01");
     if (*count == 0)
         return APR_SUCCESS;
-    challenge_store_writer_t *w = NULL;
+    challenge_publish_t *store = NULL;
     apr_status_t rv =
-        challenge_publish_open(&w, pub->cert->ctx->config, err, pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    apr_int64_t now = (apr_int64_t)time(NULL);
+        challenge_publish_open(&store, pub->cert->ctx->config, err, pool);
     for (int i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const acme_challenge_t *c = &APR_ARRAY_IDX(list, i, acme_challenge_t);
+        const char *why = NULL;
         if (!is_type(c, "http-01"))
             continue;
-        challenge_store_status_t st =
-            challenge_store_put(w, c->host, c->token, c->keyauth, expires, now);
-        if (st != CHALLENGE_STORE_OK) {
-            *err = apr_psprintf(pool,
-                                "cannot publish the challenge for %s: "
-                                "%s",
-                                c->host, challenge_store_status_text(st));
-            rv = APR_EGENERAL;
-        }
+        rv = challenge_publish_put(store, c->host, c->token, c->keyauth,
+                                   expires, &why);
+        if (rv != APR_SUCCESS)
+            *err = apr_psprintf(pool, "cannot publish the challenge for %s: %s",
+                                c->host, why);
     }
-    challenge_store_writer_close(w);
+    if (store == NULL)
+        return rv;
+    if (rv == APR_SUCCESS)
+        challenge_publish_settle(store);
+    challenge_publish_close(store);
     return rv;
 }
 
@@ -436,7 +437,8 @@ ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
         return st;
     /* A store the helper cannot use is a configuration error: found
      * before the CA is asked for anything. */
-    if (config_store_path(ctx->config, &err) == NULL)
+    err = challenge_publish_check(ctx->config, ctx->pool);
+    if (err != NULL)
         return ops_fail(error, OPS_USAGE, 2404, ctx->pool, "%s", err);
     st = run_checks(result, &job, check);
     if (st != OPS_OK || check == SIGN_CHECK_ONLY)

@@ -21,9 +21,11 @@
 #include "crypto/crypt_chain.h"
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
+#include "ops/challenge_publish.h"
 #include "ops/deploy.h"
 #include "ops/provider.h"
 #include "ops/status_lines.h"
+#include "status_flat.h"
 
 static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
                               apr_pool_t *pool)
@@ -265,6 +267,19 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     if (state_write_file(path, text, strlen(text), 0644, &err, ctx->pool) !=
         APR_SUCCESS)
         ops_progress(ctx, "warning: cannot publish the status: %s", err);
+    /* In a cluster, every peer's status page lists this report too, in
+     * both forms (the page reads the line form). */
+    char *flat = NULL;
+    apr_size_t flat_len = 0;
+    if (state_read_file(&flat, &flat_len, status_lines_path(path, ctx->pool),
+                        STATUS_FLAT_FILE_MAX, &err, ctx->pool) != APR_SUCCESS)
+        flat = "";
+    if (challenge_publish_report(ctx->config, text, flat, &err, ctx->pool) !=
+        APR_SUCCESS)
+        ops_progress(ctx,
+                     "warning: cannot report the status to the "
+                     "cluster: %s",
+                     err);
     free(text);
 }
 

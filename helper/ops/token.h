@@ -1,6 +1,7 @@
 /* token.h — the challenge store by hand (`token put|del|list`), for
  * diagnostics and tests.  The sign operation publishes through the same
- * challenge_store_put, so what works here works there.  The arguments
+ * challenge_publish_put, so what works here works there, on either kind
+ * of store.  The arguments
  * are checked against the token rules by the caller (they are usage
  * errors); what is left here is the store itself. */
 #ifndef EXPACME_TOKEN_H
@@ -35,10 +36,10 @@ typedef struct {
 } token_entry_t;
 
 typedef struct {
-    const char *store;           /* its path; NULL when not configured */
+    const char *store;           /* its path or URL; NULL: not configured */
     int absent;                  /* no store there yet */
     apr_array_header_t *entries; /* token_entry_t, expired ones too */
-    unsigned capacity;
+    unsigned capacity;           /* shm: slots; Redis: 0 */
     int window_open;
     apr_int64_t now; /* what the entries' time left counts from */
 } token_list_result_t;

@@ -1,3 +1,4 @@
+# store: shm
 # The store file missing (the helper never ran): redirect mode still
 # redirects, the challenge path is not special, nothing crashes or floods
 # the log.  Once expacmectl creates the store, its tokens are served; a

@@ -18,6 +18,14 @@ my $file = store_path() . '/status.json';
 my $flat = store_path() . '/status.flat';
 unlink $file, $flat;
 
+# With a Redis store the document is this peer's part of the cluster's
+# (20_cluster_status.t): {"local":DOC,"peers":[...]}.
+sub local_doc {
+    my $body = shift;
+    return $body if store_kind() ne 'redis';
+    return $body =~ /\A\{"local":(.*),"peers":(?:\[.*\]|null.*)\}\z/s ? $1 : "not a cluster document: $body";
+}
+
 my $r = req('expacme_status', 'GET', '/expacme-status', Accept => 'application/json');
 is($r->{status}, 200, 'no status published yet: 200');
 like($r->{body}, qr/not published a status yet/, 'placeholder says so');
@@ -43,11 +51,11 @@ rename "$flat.tmp", $flat or die "rename: $!";
 $r = req('expacme_status', 'GET', '/expacme-status', Accept => 'application/json');
 is($r->{status}, 200, 'JSON: 200');
 like($r->{header}->('Content-Type') // '', qr{^application/json}, 'JSON: content type');
-is($r->{body}, $doc, 'JSON: the published document verbatim');
+is(local_doc($r->{body}), $doc, 'JSON: the published document verbatim');
 is($r->{header}->('Cache-Control') // '', 'no-store', 'JSON: no-store');
 
 $r = req('expacme_status', 'GET', '/expacme-status?json');
-is($r->{body}, $doc, '?json also gives JSON');
+is(local_doc($r->{body}), $doc, '?json also gives JSON');
 
 $r = req('expacme_status', 'GET', '/expacme-status');
 like($r->{header}->('Content-Type') // '', qr{^text/html}, 'HTML page');

@@ -1,3 +1,4 @@
+# store: shm
 # The store grows: expacmectl, asked for more slots, builds a bigger file,
 # carries the live challenges over, renames it into place and marks the
 # old one retired.  Every httpd child must switch to the new file at once

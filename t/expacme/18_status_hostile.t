@@ -68,8 +68,13 @@ my $big = '{"certificates":[' . join(',', map {
     qq("detail":") . ('x' x 1000) . '"}' } 1 .. 3000) . ']}';
 put($json, $big);
 $r = req('expacme_status', 'GET', '/expacme-status?json');
-is(length $r->{body}, length $big, 'a 3 MB status.json: sent whole');
-ok($r->{body} eq $big, 'and verbatim');
+# With a Redis store the document is this peer's part of the cluster's
+# ({"local":DOC,"peers":[...]}, 20_cluster_status.t).
+my $sent = $r->{body};
+$sent = $1 if store_kind() eq 'redis'
+    && $sent =~ /\A\{"local":(.*),"peers":(?:\[.*\]|null.*)\}\z/s;
+is(length $sent, length $big, 'a 3 MB status.json: sent whole');
+ok($sent eq $big, 'and verbatim');
 unlink $json;
 
 mkdir $json or die "mkdir $json: $!";

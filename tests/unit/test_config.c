@@ -77,6 +77,10 @@ static void test_defaults(apr_pool_t *pool)
     rv = config_load(&config, &err, NULL, pool);
     is_str(rv == APR_SUCCESS ? config->state_dir : NULL, "/x",
            "$EXPACME_CONFIG used");
+    char host[256] = "";
+    gethostname(host, sizeof(host));
+    is_str(rv == APR_SUCCESS ? config->cluster_peer : NULL, host,
+           "cluster_peer defaults to the host name");
     unsetenv("EXPACME_CONFIG");
     if (access(CONFIG_DEFAULT_PATH, F_OK) != 0) {
         rv = config_load(&config, &err, NULL, pool);
@@ -117,11 +121,18 @@ static void test_errors(apr_pool_t *pool)
     ok(config == NULL && e2 && strstr(e2, "not a text file"), "NUL byte");
     config_load(&config, &e2,
                 write_conf(pool, "redis.conf",
-                           "challenge_store = redis://127.0.0.1:6379\n"),
+                           "challenge_store = redis://127.0.0.1:6379/c1\n"
+                           "challenge_store_auth_file = /etc/expacme/r.auth\n"
+                           "cluster_peer = peer-a.example.test\n"),
                 pool);
     const char *store_err = NULL;
     ok(config && config_store_path(config, &store_err) == NULL && store_err,
-       "redis store reported as not supported yet");
+       "a redis store has no shm: path");
+    ok(config && strcmp(config->challenge_store_auth_file,
+                        "/etc/expacme/r.auth") == 0,
+       "challenge_store_auth_file read");
+    ok(config && strcmp(config->cluster_peer, "peer-a.example.test") == 0,
+       "cluster_peer read");
 }
 
 int main(void)

@@ -134,6 +134,8 @@ sub new {
                            sub { $self->_start_challtestsrv })
             unless defined $opt{challtestsrv} && !$opt{challtestsrv};
         $self->{opt}{https} ||= {} if $opt{window};
+        $self->_port_retry([qw(redis_port)], sub { $self->_start_redis })
+            if $opt{redis};
         $self->_port_retry([qw(http_port https_port)],
                            sub { $self->_start_httpd })
             unless defined $opt{httpd} && !$opt{httpd};
@@ -499,9 +501,9 @@ sub httpd_alive { $_[0]->alive('httpd') }
 # What httpd answers for GET PATH with Host: HOST (the way Pebble asks
 # for a challenge): {status, headers => {lowercase name => value}, body}.
 sub http_get {
-    my ($self, $path, $host) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $self->{http_port},
+    my ($self, $path, $host, $ip, $port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $ip // '127.0.0.1',
+                                  PeerPort => $port // $self->{http_port},
                                   Proto => 'tcp', Timeout => 5)
         or return {status => 599, body => "connect: $!"};
     print $s "GET $path HTTP/1.0\r\nHost: $host\r\n\r\n";
@@ -521,6 +523,151 @@ sub http_get {
         $h{lc $1} = $2 if $line =~ /^([^:]+):\s*(.*)$/;
     }
     return {status => $status // 599, headers => \%h, body => $body};
+}
+
+# ---------------------------------------------------------------- cluster
+
+# new(redis => 1): a redis-server of this environment on a free loopback
+# port, with a password for the default user and ACL users as a cluster
+# runs it (SPEC §8): "httpd" may read the keys under the prefix, "helper"
+# may also write them, "reader" may read only (a helper that cannot
+# write).  redis_auth(NAME) is the 0600 file with NAME's credentials.
+sub redis_port { $_[0]{redis_port} }
+sub redis_prefix { 'it' }
+sub redis_url { "redis://127.0.0.1:$_[0]{redis_port}/it" }
+sub redis_auth { "$_[0]{dir}/redis/$_[1].auth" }
+
+sub _start_redis {
+    my ($self) = @_;
+    my $d = "$self->{dir}/redis";
+    make_path($d, {mode => 0700});
+    $self->{redis_port} //= free_port();
+    my %pw = map { $_ => _random_word() } qw(admin httpd helper reader);
+    my $read = '-@all +auth +ping +hget +hmget +zrevrangebyscore +zcount'
+        . ' +scan +hgetall';
+    my $write = "$read +multi +exec +hset +hlen +del +expire +expireat"
+        . ' +zadd +zrem +zremrangebyscore';
+    _write("$d/redis.conf", <<"CONF");
+port $self->{redis_port}
+bind 127.0.0.1
+daemonize no
+dir $d
+save ""
+appendonly no
+user default on >$pw{admin} ~* &* +\@all
+user httpd on >$pw{httpd} ~it:* resetchannels $read
+user helper on >$pw{helper} ~it:* resetchannels $write
+user reader on >$pw{reader} ~it:* resetchannels $read +multi +exec
+CONF
+    $self->{redis_admin} = $pw{admin};
+    for my $u (qw(httpd helper reader)) {
+        _write("$d/$u.auth", "$u $pw{$u}\n");
+        chmod 0600, "$d/$u.auth";
+    }
+    $self->spawn('redis', {}, '/usr/bin/redis-server', "$d/redis.conf");
+    wait_for(sub { !$self->alive('redis') || port_open($self->{redis_port}) },
+             15) && $self->alive('redis')
+        or die "redis-server did not start:\n" . $self->log_tail('redis');
+}
+
+# redis-cli as the administrator (the password through the environment):
+# its output, one line per element.
+sub redis_cli {
+    my ($self, @args) = @_;
+    local $ENV{REDISCLI_AUTH} = $self->{redis_admin};
+    my @cmd = ('redis-cli', '-h', '127.0.0.1', '-p', $self->{redis_port},
+               '--raw', @args);
+    open my $out, '-|', @cmd or die "redis-cli: $!";
+    my @lines = <$out>;
+    close $out;
+    chomp @lines;
+    return wantarray ? @lines : join "\n", @lines;
+}
+
+sub _random_word {
+    open my $fh, '<', '/dev/urandom' or die "/dev/urandom: $!";
+    read $fh, my $b, 18;
+    close $fh;
+    (my $w = unpack 'H*', $b) =~ tr/0-9a-f//cd;
+    return $w;
+}
+
+# start_peer(NAME, IP): one more httpd with the module, a cluster peer
+# listening on IP at this environment's plain-HTTP port (the port Pebble
+# validates on; the name's A record picks the peer), on the store
+# {store => 'redis'} (default) or its own shm: file, with the status page
+# at http://IP:STATUS_PORT/expacme-status.  Also writes an expacme.conf
+# for the peer's own helper ({config}: ctl({config => ...}, ...)).
+sub start_peer {
+    my ($self, $name, $ip, %o) = @_;
+    my $pd = "$self->{dir}/peers/$name";
+    for my $sub ('', qw(/run /logs /state)) {
+        make_path("$pd$sub", {mode => 0755});
+        chmod 0755, "$pd$sub";
+    }
+    chmod 0700, "$pd/state";
+    my $port = $self->{http_port} //= free_port();
+    my $status_port = free_port();
+    my $redis = ($o{store} // 'redis') eq 'redis';
+    my $store = $redis
+        ? "ExpAcmeChallengeStore " . $self->redis_url . "\n"
+          . "ExpAcmeRedisAuthFile " . $self->redis_auth('httpd')
+        : "ExpAcmeChallengeStore shm:$pd/run/challenges";
+    my $user = $> == 0 ? "User www-data\nGroup www-data\n" : '';
+    _write("$pd/httpd.conf", <<"CONF");
+ServerRoot $pd
+Listen $ip:$port
+Listen $ip:$status_port
+LoadModule mpm_event_module $APACHE_MODS/mod_mpm_event.so
+LoadModule authz_core_module $APACHE_MODS/mod_authz_core.so
+LoadModule expacme_module $MODULE
+$user
+PidFile $pd/run/httpd.pid
+ErrorLog $pd/logs/error.log
+LogLevel warn expacme:info
+ServerName $name
+DocumentRoot $self->{dir}/htdocs
+$store
+ExpAcmeStatusFile $pd/run/status.json
+<VirtualHost $ip:$port>
+    ServerName www.example.test
+    ExpAcmeHttpMode redirect
+</VirtualHost>
+<VirtualHost $ip:$status_port>
+    <Location /expacme-status>
+        SetHandler expacme-status
+    </Location>
+</VirtualHost>
+CONF
+    $self->spawn("httpd-$name", {}, $APACHE, '-f', "$pd/httpd.conf",
+                 '-DFOREGROUND');
+    my $ok = wait_for(sub {
+        return 1 unless $self->alive("httpd-$name");
+        $self->http_get('/', 'www.example.test', $ip)->{status} == 301;
+    }, 20, 0.05);
+    die "httpd of peer $name did not start:\n" . $self->log_tail("httpd-$name")
+        . _slurp("$pd/logs/error.log")
+        unless $ok && $self->alive("httpd-$name");
+    my $conf = "$pd/expacme.conf";
+    _write($conf, "state_dir = $pd/state\n"
+           . ($redis ? "challenge_store = " . $self->redis_url . "\n"
+                       . "challenge_store_auth_file = "
+                       . $self->redis_auth('helper') . "\n"
+                     : "challenge_store = shm:$pd/run/challenges\n")
+           . "status_file = $pd/run/status.json\n"
+           . "cluster_peer = $name\n");
+    return $self->{peers}{$name} = {name => $name, ip => $ip, dir => $pd,
+                                    status_port => $status_port,
+                                    config => $conf};
+}
+
+# A peer's status page as JSON (the cluster document with a Redis store).
+sub peer_status {
+    my ($self, $name) = @_;
+    my $p = $self->{peers}{$name} or die "no peer $name";
+    my $r = $self->http_get('/expacme-status?json', $name, $p->{ip},
+                            $p->{status_port});
+    return eval { $JSON->decode($r->{body} // '') };
 }
 
 sub start_proxy {
@@ -554,25 +701,31 @@ sub kill_proxy { $_[0]->stop_proc('proxy', $_[1] // 'KILL') }
 sub write_config {
     my ($self, %extra) = @_;
     my $d = $self->{dir};
-    my $text = "# written by ExpAcme::Env\n"
-        . "state_dir = $d/state\n"
-        . "challenge_store = shm:$d/run/challenges\n"
-        . "status_file = $d/run/status.json\n";
+    my %conf = (%{$self->{conf_extra} || {}}, %extra);
+    my $text = "# written by ExpAcme::Env\n";
+    my %base = (state_dir => "$d/state",
+                challenge_store => "shm:$d/run/challenges",
+                status_file => "$d/run/status.json");
     # The pre-flight check asks this environment's own resolver and
     # listeners, as an operator's expacme.conf would name them.
-    $text .= "dns_resolver = 127.0.0.1:$self->{dns_port}\n"
+    $base{dns_resolver} = "127.0.0.1:$self->{dns_port}"
         if $self->{dns_port};
-    $text .= "check_http_address = 127.0.0.1:$self->{http_port}\n"
+    $base{check_http_address} = "127.0.0.1:$self->{http_port}"
         if $self->{http_port};
-    $text .= "check_tls_address = 127.0.0.1:$self->{https_port}\n"
+    $base{check_tls_address} = "127.0.0.1:$self->{https_port}"
         if $self->{https_port};
+    for my $k (qw(state_dir challenge_store status_file dns_resolver
+                  check_http_address check_tls_address)) {
+        next unless exists $conf{$k} || exists $base{$k};
+        my $v = exists $conf{$k} ? delete $conf{$k} : $base{$k};
+        $text .= "$k = $v\n" if defined $v;
+    }
     my $t = $self->{opt}{timeouts};
     if ($t) {
         my %t = (ca_timeout => 3, ca_connect_timeout => 2,
                  order_timeout => 20, (ref $t ? %$t : ()));
         $text .= "$_ = $t{$_}\n" for sort keys %t;
     }
-    my %conf = (%{$self->{conf_extra} || {}}, %extra);
     if ($self->_https_opt && $self->{https_port}) {
         my $apache = "$APACHE -f $d/httpd.conf";
         %conf = (https_address => $self->https_address,
@@ -709,7 +862,7 @@ sub ctl_bg {
     @wrap = ($VALGRIND, '-q', '--error-exitcode=99', '--leak-check=no')
         if $o->{valgrind} && $VALGRIND;
     @wrap = (@{$o->{wrap}}, @wrap) if $o->{wrap};
-    my @cmd = (@wrap, $CTL, '--config', $self->config, @args);
+    my @cmd = (@wrap, $CTL, '--config', $o->{config} // $self->config, @args);
     my $start = time;
     my $pid = fork;
     die "fork: $!" unless defined $pid;
