@@ -81,7 +81,7 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
     if (rv != APR_SUCCESS)
         return rv;
     const char *window_err = NULL;
-    if (challenge_window_close(pub->cert->ctx, &window_err) != APR_SUCCESS)
+    if (challenge_window_release(pub->cert->ctx, &window_err) != APR_SUCCESS)
         ops_progress(pub->cert->ctx, "warning: %s", window_err);
     json_object_del(json_object_get(pub->cert->status, "signing"), "tokens");
     return cert_state_save(pub->cert, err);
