@@ -130,6 +130,27 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
                             apr_interval_time_t timeout, const char **err,
                             apr_pool_t *pool)
 {
+    return tls_probe_leaf_kind(leaf, address, sni, TLS_PROBE_ANY, timeout, err,
+                               pool);
+}
+
+/* Signature algorithms a client offers so that only a leaf of one key
+ * kind can be chosen (TLS 1.3 and 1.2 names both; RSA-PSS and PKCS#1). */
+static const char *const kind_sigalgs[] = {
+    [TLS_PROBE_ANY] = NULL,
+    [TLS_PROBE_ECDSA] = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512",
+    [TLS_PROBE_RSA] = "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
+                      "rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512",
+};
+_Static_assert(sizeof(kind_sigalgs) / sizeof(kind_sigalgs[0]) ==
+                   TLS_PROBE_KINDS,
+               "one list per kind");
+
+apr_status_t tls_probe_leaf_kind(X509 **leaf, const char *address,
+                                 const char *sni, tls_probe_kind_t kind,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool)
+{
     *leaf = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
@@ -139,6 +160,12 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
     /* No verification: the question is which certificate is served, not
      * whether it is trusted; the leaf is compared byte for byte. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    if (kind_sigalgs[kind] != NULL &&
+        SSL_CTX_set1_sigalgs_list(ctx, kind_sigalgs[kind]) != 1) {
+        SSL_CTX_free(ctx);
+        *err = "cannot restrict the probe's signature algorithms";
+        return APR_EGENERAL;
+    }
     int fd = connect_to(address, timeout, pool);
     apr_status_t rv = APR_EGENERAL;
     if (fd < 0)
