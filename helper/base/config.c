@@ -48,12 +48,15 @@ static const number_key_t number_keys[] = {
     {"ca_timeout", offsetof(expacme_config_t, ca_timeout), 1, 3600},
     {"order_timeout", offsetof(expacme_config_t, order_timeout), 5, 86400},
     {"deploy_timeout", offsetof(expacme_config_t, deploy_timeout), 1, 600},
+    {"renew_concurrency", offsetof(expacme_config_t, renew_concurrency), 1, 64},
     {NULL, 0, 0, 0}};
 
 static const string_key_t cert_keys[] = {
     {"cert_file", offsetof(expacme_cert_conf_t, cert_file)},
     {"key_file", offsetof(expacme_cert_conf_t, key_file)},
     {"sni", offsetof(expacme_cert_conf_t, sni)},
+    {"cert_file2", offsetof(expacme_cert_conf_t, cert_file2)},
+    {"key_file2", offsetof(expacme_cert_conf_t, key_file2)},
     {NULL, 0}};
 
 static expacme_cert_conf_t *cert_add(expacme_config_t *config, const char *name,
@@ -80,6 +83,7 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->ca_timeout = 60;
     config->order_timeout = 300;
     config->deploy_timeout = 30;
+    config->renew_concurrency = 8;
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;

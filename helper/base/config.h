@@ -12,8 +12,10 @@ typedef struct {
     const char *name;
     const char *cert_file;
     const char *key_file;
-    const char *sni; /* name deploy asks the HTTPS listener for; NULL:
-                        the certificate's first name */
+    const char *sni;        /* name deploy asks the HTTPS listener for; NULL:
+                               the certificate's first name */
+    const char *cert_file2; /* the second pair (RSA beside ECDSA), or */
+    const char *key_file2;  /* NULL: SPEC §2 */
 } expacme_cert_conf_t;
 
 typedef struct {
@@ -33,6 +35,7 @@ typedef struct {
     unsigned long ca_connect_timeout; /* seconds */
     unsigned long ca_timeout;         /* seconds, one request */
     unsigned long order_timeout;      /* seconds, one whole order */
+    unsigned long renew_concurrency;  /* orders renew runs at a time */
     apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
 } expacme_config_t;
 
