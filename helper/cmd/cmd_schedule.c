@@ -69,6 +69,8 @@ static json_t *entry_json(const renew_entry_t *e)
         json_object_set_new(o, "error", json_string(e->error));
     if (e->warning != NULL)
         json_object_set_new(o, "warning", json_string(e->warning));
+    if (e->deploy_result != NULL)
+        json_object_set_new(o, "deploy", json_string(e->deploy_result));
     return o;
 }
 
