@@ -106,8 +106,8 @@ long acme_ca_gate_remaining(acme_ca_t *ca, acme_problem_t **why,
     *why = NULL;
     apr_thread_mutex_lock(ca->mutex);
     if (ca->gate_until > now) {
-        remaining = (long)apr_time_sec(ca->gate_until - now + APR_USEC_PER_SEC -
-                                       1);
+        remaining =
+            (long)apr_time_sec(ca->gate_until - now + APR_USEC_PER_SEC - 1);
         acme_problem_t *p = apr_pcalloc(pool, sizeof(*p));
         p->http_status = ca->gate_status;
         p->type = apr_pstrdup(pool, ca->gate_type);

@@ -416,7 +416,7 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
 }
 
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
-                            int *recovered)
+                            int *recovered, int *reload)
 {
     json_t *d = acme_json_object_member(cert->status, "deploying");
     const expacme_cert_conf_t *conf = config_cert(ctx->config, cert->name);
@@ -436,7 +436,18 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
     int step = step_from_name(acme_json_string_member(d, "step"));
     job.old_gen = acme_json_string_member(d, "old_gen");
     job.new_gen = acme_json_string_member(d, "new_gen");
-    const char *what = roll_back(&job, step < 0 ? STEP_SWITCH : step);
+    deploy_step_t at = step < 0 ? STEP_SWITCH : (deploy_step_t)step;
+    const char *what = NULL;
+    if (reload == NULL) {
+        what = roll_back(&job, at);
+    } else {
+        /* The caller reloads once for every certificate it recovered. */
+        int r = 0;
+        what = switch_back(&job, at, &r);
+        *reload |= r;
+        if (what == NULL)
+            what = restored_text(&job, NULL);
+    }
     set_deploy_status(&job, "interrupted", step >= 0 ? step_names[step] : "?",
                       apr_psprintf(ctx->pool,
                                    "the previous deploy was killed "
@@ -526,7 +537,7 @@ static ops_status_t check_conf(ops_error_t *error, apr_pool_t *pool,
 
 /* Opens, locks and recovers one certificate, then its own steps. */
 static void job_start(deploy_job_t *job, const ops_ctx_t *ctx,
-                      deploy_request_t *req)
+                      deploy_request_t *req, int *reload)
 {
     memset(job, 0, sizeof(*job));
     job->req = req;
@@ -541,7 +552,7 @@ static void job_start(deploy_job_t *job, const ops_ctx_t *ctx,
     if (cert_state_open(&job->cert, &job->ctx, req->name, &err) !=
             APR_SUCCESS ||
         cert_state_lock(job->cert, &err) != APR_SUCCESS ||
-        deploy_recover(&job->ctx, job->cert, &req->result.recovered) !=
+        deploy_recover(&job->ctx, job->cert, &req->result.recovered, reload) !=
             APR_SUCCESS) {
         req->status =
             ops_fail(&req->error, OPS_FAILED, 2602, ctx->pool, "%s", err);
@@ -630,8 +641,16 @@ void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
 {
     int n = batch->nelts;
     deploy_job_t *jobs = apr_pcalloc(ctx->pool, sizeof(*jobs) * (n ? n : 1));
+    int reload = 0;
     for (int i = 0; i < n; i++)
-        job_start(&jobs[i], ctx, &APR_ARRAY_IDX(batch, i, deploy_request_t));
+        job_start(&jobs[i], ctx, &APR_ARRAY_IDX(batch, i, deploy_request_t),
+                  &reload);
+    /* Deploys a killed helper left were switched back on disk: httpd
+     * reads the restored pairs before anything new is tried. */
+    const char *reload_err = NULL;
+    if (reload &&
+        httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, &reload_err) != APR_SUCCESS)
+        ops_progress(ctx, "warning: %s", reload_err);
     batch_step(jobs, n, STEP_CONFIGTEST, configtest, ctx);
     batch_step(jobs, n, STEP_GRACEFUL, graceful, ctx);
     batch_step(jobs, n, STEP_CHECK_UP, wait_listening, ctx);

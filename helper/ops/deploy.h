@@ -40,8 +40,12 @@ ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
                         const char *reason);
 
 /* A deploy killed mid-way (its pid gone): puts the previous pair back and
- * records what happened in Last Deploy Status. */
+ * records what happened in Last Deploy Status.  With reload NULL it
+ * reloads httpd itself when needed; else it only switches back and sets
+ * *reload, and the caller reloads once for all it recovered (a batch
+ * killed at its graceful: one reload while some pairs were still new
+ * would serve them). */
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
-                            int *recovered);
+                            int *recovered, int *reload);
 
 #endif

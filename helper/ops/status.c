@@ -14,6 +14,7 @@
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
+#include "ops/httpd_ctl.h"
 #include "crypto/crypt_cert.h"
 #include "crypto/crypt_chain.h"
 #include "acme/acme_json.h"
@@ -113,11 +114,6 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
     const char *err = NULL;
     if (cert_state_open(&cert, ctx, name, &err) != APR_SUCCESS)
         return json_pack("{s:s, s:s}", "name", name, "error", err);
-    int recovered = 0;
-    if (cert_state_lock(cert, &err) == APR_SUCCESS) {
-        cert_state_recover(cert, &recovered, &err);
-        deploy_recover(ctx, cert, &recovered);
-    }
     json_t *warnings = json_array();
     json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name, "state",
                           cert_state_name(cert), "automated", 0, "provider",
@@ -188,6 +184,33 @@ static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
     return names;
 }
 
+/* What killed helpers left behind: every order's tokens withdrawn, every
+ * deploy switched back, then one reload for all of them. */
+static void recover_all(const ops_ctx_t *ctx, const apr_array_header_t *names)
+{
+    int reload = 0;
+    for (int i = 0; i < names->nelts; i++) {
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
+        cert_state_t *cert = NULL;
+        const char *err = NULL;
+        int recovered = 0;
+        if (cert_state_open(&cert, &cert_ctx,
+                            APR_ARRAY_IDX(names, i, const char *),
+                            &err) == APR_SUCCESS &&
+            cert_state_lock(cert, &err) == APR_SUCCESS) {
+            cert_state_recover(cert, &recovered, &err);
+            deploy_recover(&cert_ctx, cert, &recovered, &reload);
+        }
+        apr_pool_destroy(sub);
+    }
+    const char *err = NULL;
+    if (reload && httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
+        ops_progress(ctx, "warning: %s", err);
+}
+
 json_t *status_document(const ops_ctx_t *ctx)
 {
     const char *provider = NULL;
@@ -203,6 +226,7 @@ json_t *status_document(const ops_ctx_t *ctx)
     }
     json_t *certs = json_array();
     apr_array_header_t *names = cert_names(ctx);
+    recover_all(ctx, names);
     for (int i = 0; i < names->nelts; i++) {
         /* A pool per certificate: a thousand of them stay small. */
         apr_pool_t *sub = NULL;

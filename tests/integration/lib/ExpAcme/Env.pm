@@ -24,6 +24,8 @@ package ExpAcme::Env;
 #       port 80 (Pebble's httpPort) only through the challenge window
 #   ExpAcme::Env->new(cert_validity => S)        # Pebble issues S-second
 #                                                # certificates
+#   ExpAcme::Env->new(pebble_conf => {domainBlocklist => [...]})
+#                                                # more of pebble.json
 #   $env->ctl({env => {EXPACME_TEST_NOW => $t}}, 'renew');
 #   $env->set_config(notify_command => '...');   # rewrites expacme.conf
 #   $env->served_pem;  $env->live_pair_ok;  $env->pem_fingerprint($pem)
@@ -349,6 +351,8 @@ sub start_pebble {
     $pebble{externalAccountMACKeys} = $opt->{eab} if $opt->{eab};
     $pebble{certificateValidityPeriod} = $opt->{cert_validity} + 0
         if $opt->{cert_validity};
+    # More of pebble.json, e.g. {domainBlocklist => [...]}.
+    %pebble = (%pebble, %{$opt->{pebble_conf} || {}});
     my $conf = "$self->{dir}/pebble.json";
     _write($conf, $JSON->encode({pebble => \%pebble}));
     my %env = (PEBBLE_VA_NOSLEEP => 1, PEBBLE_AUTHZREUSE => 0);
