@@ -212,11 +212,26 @@ apr_status_t state_write_json(const char *path, json_t *json, const char **err,
     return state_write_file(path, copy, strlen(copy), 0600, err, pool);
 }
 
+/* 1 when dir is a directory with exactly mode: nothing to make or fix.
+ * renew and status open a thousand certificates' directories a run. */
+static int dir_ready(const char *dir, apr_fileperms_t mode)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+           (st.st_mode & 0777) == (mode_t)(mode & 0777);
+}
+
 static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
                             const char *kind, const char *name,
                             const char **err, apr_pool_t *pool)
 {
     *out = NULL;
+    const char *ready =
+        apr_pstrcat(pool, config->state_dir, "/", kind, "/", name, NULL);
+    if (dir_ready(config->state_dir, 0700) && dir_ready(ready, 0700)) {
+        *out = ready;
+        return APR_SUCCESS;
+    }
     apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
     if (rv != APR_SUCCESS)
         return rv;

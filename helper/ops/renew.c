@@ -12,7 +12,7 @@
 #include "ops/renew.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "apr_strings.h"
@@ -26,6 +26,7 @@
 #include "acme/acme_json.h"
 #include "ops/notify.h"
 #include "ops/provider.h"
+#include "ops/parallel.h"
 #include "ops/sign.h"
 #include "base/log.h"
 #include "base/schedule.h"
@@ -258,7 +259,6 @@ typedef struct {
     renew_job_t *jobs;
     int count;
     int now_flag;
-    atomic_int next;
     pthread_mutex_t keep_lock; /* guards ctx->pool */
 } renew_run_t;
 
@@ -358,67 +358,24 @@ static void sign_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
         job->then_deploy = 0;
 }
 
-/* A worker: its own allocator and root pool (APR pools are not shared
- * between threads), a pool per order, the next job from one counter. */
-static void *sign_worker(void *data)
+static void sign_job(void *baton, int i, apr_pool_t *scratch)
 {
-    renew_run_t *run = data;
-    apr_allocator_t *allocator = NULL;
-    apr_pool_t *root = NULL;
-    if (apr_allocator_create(&allocator) != APR_SUCCESS)
-        return NULL;
-    if (apr_pool_create_unmanaged_ex(&root, NULL, allocator) != APR_SUCCESS) {
-        apr_allocator_destroy(allocator);
-        return NULL;
-    }
-    apr_allocator_owner_set(allocator, root);
-    for (;;) {
-        int i = atomic_fetch_add(&run->next, 1);
-        if (i >= run->count)
-            break;
-        renew_job_t *job = &run->jobs[i];
-        if (job->action != SCHEDULE_SIGN || ops_interrupted(run->ctx))
-            continue;
-        apr_pool_t *sub = NULL;
-        apr_pool_create(&sub, root);
-        ops_ctx_t ctx;
-        ops_ctx_sub(&ctx, run->ctx, sub);
-        sign_one(run, job, &ctx);
-        apr_pool_destroy(sub);
-    }
-    apr_pool_destroy(root);
-    return NULL;
+    renew_run_t *run = baton;
+    renew_job_t *job = &run->jobs[i];
+    if (job->action != SCHEDULE_SIGN || ops_interrupted(run->ctx))
+        return;
+    ops_ctx_t ctx;
+    ops_ctx_sub(&ctx, run->ctx, scratch);
+    sign_one(run, job, &ctx);
 }
 
-static int count_action(const renew_run_t *run, schedule_action_t action)
-{
-    int n = 0;
-    for (int i = 0; i < run->count; i++)
-        n += run->jobs[i].action == action;
-    return n;
-}
-
-/* Every order of the run at once, at most renew_concurrency at a time;
- * one failing never waits for, blocks or undoes another. */
+/* Every order of the run at once, at most renew_concurrency at a time
+ * (ops/parallel.h); one failing never waits for, blocks or undoes
+ * another. */
 static void sign_all(renew_run_t *run)
 {
-    int orders = count_action(run, SCHEDULE_SIGN);
-    if (orders == 0)
-        return;
-    int threads = (int)run->ctx->config->renew_concurrency;
-    if (threads > orders)
-        threads = orders;
-    pthread_t *ids = apr_pcalloc(run->ctx->pool, sizeof(*ids) * threads);
-    int started = 0;
-    atomic_store(&run->next, 0);
-    for (; started < threads; started++) {
-        if (pthread_create(&ids[started], NULL, sign_worker, run) != 0)
-            break;
-    }
-    if (started == 0)
-        sign_worker(run); /* no thread to be had: this one does them all */
-    for (int i = 0; i < started; i++)
-        pthread_join(ids[i], NULL);
+    ops_parallel(run->count, (int)run->ctx->config->renew_concurrency, sign_job,
+                 run);
 }
 
 /* Every certificate to deploy in this run in one batch. */
@@ -470,6 +427,18 @@ static void plan_all(renew_run_t *run)
     }
 }
 
+/* A deploy batch holds every certificate's lock at once. */
+static void raise_fd_limit(int certs)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)certs * 2 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
                        int now_flag)
 {
@@ -493,6 +462,7 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
             APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *)->name;
         run.jobs[i].entry = entry;
     }
+    raise_fd_limit(n);
     plan_all(&run);
     sign_all(&run);
     deploy_all(&run);
