@@ -91,5 +91,6 @@ cli_exit_t cmd_renew_run(cli_t *cli)
         json_array_append_new(
             list, entry_json(&APR_ARRAY_IDX(res.entries, i, renew_entry_t)));
     cli->result = json_pack("{s:o}", "certificates", list);
+    cli->unchanged = !res.changed;
     return st == OPS_OK ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }

@@ -12,6 +12,7 @@
 #include "ops/renew.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <string.h>
 
@@ -259,6 +260,7 @@ typedef struct {
     renew_job_t *jobs;
     int count;
     int now_flag;
+    atomic_int saved;          /* some schedule.json was written */
     pthread_mutex_t keep_lock; /* guards ctx->pool */
 } renew_run_t;
 
@@ -274,12 +276,14 @@ static const char *keep(renew_run_t *run, const char *s)
 
 /* schedule.json is written only when the run changed it: a thousand
  * certificates with nothing due cost a thousand reads, no writes. */
-static void schedule_save_changed(renew_entry_t *entry, const ops_ctx_t *ctx,
-                                  renew_cert_t *rc, json_t *before)
+static void schedule_save_changed(renew_run_t *run, renew_entry_t *entry,
+                                  const ops_ctx_t *ctx, renew_cert_t *rc,
+                                  json_t *before)
 {
     const char *err = NULL;
     if (before != NULL && json_equal(before, rc->sched))
         return;
+    atomic_store(&run->saved, 1);
     if (cert_schedule_save(rc->cert, rc->sched, &err) != APR_SUCCESS) {
         ops_progress(ctx, "warning: %s", err);
         entry->save_failed = 1;
@@ -319,7 +323,7 @@ static void plan_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
         job->replaces = keep(run, acme_json_string_member(rc.sched, "ari_id"));
     if (action != SCHEDULE_NOTHING)
         ops_progress(ctx, "%s: %s (%s)", entry->cert, entry->action, d.why);
-    schedule_save_changed(entry, ctx, &rc, before);
+    schedule_save_changed(run, entry, ctx, &rc, before);
 }
 
 /* After a sign or deploy: the outcome into schedule.json (backoff, or the
@@ -344,7 +348,7 @@ static void record(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx,
     entry->result = st == OPS_OK ? "success" : "failure";
     if (st != OPS_OK)
         entry->error = keep(run, error->message);
-    schedule_save_changed(entry, ctx, &rc, NULL);
+    schedule_save_changed(run, entry, ctx, &rc, NULL);
 }
 
 static void sign_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
@@ -468,11 +472,15 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
     deploy_all(&run);
     pthread_mutex_destroy(&run.keep_lock);
     int failed = 0;
+    result->changed = atomic_load(&run.saved);
     for (int i = 0; i < n; i++) {
         const renew_entry_t *e =
             &APR_ARRAY_IDX(result->entries, i, renew_entry_t);
         if (e->error != NULL || e->save_failed)
             failed = 1;
+        if (e->error != NULL || e->warning != NULL ||
+            strcmp(e->action ? e->action : "none", "none") != 0)
+            result->changed = 1;
     }
     return failed ? OPS_FAILED : OPS_OK;
 }

@@ -26,6 +26,7 @@ typedef struct {
 
 typedef struct {
     apr_array_header_t *entries; /* renew_entry_t, configuration order */
+    int changed; /* something was done, saved, warned or failed */
 } renew_result_t;
 
 /* now_flag: sign and deploy every certificate at once, whatever is due.

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "apr_file_info.h"
@@ -123,6 +124,8 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
                         ctx->pool) == APR_SUCCESS) {
         json_object_set(o, "names", json_object_get(csr, "names"));
         json_object_set(o, "key_type", json_object_get(csr, "key_type"));
+        if (json_object_get(csr, "key_type2") != NULL)
+            json_object_set(o, "key_type2", json_object_get(csr, "key_type2"));
     }
     const expacme_cert_conf_t *conf = config_cert(ctx->config, name);
     json_t *deployed = NULL;
@@ -265,4 +268,13 @@ void status_refresh(const ops_ctx_t *ctx)
 {
     json_t *doc = json_pool_bind(status_document(ctx), ctx->pool);
     status_publish(ctx, doc);
+}
+
+int status_fresh(const ops_ctx_t *ctx, long max_age)
+{
+    struct stat st;
+    if (stat(ctx->config->status_file, &st) != 0)
+        return 0;
+    apr_int64_t age = (apr_int64_t)time(NULL) - (apr_int64_t)st.st_mtime;
+    return age >= 0 && age < max_age;
 }
