@@ -23,9 +23,8 @@ struct acme_ca {
     char gate_detail[512];
 };
 
-apr_status_t acme_ca_open(acme_ca_t **out, const char *directory_url,
-                          const acme_options_t *options, const char **err,
-                          apr_pool_t *pool)
+apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
+                          const char **err, apr_pool_t *pool)
 {
     acme_ca_t *ca = apr_pcalloc(pool, sizeof(*ca));
     *out = NULL;
@@ -35,9 +34,21 @@ apr_status_t acme_ca_open(acme_ca_t **out, const char *directory_url,
         *err = "cannot create the CA view's mutex";
         return rv;
     }
-    rv = acme_session_open(&ca->base, directory_url, options, err, pool);
+    ca->base = base;
+    *out = ca;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_ca_open(acme_ca_t **out, const char *directory_url,
+                          const acme_options_t *options, const char **err,
+                          apr_pool_t *pool)
+{
+    acme_session_t *base = NULL;
+    *out = NULL;
+    apr_status_t rv =
+        acme_session_open(&base, directory_url, options, err, pool);
     if (rv == APR_SUCCESS)
-        *out = ca;
+        rv = acme_ca_wrap(out, base, err, pool);
     return rv;
 }
 

@@ -19,6 +19,11 @@ apr_status_t acme_ca_open(acme_ca_t **out, const char *directory_url,
                           const acme_options_t *options, const char **err,
                           apr_pool_t *pool);
 
+/* The view of a session already open (its directory read): what
+ * acme_ca_open does after the fetch, and what the unit tests build on. */
+apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
+                          const char **err, apr_pool_t *pool);
+
 /* A session of this thread (options: its timeouts, trust roots,
  * progress and interrupted flag) on the shared view; allocated in pool. */
 apr_status_t acme_ca_attach(acme_session_t **out, acme_ca_t *ca,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apr_file_io.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "challenge_store.h"
@@ -230,6 +231,33 @@ static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
     return rv;
 }
 
+/* Two managed certificates never share a deployed file (SPEC §2): what
+ * names the first file given twice, or NULL. */
+static const char *shared_file(const expacme_config_t *config, apr_pool_t *pool)
+{
+    apr_hash_t *seen = apr_hash_make(pool);
+    for (int i = 0; i < config->certs->nelts; i++) {
+        const expacme_cert_conf_t *c =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
+        const char *files[] = {c->cert_file, c->key_file, c->cert_file2,
+                               c->key_file2};
+        for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+            if (files[k] == NULL)
+                continue;
+            const char *other =
+                apr_hash_get(seen, files[k], APR_HASH_KEY_STRING);
+            if (other != NULL && strcmp(other, c->name) != 0)
+                return apr_psprintf(pool,
+                                    "[cert %s] and [cert %s] both name %s: "
+                                    "each managed certificate needs files "
+                                    "of its own",
+                                    other, c->name, files[k]);
+            apr_hash_set(seen, files[k], APR_HASH_KEY_STRING, c->name);
+        }
+    }
+    return NULL;
+}
+
 apr_status_t config_load(expacme_config_t **out, const char **err,
                          const char *path, apr_pool_t *pool)
 {
@@ -277,6 +305,11 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
             *err = apr_psprintf(pool, "%s:%d: %s", path, lineno, problem);
             return APR_EINVAL;
         }
+    }
+    const char *shared = shared_file(config, pool);
+    if (shared != NULL) {
+        *err = apr_psprintf(pool, "%s: %s", path, shared);
+        return APR_EINVAL;
     }
     *out = config;
     return APR_SUCCESS;
