@@ -1,5 +1,5 @@
 /* deploy.c — the deploy engine: the pending certificates into the files
- * httpd serves, with no restart and no failed handshake (SPEC §5).
+ * httpd serves, with no restart and no failed handshake (manual §5).
  *
  * A batch deploys many certificates with one reload: each is verified,
  * backed up, written and switched on its own; then one configtest and one
@@ -327,8 +327,10 @@ static const char *switch_back(deploy_job_t *job, deploy_step_t failed_at,
     const char *err = NULL;
     *reload = 0;
     if (failed_at < STEP_SWITCH) {
-        if (job->new_gen != NULL)
-            deploy_live_prune(&job->live, job->old_gen, NULL, pool);
+        /* A generation a killed helper was still writing is in no
+         * journal: keep only what is live. */
+        deploy_live_prune(&job->live, job->old_gen,
+                          deploy_live_current(&job->live, pool), pool);
         return "nothing live was changed";
     }
     if (deploy_live_switch(&job->live, job->old_gen, &err, pool) != APR_SUCCESS)
@@ -420,7 +422,13 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
 }
 
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
-                            int *recovered, int *reload)
+                            int *recovered)
+{
+    return deploy_recover_deferred(ctx, cert, recovered, NULL);
+}
+
+apr_status_t deploy_recover_deferred(const ops_ctx_t *ctx, cert_state_t *cert,
+                                     int *recovered, int *reload)
 {
     json_t *d = acme_json_object_member(cert->status, "deploying");
     const expacme_cert_conf_t *conf = config_cert(ctx->config, cert->name);
@@ -428,7 +436,7 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
     if (d == NULL || conf == NULL)
         return APR_SUCCESS;
     json_int_t pid = json_integer_value(json_object_get(d, "pid"));
-    if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0)
+    if (pid != getpid() && cert_state_pid_alive(pid))
         return APR_SUCCESS; /* still running */
     deploy_job_t job;
     memset(&job, 0, sizeof(job));
@@ -552,8 +560,8 @@ static void job_start(deploy_job_t *job)
     if (cert_state_open(&job->cert, &job->ctx, req->name, &err) !=
             APR_SUCCESS ||
         cert_state_lock(job->cert, &err) != APR_SUCCESS ||
-        deploy_recover(&job->ctx, job->cert, &req->result.recovered,
-                       &job->reload) != APR_SUCCESS) {
+        deploy_recover_deferred(&job->ctx, job->cert, &req->result.recovered,
+                                &job->reload) != APR_SUCCESS) {
         req->status =
             ops_fail(&req->error, OPS_FAILED, 2602, req->pool, "%s", err);
         return;

@@ -1,4 +1,4 @@
-/* deploy.h — the deploy engine (SPEC §5): verify the pending pair, switch
+/* deploy.h — the deploy engine (manual §5): verify the pending pair, switch
  * the live files to it (ops/deploy_live.h), configtest, graceful, check
  * that the listener is up and serves the new leaf; any failure rolls
  * back.  Each step is journalled in the certificate's status.json before
@@ -40,12 +40,16 @@ ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
                         const char *reason);
 
 /* A deploy killed mid-way (its pid gone): puts the previous pair back and
- * records what happened in Last Deploy Status.  With reload NULL it
- * reloads httpd itself when needed; else it only switches back and sets
- * *reload, and the caller reloads once for all it recovered (a batch
- * killed at its graceful: one reload while some pairs were still new
- * would serve them). */
+ * records what happened in Last Deploy Status, reloading httpd when it
+ * may have read the new pair. */
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
-                            int *recovered, int *reload);
+                            int *recovered);
+
+/* The same without the reload: sets *reload when one is needed, and the
+ * caller reloads once for every certificate it recovered (a batch killed
+ * at its graceful: a reload while some pairs were still new would serve
+ * them).  reload NULL: as deploy_recover. */
+apr_status_t deploy_recover_deferred(const ops_ctx_t *ctx, cert_state_t *cert,
+                                     int *recovered, int *reload);
 
 #endif

@@ -18,20 +18,20 @@
 
 #include "apr_strings.h"
 
-#include "ops/cert_schedule.h"
-#include "ops/cert_state.h"
-#include "ops/deploy.h"
-#include "crypto/crypt_cert.h"
-#include "crypto/crypt_chain.h"
-#include "crypto/crypt_random.h"
 #include "acme/acme_json.h"
-#include "ops/notify.h"
-#include "ops/provider.h"
-#include "ops/parallel.h"
-#include "ops/sign.h"
 #include "base/log.h"
 #include "base/schedule.h"
 #include "base/state.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_random.h"
+#include "ops/cert_schedule.h"
+#include "ops/cert_state.h"
+#include "ops/deploy.h"
+#include "ops/notify.h"
+#include "ops/parallel.h"
+#include "ops/provider.h"
+#include "ops/sign.h"
 
 #define WARN_INTERVAL 86400
 
@@ -298,7 +298,10 @@ static void plan_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
     const char *err = NULL;
     if (cert_state_open(&rc.cert, ctx, entry->cert, &err) != APR_SUCCESS ||
         cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
-        entry->error = keep(run, err);
+        ops_error_t error = {0};
+        ops_fail(&error, OPS_FAILED, 2961, ctx->pool, "%s", err);
+        entry->error = keep(run, error.message);
+        entry->logno = error.logno;
         return;
     }
     json_t *before = json_pool_bind(json_deep_copy(rc.sched), ctx->pool);
@@ -346,8 +349,10 @@ static void record(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx,
     else
         note_failure(&rc, ops_now(ctx));
     entry->result = st == OPS_OK ? "success" : "failure";
-    if (st != OPS_OK)
+    if (st != OPS_OK) {
         entry->error = keep(run, error->message);
+        entry->logno = error->logno;
+    }
     schedule_save_changed(run, entry, ctx, &rc, NULL);
 }
 

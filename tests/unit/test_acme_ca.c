@@ -86,7 +86,8 @@ static void test_nonces(void)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     acme_ca_nonce_put(ca, big);
-    ok(!acme_ca_nonce_take(ca, buf, sizeof(buf)), "an oversized nonce is dropped");
+    ok(!acme_ca_nonce_take(ca, buf, sizeof(buf)),
+       "an oversized nonce is dropped");
 }
 
 static long seen_remaining[THREADS];
@@ -133,7 +134,8 @@ static void test_gate(void)
            strcmp(why->detail, "slow down") == 0,
        "the problem that closed it, with the time left");
     acme_ca_gate_close(ca, &p, 0);
-    ok(acme_ca_gate_remaining(ca, &why, pool) >= 29, "a zero wait changes nothing");
+    ok(acme_ca_gate_remaining(ca, &why, pool) >= 29,
+       "a zero wait changes nothing");
 }
 
 static void test_attach(void)
