@@ -93,6 +93,9 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
 const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
                                        const char *name)
 {
+    /* A thousand sections: looked up by hash once loaded. */
+    if (config->cert_index != NULL)
+        return apr_hash_get(config->cert_index, name, APR_HASH_KEY_STRING);
     for (int i = 0; i < config->certs->nelts; i++) {
         const expacme_cert_conf_t *cert =
             APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
@@ -305,6 +308,12 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
             *err = apr_psprintf(pool, "%s:%d: %s", path, lineno, problem);
             return APR_EINVAL;
         }
+    }
+    config->cert_index = apr_hash_make(pool);
+    for (int i = 0; i < config->certs->nelts; i++) {
+        expacme_cert_conf_t *c =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
+        apr_hash_set(config->cert_index, c->name, APR_HASH_KEY_STRING, c);
     }
     const char *shared = shared_file(config, pool);
     if (shared != NULL) {

@@ -42,6 +42,7 @@ typedef struct {
     unsigned long order_timeout;      /* seconds, one whole order */
     unsigned long renew_concurrency;  /* orders renew runs at a time */
     apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
+    struct apr_hash_t *cert_index; /* name -> cert, once loaded; or NULL */
 } expacme_config_t;
 
 /* Reads path (or $EXPACME_CONFIG, or the default).  A file named

@@ -107,11 +107,37 @@ static int step_from_name(const char *name)
     return -1;
 }
 
+/* A step's allocations go in a scratch pool: a batch keeps a thousand
+ * jobs alive at once, each with only what the later steps need. */
+static apr_pool_t *scratch_begin(deploy_job_t *job)
+{
+    apr_pool_t *keep = job->ctx.pool;
+    apr_pool_t *scratch = NULL;
+    apr_pool_create(&scratch, keep);
+    job->ctx.pool = scratch;
+    return keep;
+}
+
+static void scratch_end(deploy_job_t *job, apr_pool_t *keep, const char **err)
+{
+    apr_pool_t *scratch = job->ctx.pool;
+    job->ctx.pool = keep;
+    if (err != NULL && *err != NULL)
+        *err = apr_pstrdup(keep, *err);
+    apr_pool_destroy(scratch);
+}
+
+static apr_status_t x509_free_cleanup(void *data)
+{
+    X509_free(data);
+    return APR_SUCCESS;
+}
+
 /* Records the step about to run.  EXPACME_TEST_CRASH_AT=<step> makes the
  * helper kill itself right there: how the tests prove that a kill -9 at
  * any step leaves a working pair (never set it outside tests). */
-static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
-                          const char **err)
+static apr_status_t enter_step(deploy_job_t *job, deploy_step_t step,
+                               const char **err)
 {
     job->step = step;
     if (job->started == 0)
@@ -229,8 +255,17 @@ static apr_status_t write_generation(deploy_job_t *job, const char **err)
     return rv;
 }
 
+static apr_status_t enter(deploy_job_t *job, deploy_step_t step,
+                          const char **err)
+{
+    apr_pool_t *keep = scratch_begin(job);
+    apr_status_t rv = enter_step(job, step, err);
+    scratch_end(job, keep, rv == APR_SUCCESS ? NULL : err);
+    return rv;
+}
+
 /* This certificate's own steps, up to the switch. */
-static apr_status_t run_own_steps(deploy_job_t *job, const char **err)
+static apr_status_t own_steps(deploy_job_t *job, const char **err)
 {
     apr_pool_t *pool = job->ctx.pool;
     apr_status_t rv = enter(job, STEP_VERIFY, err);
@@ -251,6 +286,30 @@ static apr_status_t run_own_steps(deploy_job_t *job, const char **err)
         rv = enter(job, STEP_SWITCH, err);
     if (rv == APR_SUCCESS)
         rv = deploy_live_switch(&job->live, job->new_gen, err, pool);
+    return rv;
+}
+
+/* The own steps in a scratch pool; what the batch steps need after them
+ * (generations, SNI, the leaves to look for) is kept. */
+static apr_status_t run_own_steps(deploy_job_t *job, const char **err)
+{
+    apr_pool_t *keep = scratch_begin(job);
+    apr_status_t rv = own_steps(job, err);
+    job->old_gen = job->old_gen ? apr_pstrdup(keep, job->old_gen) : NULL;
+    job->new_gen = job->new_gen ? apr_pstrdup(keep, job->new_gen) : NULL;
+    job->sni = job->sni ? apr_pstrdup(keep, job->sni) : NULL;
+    for (int i = 0; i < 2; i++) {
+        deploy_pair_t *p = &job->pairs[i];
+        p->chain_pem = p->key_pem = NULL;
+        p->chain_len = p->key_len = 0;
+        if (p->leaf == NULL)
+            continue;
+        p->leaf = X509_dup(p->leaf);
+        if (p->leaf != NULL)
+            apr_pool_cleanup_register(keep, p->leaf, x509_free_cleanup,
+                                      apr_pool_cleanup_null);
+    }
+    scratch_end(job, keep, rv == APR_SUCCESS ? NULL : err);
     return rv;
 }
 
@@ -657,10 +716,12 @@ static void check_one(void *baton, int i, apr_pool_t *scratch)
     if (!job->active)
         return;
     job->rv = enter(job, STEP_CHECK_SERVED, &job->err);
+    apr_pool_t *keep = scratch_begin(job);
     if (job->rv == APR_SUCCESS)
         job->rv = check_served(job, &job->err);
     if (job->rv == APR_SUCCESS)
         job_succeeded(job);
+    scratch_end(job, keep, &job->err);
 }
 
 /* Each active certificate checked with its SNI (in parallel); those not
