@@ -41,7 +41,7 @@ typedef struct {
     unsigned long ca_timeout;         /* seconds, one request */
     unsigned long order_timeout;      /* seconds, one whole order */
     unsigned long renew_concurrency;  /* orders renew runs at a time */
-    apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
+    apr_array_header_t *certs;     /* expacme_cert_conf_t *; "server" first */
     struct apr_hash_t *cert_index; /* name -> cert, once loaded; or NULL */
 } expacme_config_t;
 
