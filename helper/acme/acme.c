@@ -7,6 +7,7 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
+#include "acme/acme_ca.h"
 #include "acme/acme_json.h"
 #include "token_rules.h"
 
@@ -48,17 +49,36 @@ const char *acme_escape(const char *s, apr_size_t max, apr_pool_t *pool)
 static void nonce_keep(acme_session_t *s, const http_response_t *resp)
 {
     const char *nonce = resp->replay_nonce;
-    if (nonce != NULL && token_rules_token_valid(nonce, strlen(nonce)))
+    if (nonce == NULL || !token_rules_token_valid(nonce, strlen(nonce)))
+        return;
+    if (s->ca != NULL)
+        acme_ca_nonce_put(s->ca, nonce);
+    else
         APR_ARRAY_PUSH(s->nonces, const char *) = apr_pstrdup(s->pool, nonce);
+}
+
+/* One from the pool (the shared one in a concurrent run), else fresh. */
+static int nonce_pop(const char **out, acme_session_t *s, apr_pool_t *pool)
+{
+    if (s->ca != NULL) {
+        char buf[256];
+        if (!acme_ca_nonce_take(s->ca, buf, sizeof(buf)))
+            return 0;
+        *out = apr_pstrdup(pool, buf);
+        return 1;
+    }
+    if (s->nonces->nelts == 0)
+        return 0;
+    *out = *(const char **)apr_array_pop(s->nonces);
+    return 1;
 }
 
 static apr_status_t nonce_take(const char **out, acme_session_t *s,
                                const char **err, apr_pool_t *pool)
 {
-    if (s->nonces->nelts > 0) {
+    if (nonce_pop(out, s, pool)) {
         /* The newest first: after badNonce it is the one the error
          * carried, which is the one RFC 8555 §6.5 says to use. */
-        *out = *(const char **)apr_array_pop(s->nonces);
         return APR_SUCCESS;
     }
     http_response_t *resp = NULL;
@@ -67,14 +87,13 @@ static apr_status_t nonce_take(const char **out, acme_session_t *s,
     if (rv != APR_SUCCESS)
         return rv;
     nonce_keep(s, resp);
-    if (s->nonces->nelts == 0) {
+    if (!nonce_pop(out, s, pool)) {
         *err = apr_psprintf(pool,
                             "%s: answered %ld without a valid "
                             "Replay-Nonce",
                             s->new_nonce_url, resp->status);
         return APR_EGENERAL;
     }
-    *out = *(const char **)apr_array_pop(s->nonces);
     return APR_SUCCESS;
 }
 
@@ -180,6 +199,36 @@ static int worth_waiting(acme_session_t *s, const acme_problem_t *p, int waits)
     return p->http_status == 503 || problem_is(p, "rateLimited");
 }
 
+/* A concurrent run: a Retry-After another order got holds this one
+ * back too — waited out when short, else this request fails with it. */
+static apr_status_t gate_wait(acme_session_t *s, const char **err,
+                              apr_pool_t *pool)
+{
+    for (int waits = 0; s->ca != NULL; waits++) {
+        acme_problem_t *why = NULL;
+        long remaining = acme_ca_gate_remaining(s->ca, &why, s->pool);
+        if (remaining == 0)
+            return APR_SUCCESS;
+        if (waits >= 3 || remaining > s->options.max_retry_after_s) {
+            s->problem = why;
+            *err = apr_psprintf(pool,
+                                "the CA asked to wait %lds more (Retry-After "
+                                "of another order): %s",
+                                remaining, acme_problem_text(why, pool));
+            return APR_EGENERAL;
+        }
+        progress(s, apr_psprintf(pool,
+                                 "CA busy; waiting %lds as its Retry-After "
+                                 "asks (another order)",
+                                 remaining));
+        if (acme_wait(s, apr_time_from_sec(remaining)) != APR_SUCCESS) {
+            *err = "interrupted";
+            return APR_EINTR;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t post_once(http_response_t **out, acme_session_t *s,
                               const char *url, const json_t *payload,
                               const char *accept, const char **err,
@@ -210,7 +259,9 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
     s->problem = NULL;
     for (;;) {
         http_response_t *resp = NULL;
-        apr_status_t rv = post_once(&resp, s, url, payload, accept, err, pool);
+        apr_status_t rv = gate_wait(s, err, pool);
+        if (rv == APR_SUCCESS)
+            rv = post_once(&resp, s, url, payload, accept, err, pool);
         if (rv != APR_SUCCESS)
             return rv;
         if (resp->status >= 200 && resp->status < 300) {
@@ -223,6 +274,9 @@ apr_status_t acme_post(http_response_t **out, acme_session_t *s,
             progress(s, "CA rejected the nonce; retrying with its fresh one");
             continue;
         }
+        if (s->ca != NULL && p->retry_after_s > 0 &&
+            (p->http_status == 503 || problem_is(p, "rateLimited")))
+            acme_ca_gate_close(s->ca, p, p->retry_after_s);
         if (worth_waiting(s, p, waits)) {
             waits++;
             progress(s, apr_psprintf(pool,
@@ -289,6 +343,14 @@ static apr_status_t directory_read(acme_session_t *s, const char **err,
     return APR_SUCCESS;
 }
 
+void acme_options_defaults(acme_options_t *o)
+{
+    if (o->bad_nonce_retries <= 0)
+        o->bad_nonce_retries = 20;
+    if (o->max_retry_after_s <= 0)
+        o->max_retry_after_s = 60;
+}
+
 apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
                                const acme_options_t *options, const char **err,
                                apr_pool_t *pool)
@@ -297,10 +359,7 @@ apr_status_t acme_session_open(acme_session_t **out, const char *directory_url,
     *out = NULL;
     s->pool = pool;
     s->options = *options;
-    if (s->options.bad_nonce_retries <= 0)
-        s->options.bad_nonce_retries = 20;
-    if (s->options.max_retry_after_s <= 0)
-        s->options.max_retry_after_s = 60;
+    acme_options_defaults(&s->options);
     s->directory_url = directory_url;
     s->nonces = apr_array_make(pool, 4, sizeof(const char *));
     apr_status_t rv = http_client_create(&s->http, &s->options.http, err, pool);

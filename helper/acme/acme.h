@@ -44,8 +44,12 @@ typedef struct {
     void *progress_baton;
 } acme_options_t;
 
+/* A CA shared by the sessions of a concurrent run (acme/acme_ca.h). */
+typedef struct acme_ca acme_ca_t;
+
 typedef struct acme_session {
     apr_pool_t *pool;
+    acme_ca_t *ca; /* the shared view, or NULL for a session of its own */
     http_client_t *http;
     acme_options_t options;
     const char *directory_url;
@@ -63,6 +67,9 @@ typedef struct acme_session {
     jws_signer_t signer;
     acme_problem_t *problem; /* of the last failed request */
 } acme_session_t;
+
+/* Fills in the defaults of what options leaves 0. */
+void acme_options_defaults(acme_options_t *options);
 
 /* Fetches the directory.  APR_SUCCESS or an error in *err; transport
  * failures keep their http.h status (http_error_unreachable). */

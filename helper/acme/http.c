@@ -3,6 +3,7 @@
 #include "acme/http.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,17 +36,24 @@ static apr_status_t client_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_result;
+
+static void global_init(void)
+{
+    global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 apr_status_t http_client_create(http_client_t **out,
                                 const http_options_t *options, const char **err,
                                 apr_pool_t *pool)
 {
-    static int initialised;
-    if (!initialised) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            *err = "cannot initialise libcurl";
-            return APR_EGENERAL;
-        }
-        initialised = 1;
+    /* Once per process, whichever thread comes first (curl_global_init
+     * is not thread-safe itself). */
+    pthread_once(&global_once, global_init);
+    if (global_result != CURLE_OK) {
+        *err = "cannot initialise libcurl";
+        return APR_EGENERAL;
     }
     http_client_t *client = apr_pcalloc(pool, sizeof(*client));
     client->options = *options;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "apr_file_io.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "challenge_store.h"
@@ -57,6 +58,7 @@ static const number_key_t number_keys[] = {
     {"deploy_timeout", offsetof(expacme_config_t, deploy_timeout), 1, 600},
     {"dns_hook_timeout", offsetof(expacme_config_t, dns_hook_timeout), 1, 600},
     {"dns_wait", offsetof(expacme_config_t, dns_wait), 1, 3600},
+    {"renew_concurrency", offsetof(expacme_config_t, renew_concurrency), 1, 64},
     {NULL, 0, 0, 0}};
 
 static const string_key_t cert_keys[] = {
@@ -65,6 +67,8 @@ static const string_key_t cert_keys[] = {
     {"sni", offsetof(expacme_cert_conf_t, sni)},
     {"challenges", offsetof(expacme_cert_conf_t, challenges)},
     {"dns_hook", offsetof(expacme_cert_conf_t, dns_hook)},
+    {"cert_file2", offsetof(expacme_cert_conf_t, cert_file2)},
+    {"key_file2", offsetof(expacme_cert_conf_t, key_file2)},
     {NULL, 0}};
 
 static const char *const challenge_names[] = {"http-01", "tls-alpn-01",
@@ -111,6 +115,7 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->dns_hook_timeout = 60;
     config->dns_wait = 120;
     config->cluster_peer = host_name(pool);
+    config->renew_concurrency = 8;
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;
@@ -119,6 +124,9 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
 const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
                                        const char *name)
 {
+    /* A thousand sections: looked up by hash once loaded. */
+    if (config->cert_index != NULL)
+        return apr_hash_get(config->cert_index, name, APR_HASH_KEY_STRING);
     for (int i = 0; i < config->certs->nelts; i++) {
         const expacme_cert_conf_t *cert =
             APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
@@ -313,6 +321,33 @@ static const char *certs_check(const expacme_config_t *config, apr_pool_t *pool)
     return NULL;
 }
 
+/* Two managed certificates never share a deployed file (SPEC §2): what
+ * names the first file given twice, or NULL. */
+static const char *shared_file(const expacme_config_t *config, apr_pool_t *pool)
+{
+    apr_hash_t *seen = apr_hash_make(pool);
+    for (int i = 0; i < config->certs->nelts; i++) {
+        const expacme_cert_conf_t *c =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
+        const char *files[] = {c->cert_file, c->key_file, c->cert_file2,
+                               c->key_file2};
+        for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+            if (files[k] == NULL)
+                continue;
+            const char *other =
+                apr_hash_get(seen, files[k], APR_HASH_KEY_STRING);
+            if (other != NULL && strcmp(other, c->name) != 0)
+                return apr_psprintf(pool,
+                                    "[cert %s] and [cert %s] both name %s: "
+                                    "each managed certificate needs files "
+                                    "of its own",
+                                    other, c->name, files[k]);
+            apr_hash_set(seen, files[k], APR_HASH_KEY_STRING, c->name);
+        }
+    }
+    return NULL;
+}
+
 apr_status_t config_load(expacme_config_t **out, const char **err,
                          const char *path, apr_pool_t *pool)
 {
@@ -364,6 +399,17 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
     const char *problem = certs_check(config, pool);
     if (problem != NULL) {
         *err = apr_psprintf(pool, "%s: %s", path, problem);
+        return APR_EINVAL;
+    }
+    config->cert_index = apr_hash_make(pool);
+    for (int i = 0; i < config->certs->nelts; i++) {
+        expacme_cert_conf_t *c =
+            APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *);
+        apr_hash_set(config->cert_index, c->name, APR_HASH_KEY_STRING, c);
+    }
+    const char *shared = shared_file(config, pool);
+    if (shared != NULL) {
+        *err = apr_psprintf(pool, "%s: %s", path, shared);
         return APR_EINVAL;
     }
     *out = config;

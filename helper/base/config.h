@@ -21,7 +21,9 @@ typedef struct {
                                the certificate's first name */
     const char *challenges; /* as written: "http-01 tls-alpn-01 dns-01" */
     apr_array_header_t *challenge_types; /* const char *, preferred first */
-    const char *dns_hook; /* PROGRAM add|del NAME VALUE, or NULL */
+    const char *dns_hook;   /* PROGRAM add|del NAME VALUE, or NULL */
+    const char *cert_file2; /* the second pair (RSA beside ECDSA), or */
+    const char *key_file2;  /* NULL: SPEC §2 */
 } expacme_cert_conf_t;
 
 typedef struct {
@@ -49,7 +51,9 @@ typedef struct {
     const char *check_tls_address;    /* pre-flight probe, tls-alpn-01 */
     unsigned long dns_hook_timeout;   /* seconds for one hook run */
     unsigned long dns_wait;           /* seconds for a TXT record to show */
-    apr_array_header_t *certs; /* expacme_cert_conf_t *; "server" first */
+    unsigned long renew_concurrency;  /* orders renew runs at a time */
+    apr_array_header_t *certs;     /* expacme_cert_conf_t *; "server" first */
+    struct apr_hash_t *cert_index; /* name -> cert, once loaded; or NULL */
 } expacme_config_t;
 
 /* Reads path (or $EXPACME_CONFIG, or the default).  A file named

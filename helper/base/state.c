@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,11 +55,16 @@ static apr_status_t write_all(int fd, const void *data, apr_size_t len)
     return APR_SUCCESS;
 }
 
-apr_status_t state_write_file(const char *path, const void *data,
-                              apr_size_t len, apr_fileperms_t mode,
-                              const char **err, apr_pool_t *pool)
+/* Temporaries are unique per process and call: the threads of a renew
+ * run write files side by side. */
+static atomic_uint tmp_serial;
+
+static apr_status_t write_file(const char *path, const void *data,
+                               apr_size_t len, apr_fileperms_t mode, int sync,
+                               const char **err, apr_pool_t *pool)
 {
-    const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    const char *tmp = apr_psprintf(pool, "%s.tmp.%ld.%u", path, (long)getpid(),
+                                   atomic_fetch_add(&tmp_serial, 1));
     /* Always a new file of ours: whatever sits at tmp (left by a killed
      * run, or put there by someone else) is removed, never written into. */
     unlink(tmp);
@@ -74,7 +80,7 @@ apr_status_t state_write_file(const char *path, const void *data,
         rv = errno;
     if (rv == APR_SUCCESS)
         rv = write_all(fd, data, len);
-    if (rv == APR_SUCCESS && fsync(fd) != 0)
+    if (rv == APR_SUCCESS && sync && fsync(fd) != 0)
         rv = errno;
     if (close(fd) != 0 && rv == APR_SUCCESS)
         rv = errno;
@@ -85,10 +91,19 @@ apr_status_t state_write_file(const char *path, const void *data,
         unlink(tmp);
         return rv;
     }
+    if (!sync)
+        return APR_SUCCESS;
     rv = state_fsync_dir_of(path, pool);
     if (rv != APR_SUCCESS)
         *err = sys_error(pool, "cannot sync the directory of", path, rv);
     return rv;
+}
+
+apr_status_t state_write_file(const char *path, const void *data,
+                              apr_size_t len, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool)
+{
+    return write_file(path, data, len, mode, 1, err, pool);
 }
 
 apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
@@ -223,8 +238,8 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
     return APR_SUCCESS;
 }
 
-apr_status_t state_write_json(const char *path, json_t *json, const char **err,
-                              apr_pool_t *pool)
+static apr_status_t write_json(const char *path, json_t *json, int sync,
+                               const char **err, apr_pool_t *pool)
 {
     char *text = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text == NULL) {
@@ -233,7 +248,28 @@ apr_status_t state_write_json(const char *path, json_t *json, const char **err,
     }
     char *copy = apr_pstrcat(pool, text, "\n", NULL);
     free(text);
-    return state_write_file(path, copy, strlen(copy), 0600, err, pool);
+    return write_file(path, copy, strlen(copy), 0600, sync, err, pool);
+}
+
+apr_status_t state_write_json(const char *path, json_t *json, const char **err,
+                              apr_pool_t *pool)
+{
+    return write_json(path, json, 1, err, pool);
+}
+
+apr_status_t state_write_json_journal(const char *path, json_t *json,
+                                      const char **err, apr_pool_t *pool)
+{
+    return write_json(path, json, 0, err, pool);
+}
+
+/* 1 when dir is a directory with exactly mode: nothing to make or fix.
+ * renew and status open a thousand certificates' directories a run. */
+static int dir_ready(const char *dir, apr_fileperms_t mode)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+           (st.st_mode & 0777) == (mode_t)(mode & 0777);
 }
 
 static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
@@ -241,6 +277,12 @@ static apr_status_t sub_dir(const char **out, const expacme_config_t *config,
                             const char **err, apr_pool_t *pool)
 {
     *out = NULL;
+    const char *ready =
+        apr_pstrcat(pool, config->state_dir, "/", kind, "/", name, NULL);
+    if (dir_ready(config->state_dir, 0700) && dir_ready(ready, 0700)) {
+        *out = ready;
+        return APR_SUCCESS;
+    }
     apr_status_t rv = state_make_dir(config->state_dir, 0700, err, pool);
     if (rv != APR_SUCCESS)
         return rv;

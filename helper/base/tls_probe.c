@@ -141,16 +141,27 @@ apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
     return tls_probe_alpn_leaf(leaf, address, sni, NULL, timeout, err, pool);
 }
 
-apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
-                                 const char *sni, const char *alpn,
-                                 apr_interval_time_t timeout, const char **err,
-                                 apr_pool_t *pool)
+/* Signature algorithms a client offers so that only a leaf of one key
+ * kind can be chosen (TLS 1.3 and 1.2 names both; RSA-PSS and PKCS#1). */
+static const char *const kind_sigalgs[] = {
+    [TLS_PROBE_ANY] = NULL,
+    [TLS_PROBE_ECDSA] = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512",
+    [TLS_PROBE_RSA] = "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:"
+                      "rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512",
+};
+_Static_assert(sizeof(kind_sigalgs) / sizeof(kind_sigalgs[0]) ==
+                   TLS_PROBE_KINDS,
+               "one list per kind");
+
+/* A context offering only alpn (when not NULL) and only the signature
+ * algorithms of kind; NULL with *err. */
+static SSL_CTX *probe_ctx(const char *alpn, tls_probe_kind_t kind,
+                          const char **err)
 {
-    *leaf = NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         *err = "cannot create a TLS context";
-        return APR_ENOMEM;
+        return NULL;
     }
     unsigned char wire[64];
     size_t alen = alpn != NULL ? strlen(alpn) : 0;
@@ -162,6 +173,24 @@ apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
     /* No verification: the question is which certificate is served, not
      * whether it is trusted; the leaf is compared byte for byte. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    if (kind_sigalgs[kind] != NULL &&
+        SSL_CTX_set1_sigalgs_list(ctx, kind_sigalgs[kind]) != 1) {
+        SSL_CTX_free(ctx);
+        *err = "cannot restrict the probe's signature algorithms";
+        return NULL;
+    }
+    return ctx;
+}
+
+static apr_status_t probe(X509 **leaf, const char *address, const char *sni,
+                          const char *alpn, tls_probe_kind_t kind,
+                          apr_interval_time_t timeout, const char **err,
+                          apr_pool_t *pool)
+{
+    *leaf = NULL;
+    SSL_CTX *ctx = probe_ctx(alpn, kind, err);
+    if (ctx == NULL)
+        return APR_EGENERAL;
     int fd = tls_probe_connect(address, timeout, pool);
     apr_status_t rv = APR_EGENERAL;
     if (fd < 0)
@@ -172,4 +201,20 @@ apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
         close(fd);
     SSL_CTX_free(ctx);
     return rv;
+}
+
+apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
+                                 const char *sni, const char *alpn,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool)
+{
+    return probe(leaf, address, sni, alpn, TLS_PROBE_ANY, timeout, err, pool);
+}
+
+apr_status_t tls_probe_leaf_kind(X509 **leaf, const char *address,
+                                 const char *sni, tls_probe_kind_t kind,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool)
+{
+    return probe(leaf, address, sni, NULL, kind, timeout, err, pool);
 }

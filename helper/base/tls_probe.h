@@ -26,6 +26,21 @@ apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
 int tls_probe_connect(const char *address, apr_interval_time_t timeout,
                       apr_pool_t *pool);
 
+/* Which leaf a client gets that offers only the signature algorithms of
+ * one key kind: how deploy checks both pairs of an RSA + ECDSA
+ * certificate are served (SPEC §2). */
+typedef enum {
+    TLS_PROBE_ANY,
+    TLS_PROBE_ECDSA,
+    TLS_PROBE_RSA,
+    TLS_PROBE_KINDS
+} tls_probe_kind_t;
+
+apr_status_t tls_probe_leaf_kind(X509 **leaf, const char *address,
+                                 const char *sni, tls_probe_kind_t kind,
+                                 apr_interval_time_t timeout, const char **err,
+                                 apr_pool_t *pool);
+
 /* 1 when something accepts TCP connections on address. */
 int tls_probe_listening(const char *address, apr_interval_time_t timeout,
                         apr_pool_t *pool);

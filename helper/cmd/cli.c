@@ -133,9 +133,13 @@ static void progress_v(void *baton, const char *fmt, va_list ap)
     cli_t *cli = baton;
     if (cli->json)
         return;
+    /* One line at a time: the orders of a renew run report from their
+     * threads. */
+    flockfile(stderr);
     fputs("expacmectl: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 void cli_progress(void *baton, const char *fmt, ...)

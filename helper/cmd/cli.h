@@ -37,6 +37,9 @@ typedef struct {
     int argc;       /* remaining words after the command */
     const char **argv;
     apr_table_t *options; /* parsed command options */
+    /* The command changed nothing: a status page published less than
+     * STATUS_FRESH_S ago stays (renew with nothing due). */
+    int unchanged;
 } cli_t;
 
 /* Splits argv into positionals and options allowed by specs (NULL name

@@ -89,10 +89,28 @@ static cli_exit_t parse_request(cli_t *cli, csr_request_t *req)
                         "csr generate needs --cn FQDN");
     req->spec.cn = ascii_case(cli_option(cli, "cn"), 0, cli->pool);
     opt = cli_option(cli, "key-type");
+    const char *comma = opt ? strchr(opt, ',') : NULL;
+    if (comma != NULL) {
+        /* "ec256,rsa2048": a second key of the other kind (SPEC §2). */
+        if (crypt_key_type_parse(&req->key_type2, comma + 1, &err, cli->pool) !=
+            APR_SUCCESS)
+            return cli_fail(cli, CLI_EXIT_USAGE, 2840, "%s", err);
+        opt = apr_pstrndup(cli->pool, opt, (apr_size_t)(comma - opt));
+        req->has_second = 1;
+    }
     if (opt != NULL && crypt_key_type_parse(&req->key_type, opt, &err,
                                             cli->pool) != APR_SUCCESS)
         return cli_fail(cli, CLI_EXIT_USAGE, 2803, "%s", err);
     req->key_type_given = opt != NULL;
+    if (req->has_second && crypt_key_type_is_rsa(req->key_type) ==
+                               crypt_key_type_is_rsa(req->key_type2))
+        return cli_fail(cli, CLI_EXIT_USAGE, 2841,
+                        "--key-type: two keys are one ECDSA and one RSA "
+                        "(e.g. ec256,rsa2048)");
+    if (req->has_second && cli_option(cli, "reuse-key") != NULL)
+        return cli_fail(cli, CLI_EXIT_USAGE, 2842,
+                        "--reuse-key keeps one key: it cannot be combined "
+                        "with two key types");
     opt = cli_option(cli, "digest");
     if (opt != NULL && crypt_digest_parse(&req->spec.digest, opt, &err,
                                           cli->pool) != APR_SUCCESS)

@@ -89,6 +89,8 @@ static json_t *entry_json(const renew_entry_t *e)
         json_object_set_new(o, "code", code_json(e->logno));
     if (e->warning != NULL)
         json_object_set_new(o, "warning", json_string(e->warning));
+    if (e->deploy_result != NULL)
+        json_object_set_new(o, "deploy", json_string(e->deploy_result));
     return o;
 }
 
@@ -109,5 +111,6 @@ cli_exit_t cmd_renew_run(cli_t *cli)
         json_array_append_new(
             list, entry_json(&APR_ARRAY_IDX(res.entries, i, renew_entry_t)));
     cli->result = json_pack("{s:o}", "certificates", list);
+    cli->unchanged = !res.changed;
     return st == OPS_OK ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }

@@ -254,7 +254,8 @@ static cli_exit_t dispatch(cli_t *cli)
             /* Whatever it changed, failure included, the status page
              * shows next. */
             cli_exit_t code = cmd->run(cli);
-            status_refresh(&cli->ctx);
+            if (!cli->unchanged || !status_fresh(&cli->ctx, STATUS_FRESH_S))
+                status_refresh(&cli->ctx);
             return code;
         }
     }

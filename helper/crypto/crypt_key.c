@@ -171,3 +171,9 @@ apr_status_t crypt_key_serialise_pem(char **pem, apr_size_t *len, EVP_PKEY *key,
     *len = (apr_size_t)data_len;
     return APR_SUCCESS;
 }
+
+int crypt_key_type_is_rsa(crypt_key_type_t type)
+{
+    return type == CRYPT_KEY_RSA2048 || type == CRYPT_KEY_RSA3072 ||
+           type == CRYPT_KEY_RSA4096;
+}

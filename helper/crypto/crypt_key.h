@@ -24,6 +24,9 @@ typedef enum {
 
 /* "rsa2048" ... "ec384"; APR_EINVAL (with *err saying what is accepted,
  * e.g. for "rsa8192" or "rsa1024") for anything else. */
+/* 1 for the RSA types, 0 for ECDSA. */
+int crypt_key_type_is_rsa(crypt_key_type_t type);
+
 apr_status_t crypt_key_type_parse(crypt_key_type_t *out, const char *name,
                                   const char **err, apr_pool_t *pool);
 const char *crypt_key_type_name(crypt_key_type_t type);

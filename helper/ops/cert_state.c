@@ -62,8 +62,9 @@ int cert_state_has(const cert_state_t *cert, const char *file)
 
 apr_status_t cert_state_save(cert_state_t *cert, const char **err)
 {
-    return state_write_json(cert_state_file(cert, "status.json"), cert->status,
-                            err, cert->ctx->pool);
+    /* A journal: rename, no fsync (base/state.h). */
+    return state_write_json_journal(cert_state_file(cert, "status.json"),
+                                    cert->status, err, cert->ctx->pool);
 }
 
 apr_status_t cert_state_lock(cert_state_t *cert, const char **err)

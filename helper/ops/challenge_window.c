@@ -1,6 +1,7 @@
 /* challenge_window.c — see challenge_window.h. */
 #include "ops/challenge_window.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "apr_strings.h"
@@ -30,10 +31,8 @@ static const char *probe_address(const char *listen, apr_pool_t *pool)
                                : apr_pstrcat(pool, "127.0.0.1:", listen, NULL);
 }
 
-apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
+static apr_status_t window_open(const ops_ctx_t *ctx, const char **err)
 {
-    if (!configured(ctx))
-        return APR_SUCCESS;
     const char *listen = ctx->config->challenge_window_listen;
     const char *text = apr_psprintf(
         ctx->pool,
@@ -60,10 +59,9 @@ apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
     return APR_TIMEUP;
 }
 
-apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
+static apr_status_t window_close(const ops_ctx_t *ctx, const char **err)
 {
-    if (!configured(ctx) ||
-        !state_exists(ctx->config->challenge_window_include))
+    if (!state_exists(ctx->config->challenge_window_include))
         return APR_SUCCESS;
     apr_status_t rv =
         state_remove(ctx->config->challenge_window_include, err, ctx->pool);
@@ -72,5 +70,50 @@ apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
     if (rv == APR_SUCCESS)
         ops_progress(ctx, "closed port %s again",
                      ctx->config->challenge_window_listen);
+    return rv;
+}
+
+/* The orders of a concurrent run share one window: the first opens it
+ * (the others wait until it listens), the last one out closes it. */
+static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
+static int window_users;
+
+apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err)
+{
+    if (!configured(ctx))
+        return APR_SUCCESS;
+    apr_status_t rv = APR_SUCCESS;
+    pthread_mutex_lock(&window_lock);
+    if (window_users == 0)
+        rv = window_open(ctx, err);
+    if (rv == APR_SUCCESS)
+        window_users++;
+    pthread_mutex_unlock(&window_lock);
+    return rv;
+}
+
+apr_status_t challenge_window_release(const ops_ctx_t *ctx, const char **err)
+{
+    if (!configured(ctx))
+        return APR_SUCCESS;
+    apr_status_t rv = APR_SUCCESS;
+    pthread_mutex_lock(&window_lock);
+    if (window_users > 0)
+        window_users--;
+    if (window_users == 0)
+        rv = window_close(ctx, err);
+    pthread_mutex_unlock(&window_lock);
+    return rv;
+}
+
+apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err)
+{
+    if (!configured(ctx))
+        return APR_SUCCESS;
+    apr_status_t rv = APR_SUCCESS;
+    pthread_mutex_lock(&window_lock);
+    if (window_users == 0)
+        rv = window_close(ctx, err);
+    pthread_mutex_unlock(&window_lock);
     return rv;
 }

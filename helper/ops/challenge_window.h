@@ -11,8 +11,12 @@
 
 #include "ops/ops.h"
 
+/* Concurrent orders share the window: each open is paired with one
+ * release, and the window closes when the last order releases it. */
 apr_status_t challenge_window_open(const ops_ctx_t *ctx, const char **err);
-/* Also what recovery calls after a helper died with the window open. */
+apr_status_t challenge_window_release(const ops_ctx_t *ctx, const char **err);
+/* What recovery calls after a helper died with the window open: closes
+ * it unless an order of this process still uses it. */
 apr_status_t challenge_window_close(const ops_ctx_t *ctx, const char **err);
 
 #endif

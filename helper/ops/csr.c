@@ -117,12 +117,16 @@ static json_t *subject_json(const crypt_csr_spec_t *spec)
 static json_t *csr_record(const csr_request_t *req,
                           const apr_array_header_t *names)
 {
-    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:I}", "cn", req->spec.cn,
-                     "names", cert_info_names_json(names), "key_type",
-                     crypt_key_type_name(req->key_type), "digest",
-                     crypt_digest_name(req->spec.digest), "subject",
-                     subject_json(&req->spec), "created",
-                     (json_int_t)time(NULL));
+    json_t *record =
+        json_pack("{s:s, s:o, s:s, s:s, s:o, s:I}", "cn", req->spec.cn, "names",
+                  cert_info_names_json(names), "key_type",
+                  crypt_key_type_name(req->key_type), "digest",
+                  crypt_digest_name(req->spec.digest), "subject",
+                  subject_json(&req->spec), "created", (json_int_t)time(NULL));
+    if (req->has_second)
+        json_object_set_new(record, "key_type2",
+                            json_string(crypt_key_type_name(req->key_type2)));
+    return record;
 }
 
 /* New key (unless reused), then csr.json, then csr.pem; the old CSR is
@@ -147,6 +151,24 @@ static ops_status_t store_csr(ops_error_t *error, cert_state_t *cert,
     if (rv != APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2816, pool, "%s", err);
     return OPS_OK;
+}
+
+/* The second pair (key2.pem 0600, csr2.pem) of an RSA + ECDSA
+ * certificate, or none: a CSR of one key removes an earlier second. */
+static apr_status_t store_second(cert_state_t *cert, EVP_PKEY *key2,
+                                 const char *pem2, const char **err)
+{
+    apr_pool_t *pool = cert->ctx->pool;
+    const char *key_path = cert_state_file(cert, "key2.pem");
+    const char *csr_path = cert_state_file(cert, "csr2.pem");
+    apr_status_t rv = state_remove(csr_path, err, pool);
+    if (rv == APR_SUCCESS && key2 == NULL)
+        return state_remove(key_path, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = key_file_save(key2, key_path, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_file(csr_path, pem2, strlen(pem2), 0644, err, pool);
+    return rv;
 }
 
 /* Key and CSR are made in memory first: a failure here leaves the
@@ -184,9 +206,27 @@ ops_status_t csr_generate(csr_generate_result_t *result, ops_error_t *error,
                         "cannot encode the CSR");
     result->record = json_pool_bind(
         csr_record(&req, crypt_csr_names(csr, ctx->pool)), ctx->pool);
+    EVP_PKEY *key2 = NULL;
+    X509_REQ *csr2 = NULL;
+    const char *pem2 = NULL;
+    if (req.has_second) {
+        csr_request_t second = req;
+        second.key_type = req.key_type2;
+        second.reuse_key = 0;
+        st = make_csr(&csr2, &key2, error, ctx, &second);
+        if (st != OPS_OK)
+            return st;
+        pem2 = crypt_csr_pem(csr2, ctx->pool);
+        if (pem2 == NULL)
+            return ops_fail(error, OPS_FAILED, 2843, ctx->pool,
+                            "cannot encode the second CSR");
+    }
     st = store_csr(error, cert, &req, key, result->record, result->pem);
     if (st != OPS_OK)
         return st;
+    const char *err2 = NULL;
+    if (store_second(cert, key2, pem2, &err2) != APR_SUCCESS)
+        return ops_fail(error, OPS_FAILED, 2844, ctx->pool, "%s", err2);
     result->dir = cert->dir;
     result->key_type = req.key_type;
     result->warning = req.reuse_key ? NULL : pending_warning(cert);
@@ -260,6 +300,8 @@ ops_status_t csr_discard(csr_discard_result_t *result, ops_error_t *error,
     if (rv == APR_SUCCESS)
         rv = state_remove(cert_state_file(cert, "key.pem.prev"), &err,
                           ctx->pool);
+    if (rv == APR_SUCCESS)
+        rv = store_second(cert, NULL, NULL, &err);
     if (rv != APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2822, ctx->pool, "%s", err);
     result->warning = pending_warning(cert);

@@ -14,10 +14,12 @@
 #include "ops/ops.h"
 
 typedef struct {
-    crypt_csr_spec_t spec;     /* passed crypt_csr_spec_check */
-    crypt_key_type_t key_type; /* of a new key */
-    int key_type_given;        /* a reused key must then be of key_type */
-    int reuse_key;             /* the stored key instead of a new one */
+    crypt_csr_spec_t spec;      /* passed crypt_csr_spec_check */
+    crypt_key_type_t key_type;  /* of a new key */
+    int key_type_given;         /* a reused key must then be of key_type */
+    int reuse_key;              /* the stored key instead of a new one */
+    int has_second;             /* a second key and CSR (key2.pem, */
+    crypt_key_type_t key_type2; /* csr2.pem) of the other kind */
 } csr_request_t;
 
 typedef struct {

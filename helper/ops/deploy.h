@@ -7,6 +7,8 @@
 #ifndef EXPACME_DEPLOY_H
 #define EXPACME_DEPLOY_H
 
+#include "apr_tables.h"
+
 #include "ops/cert_state.h"
 #include "ops/ops.h"
 
@@ -15,6 +17,22 @@ typedef struct {
     int recovered;          /* an interrupted deploy was rolled back first */
 } deploy_result_t;
 
+/* One certificate of a batch: name and reason in, the rest out. */
+typedef struct {
+    const char *name;
+    const char *reason; /* as deploy_run's, or NULL */
+    ops_status_t status;
+    ops_error_t error;
+    deploy_result_t result;
+    apr_pool_t *pool; /* where error and result strings live */
+} deploy_request_t;
+
+/* Deploys every request of batch (deploy_request_t) with one configtest
+ * and one graceful; each is checked with its own SNI, and only those
+ * whose check fails are switched back (one more graceful for them all).
+ * A certificate failing on its own steps never holds back the others. */
+void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx);
+
 /* reason: why renew deploys now, recorded in Last Deploy Status (NULL
  * for a deploy the operator asked for). */
 ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
@@ -22,8 +40,16 @@ ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,
                         const char *reason);
 
 /* A deploy killed mid-way (its pid gone): puts the previous pair back and
- * records what happened in Last Deploy Status. */
+ * records what happened in Last Deploy Status, reloading httpd when it
+ * may have read the new pair. */
 apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
                             int *recovered);
+
+/* The same without the reload: sets *reload when one is needed, and the
+ * caller reloads once for every certificate it recovered (a batch killed
+ * at its graceful: a reload while some pairs were still new would serve
+ * them).  reload NULL: as deploy_recover. */
+apr_status_t deploy_recover_deferred(const ops_ctx_t *ctx, cert_state_t *cert,
+                                     int *recovered, int *reload);
 
 #endif

@@ -33,12 +33,58 @@ void deploy_live_init(deploy_live_t *live, const expacme_cert_conf_t *conf,
     live->key_file = conf->key_file;
     live->root = apr_pstrcat(pool, dir_of(conf->cert_file, pool), "/.expacme-",
                              conf->name, NULL);
+    /* The second pair is the caller's to set (deploy_live_init_second):
+     * most certificates have one. */
+    live->cert_file2 = NULL;
+    live->key_file2 = NULL;
+}
+
+void deploy_live_init_second(deploy_live_t *live,
+                             const expacme_cert_conf_t *conf)
+{
+    live->cert_file2 = conf->cert_file2;
+    live->key_file2 = conf->key_file2;
 }
 
 static const char *in_root(const deploy_live_t *live, const char *rel,
                            apr_pool_t *pool)
 {
     return apr_pstrcat(pool, live->root, "/", rel, NULL);
+}
+
+#define OWNER_MAX 4096
+
+apr_status_t deploy_live_claim(const deploy_live_t *live, const char *owner,
+                               const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    apr_status_t rv = APR_SUCCESS;
+    /* Made only when missing: a claimed directory is only read (it may
+     * sit on a read-only file system until the write step). */
+    if (stat(live->root, &st) != 0)
+        rv = state_make_dir(live->root, 0755, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    const char *path = in_root(live, "owner", pool);
+    char *text = NULL;
+    apr_size_t len = 0;
+    rv = state_read_file(&text, &len, path, OWNER_MAX, err, pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        const char *line = apr_pstrcat(pool, owner, "\n", NULL);
+        return state_write_file(path, line, strlen(line), 0644, err, pool);
+    }
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (len > 0 && text[len - 1] == '\n')
+        text[len - 1] = '\0';
+    if (strcmp(text, owner) == 0)
+        return APR_SUCCESS;
+    *err = apr_psprintf(pool,
+                        "%s is managed by the state directory %s (%s), not "
+                        "by %s: two configurations must not share deployed "
+                        "files; give this certificate its own cert_file",
+                        live->cert_file, text, path, owner);
+    return APR_EEXIST;
 }
 
 const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool)
@@ -118,6 +164,22 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
                       err, pool);
 }
 
+apr_status_t deploy_live_write_second(const deploy_live_t *live,
+                                      const char *gen, const char *chain,
+                                      apr_size_t chain_len, const char *key,
+                                      apr_size_t key_len, const char **err,
+                                      apr_pool_t *pool)
+{
+    const char *dir = in_root(live, gen, pool);
+    apr_status_t rv =
+        state_write_file(apr_pstrcat(pool, dir, "/key2.pem", NULL), key,
+                         key_len, 0600, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_file(apr_pstrcat(pool, dir, "/cert2.pem", NULL), chain,
+                              chain_len, 0644, err, pool);
+    return rv;
+}
+
 /* A live path that does not exist yet is linked before `current` is:
  * the dangling link is as good as absent, and the rename of `current`
  * that follows makes both files appear at once — so a first deploy
@@ -131,12 +193,36 @@ static apr_status_t link_if_absent(const char *path, const char *target,
     return link_replace(path, target, err, pool);
 }
 
+/* The second pair's live paths point through `current` too, when the
+ * generation has one (a generation adopted from a single pair has not:
+ * those links then dangle until the first deploy of both). */
+static apr_status_t second_links(const deploy_live_t *live, const char *gen,
+                                 const char **err, apr_pool_t *pool)
+{
+    if (live->cert_file2 == NULL || live->key_file2 == NULL)
+        return APR_SUCCESS;
+    const char *cert_target = in_root(live, "current/cert2.pem", pool);
+    const char *key_target = in_root(live, "current/key2.pem", pool);
+    apr_status_t rv = APR_SUCCESS;
+    if (!points_into_current(live, live->key_file2, "key2.pem", pool))
+        rv = link_replace(live->key_file2, key_target, err, pool);
+    if (rv == APR_SUCCESS &&
+        !points_into_current(live, live->cert_file2, "cert2.pem", pool))
+        rv = link_replace(live->cert_file2, cert_target, err, pool);
+    (void)gen;
+    return rv;
+}
+
 apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
                                 const char **err, apr_pool_t *pool)
 {
     if (gen == NULL) {
         unlink(live->cert_file);
         unlink(live->key_file);
+        if (live->cert_file2 != NULL) {
+            unlink(live->cert_file2);
+            unlink(live->key_file2);
+        }
         unlink(in_root(live, "current", pool));
         return APR_SUCCESS;
     }
@@ -145,6 +231,8 @@ apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
     apr_status_t rv = link_if_absent(live->cert_file, cert_target, err, pool);
     if (rv == APR_SUCCESS)
         rv = link_if_absent(live->key_file, key_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = second_links(live, gen, err, pool);
     if (rv == APR_SUCCESS)
         rv = link_replace(in_root(live, "current", pool), gen, err, pool);
     /* Idempotent: only an adopted pair (or a hand-edited layout) finds the

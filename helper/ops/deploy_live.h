@@ -23,11 +23,23 @@ typedef struct {
     const char *name;
     const char *cert_file;
     const char *key_file;
-    const char *root; /* the generations directory */
+    const char *root;       /* the generations directory */
+    const char *cert_file2; /* the second pair (SPEC §2), or NULL: */
+    const char *key_file2;  /* current/{cert2,key2}.pem */
 } deploy_live_t;
 
 void deploy_live_init(deploy_live_t *live, const expacme_cert_conf_t *conf,
                       apr_pool_t *pool);
+/* Adds conf's cert_file2/key_file2 (NULL when it has none). */
+void deploy_live_init_second(deploy_live_t *live,
+                             const expacme_cert_conf_t *conf);
+
+/* Claims the generations directory for owner (the real path of the
+ * state directory), or refuses with APR_EEXIST when another state
+ * directory claimed it: two configurations must never switch each
+ * other's `current` (SPEC §2).  Creates the directory when needed. */
+apr_status_t deploy_live_claim(const deploy_live_t *live, const char *owner,
+                               const char **err, apr_pool_t *pool);
 
 /* The generation `current` names, or NULL when there is none yet. */
 const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool);
@@ -43,6 +55,13 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
                                const char *chain, apr_size_t chain_len,
                                const char *key, apr_size_t key_len,
                                const char **err, apr_pool_t *pool);
+
+/* The second pair (cert2.pem, key2.pem) into generation gen. */
+apr_status_t deploy_live_write_second(const deploy_live_t *live,
+                                      const char *gen, const char *chain,
+                                      apr_size_t chain_len, const char *key,
+                                      apr_size_t key_len, const char **err,
+                                      apr_pool_t *pool);
 
 /* Points `current` at gen (NULL: removes the live links altogether, for a
  * first deploy that failed). */

@@ -33,6 +33,9 @@ typedef struct {
     ops_progress_fn *progress; /* may be NULL */
     void *progress_baton;
     volatile int *interrupted; /* set by SIGINT/SIGTERM; may be NULL */
+    /* A concurrent run's shared CA views (ops/provider.h), or NULL:
+     * each connection then opens a session of its own. */
+    struct provider_views *providers;
 } ops_ctx_t;
 
 typedef struct {

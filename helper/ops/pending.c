@@ -76,6 +76,8 @@ ops_status_t pending_discard(pending_discard_result_t *result,
         state_remove(cert_state_file(cert, "pending.pem"), &err, ctx->pool) !=
             APR_SUCCESS ||
         state_remove(cert_state_file(cert, "pending.json"), &err, ctx->pool) !=
+            APR_SUCCESS ||
+        state_remove(cert_state_file(cert, "pending2.pem"), &err, ctx->pool) !=
             APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2505, ctx->pool, "%s", err);
     result->state = cert_state_name(cert);

@@ -5,11 +5,14 @@
 
 #include <openssl/crypto.h>
 
+#include "apr_hash.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include "base/base64url.h"
 #include "crypto/crypt_jose.h"
 #include "ops/key_file.h"
+#include "acme/acme_ca.h"
 #include "acme/acme_json.h"
 #include "base/state.h"
 
@@ -283,6 +286,71 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
     return APR_SUCCESS;
 }
 
+struct provider_views {
+    apr_pool_t *pool; /* used only under mutex */
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *views; /* directory URL -> acme_ca_t * */
+};
+
+apr_status_t provider_views_create(provider_views_t **out, apr_pool_t *pool)
+{
+    provider_views_t *v = apr_pcalloc(pool, sizeof(*v));
+    *out = NULL;
+    apr_status_t rv = apr_pool_create(&v->pool, pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_mutex_create(&v->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                     v->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    v->views = apr_hash_make(v->pool);
+    *out = v;
+    return APR_SUCCESS;
+}
+
+/* The shared view of p, opened by the first thread that needs it (the
+ * others wait for that one fetch); a CA that could not be reached is not
+ * remembered, so each order tries for itself. */
+static apr_status_t view_get(acme_ca_t **out, provider_views_t *v,
+                             const provider_t *p, const acme_options_t *options,
+                             const char **err, apr_pool_t *pool)
+{
+    apr_thread_mutex_lock(v->mutex);
+    acme_ca_t *ca = apr_hash_get(v->views, p->directory, APR_HASH_KEY_STRING);
+    apr_status_t rv = APR_SUCCESS;
+    if (ca == NULL) {
+        const char *open_err = NULL;
+        rv = acme_ca_open(&ca, apr_pstrdup(v->pool, p->directory), options,
+                          &open_err, v->pool);
+        if (rv == APR_SUCCESS)
+            apr_hash_set(v->views, apr_pstrdup(v->pool, p->directory),
+                         APR_HASH_KEY_STRING, ca);
+        else
+            *err = apr_pstrdup(pool, open_err);
+    }
+    apr_thread_mutex_unlock(v->mutex);
+    *out = rv == APR_SUCCESS ? ca : NULL;
+    return rv;
+}
+
+static apr_status_t session_open(acme_session_t **out, const ops_ctx_t *ctx,
+                                 const provider_t *p,
+                                 const acme_options_t *options,
+                                 const char **err)
+{
+    if (ctx->providers == NULL)
+        return acme_session_open(out, p->directory, options, err, ctx->pool);
+    acme_ca_t *ca = NULL;
+    *out = NULL;
+    acme_options_t quiet = *options;
+    /* The view outlives this thread's context: it reports nothing. */
+    quiet.progress = NULL;
+    quiet.progress_baton = NULL;
+    apr_status_t rv = view_get(&ca, ctx->providers, p, &quiet, err, ctx->pool);
+    if (rv == APR_SUCCESS)
+        rv = acme_ca_attach(out, ca, options, err, ctx->pool);
+    return rv;
+}
+
 static apr_status_t connect_chain(provider_conn_t *out, const ops_ctx_t *ctx,
                                   const char *name, int need_account,
                                   int depth_max, const char **err)
@@ -299,8 +367,7 @@ static apr_status_t connect_chain(provider_conn_t *out, const ops_ctx_t *ctx,
         acme_options_t options;
         session_options(&options, ctx, p);
         out->provider = p;
-        rv = acme_session_open(&out->session, p->directory, &options, err,
-                               ctx->pool);
+        rv = session_open(&out->session, ctx, p, &options, err);
         int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
         if (rv == APR_SUCCESS)
             return need_account ? load_account(out, ctx, err) : APR_SUCCESS;

@@ -59,6 +59,13 @@ apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
 apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
                                      const char *name, const char **err);
 
+/* One view per CA (acme/acme_ca.h) for every thread of a concurrent
+ * run: set as ctx->providers, provider_connect attaches to the view of
+ * the CA it reaches (opening it on first use) instead of fetching the
+ * directory again.  Lives as long as pool. */
+typedef struct provider_views provider_views_t;
+apr_status_t provider_views_create(provider_views_t **out, apr_pool_t *pool);
+
 /* The jws signer of a key (signing callback over crypt_jose_sign). */
 void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool);
 

@@ -1,9 +1,19 @@
 /* renew.c — what the timer runs every few minutes: for every managed
  * certificate, decide (base/schedule.h) and do what is due — sign, deploy
  * or nothing — keeping backoff, resubmission times and the ARI window in
- * its schedule.json. */
+ * its schedule.json.
+ *
+ * A run has three phases: plan (one pass over the certificates, reading
+ * only the small JSON records the decision needs — no PEM, no CA unless
+ * an ARI check is due), sign (the orders run in renew_concurrency
+ * threads of this process, each with its own pool, session and libcurl
+ * handle, all on one shared view per CA), and deploy (every certificate
+ * to deploy in one batch: one configtest and one graceful). */
 #include "ops/renew.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "apr_strings.h"
@@ -19,6 +29,7 @@
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
 #include "ops/notify.h"
+#include "ops/parallel.h"
 #include "ops/provider.h"
 #include "ops/sign.h"
 
@@ -217,55 +228,6 @@ static schedule_action_t forced_action(const renew_cert_t *rc,
     return SCHEDULE_NOTHING;
 }
 
-static void act_record(renew_entry_t *entry, renew_cert_t *rc,
-                       const ops_ctx_t *ctx, ops_status_t st,
-                       const ops_error_t *error, apr_int64_t now)
-{
-    /* Reread what sign or deploy wrote (last_sign with its problem). */
-    const char *ignored = NULL;
-    state_read_json(&rc->cert->status, cert_state_file(rc->cert, "status.json"),
-                    &ignored, ctx->pool);
-    if (st == OPS_OK)
-        note_success(rc);
-    else
-        note_failure(rc, now);
-    entry->result = st == OPS_OK ? "success" : "failure";
-    if (st != OPS_OK) {
-        entry->error = error->message;
-        entry->logno = error->logno;
-    }
-}
-
-static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
-                      renew_cert_t *rc, const schedule_decision_t *d,
-                      schedule_action_t action, apr_int64_t now)
-{
-    entry->why = d->why;
-    entry->renewal_due = d->renewal_due;
-    entry->next_slot = d->next_slot;
-    if (action == SCHEDULE_NOTHING) {
-        entry->action = "none";
-        return;
-    }
-    entry->action = action == SCHEDULE_SIGN ? "sign" : "deploy";
-    ops_progress(ctx, "%s: %s (%s)", rc->cert->name, entry->action, d->why);
-    /* A renewal tells the CA which certificate it replaces (RFC 9773). */
-    const char *replaces = rc->facts.has_deployed
-                               ? acme_json_string_member(rc->sched, "ari_id")
-                               : NULL;
-    ops_error_t error = {0};
-    ops_status_t st;
-    if (action == SCHEDULE_SIGN) {
-        sign_result_t signed_;
-        st = sign_run(&signed_, &error, ctx, rc->cert->name, NULL, replaces,
-                      SIGN_CHECK);
-    } else {
-        deploy_result_t deployed;
-        st = deploy_run(&deployed, &error, ctx, rc->cert->name, d->why);
-    }
-    act_record(entry, rc, ctx, st, &error, now);
-}
-
 static void decide(schedule_decision_t *d, const ops_ctx_t *ctx,
                    renew_cert_t *rc, apr_int64_t now)
 {
@@ -284,69 +246,246 @@ static void decide(schedule_decision_t *d, const ops_ctx_t *ctx,
     }
 }
 
-static void renew_one(renew_entry_t *entry, const ops_ctx_t *ctx,
-                      const char *name, int now_flag)
+/* One certificate of the run: what the plan decided and what came of it.
+ * Strings live in the run's pool (copied under keep_lock by workers). */
+typedef struct {
+    renew_entry_t *entry;
+    schedule_action_t action;
+    const char *replaces; /* ARI id of the certificate renewed, or NULL */
+    int then_deploy;      /* renew --now: deploy what was just signed */
+} renew_job_t;
+
+typedef struct {
+    const ops_ctx_t *ctx; /* the run's: config, clock, progress, views */
+    renew_job_t *jobs;
+    int count;
+    int now_flag;
+    atomic_int saved;          /* some schedule.json was written */
+    pthread_mutex_t keep_lock; /* guards ctx->pool */
+} renew_run_t;
+
+static const char *keep(renew_run_t *run, const char *s)
 {
-    renew_cert_t rc;
-    memset(&rc, 0, sizeof(rc));
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_lock(&run->keep_lock);
+    const char *copy = apr_pstrdup(run->ctx->pool, s);
+    pthread_mutex_unlock(&run->keep_lock);
+    return copy;
+}
+
+/* schedule.json is written only when the run changed it: a thousand
+ * certificates with nothing due cost a thousand reads, no writes. */
+static void schedule_save_changed(renew_run_t *run, renew_entry_t *entry,
+                                  const ops_ctx_t *ctx, renew_cert_t *rc,
+                                  json_t *before)
+{
     const char *err = NULL;
-    if (cert_state_open(&rc.cert, ctx, name, &err) != APR_SUCCESS ||
-        cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
-        ops_error_t error = {0};
-        ops_fail(&error, OPS_FAILED, 2961, ctx->pool, "%s", err);
-        entry->error = error.message;
-        entry->logno = error.logno;
+    if (before != NULL && json_equal(before, rc->sched))
         return;
-    }
-    apr_int64_t now = ops_now(ctx);
-    schedule_decision_t d;
-    decide(&d, ctx, &rc, now);
-    entry->warning = warn_manual(ctx, &rc, &d, now);
-    schedule_action_t action =
-        now_flag ? forced_action(&rc, &d, now) : d.action;
-    if (now_flag && action != SCHEDULE_NOTHING)
-        d.why = "renew --now";
-    renew_act(entry, ctx, &rc, &d, action, now);
-    if (cert_schedule_save(rc.cert, rc.sched, &err) != APR_SUCCESS) {
+    atomic_store(&run->saved, 1);
+    if (cert_schedule_save(rc->cert, rc->sched, &err) != APR_SUCCESS) {
         ops_progress(ctx, "warning: %s", err);
         entry->save_failed = 1;
     }
 }
 
-/* What renew_one left in the certificate's pool, copied out before the
- * pool goes. */
-static void entry_keep(renew_entry_t *entry, apr_pool_t *pool)
+static void plan_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
 {
-    const char **strings[] = {&entry->why, &entry->result, &entry->error,
-                              &entry->warning};
-    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-        if (*strings[i] != NULL)
-            *strings[i] = apr_pstrdup(pool, *strings[i]);
+    renew_entry_t *entry = job->entry;
+    renew_cert_t rc;
+    memset(&rc, 0, sizeof(rc));
+    const char *err = NULL;
+    if (cert_state_open(&rc.cert, ctx, entry->cert, &err) != APR_SUCCESS ||
+        cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
+        ops_error_t error = {0};
+        ops_fail(&error, OPS_FAILED, 2961, ctx->pool, "%s", err);
+        entry->error = keep(run, error.message);
+        entry->logno = error.logno;
+        return;
     }
+    json_t *before = json_pool_bind(json_deep_copy(rc.sched), ctx->pool);
+    apr_int64_t now = ops_now(ctx);
+    schedule_decision_t d;
+    decide(&d, ctx, &rc, now);
+    entry->warning = keep(run, warn_manual(ctx, &rc, &d, now));
+    schedule_action_t action =
+        run->now_flag ? forced_action(&rc, &d, now) : d.action;
+    if (run->now_flag && action != SCHEDULE_NOTHING)
+        d.why = "renew --now";
+    entry->why = keep(run, d.why);
+    entry->renewal_due = d.renewal_due;
+    entry->next_slot = d.next_slot;
+    entry->action = action == SCHEDULE_NOTHING ? "none"
+                    : action == SCHEDULE_SIGN  ? "sign"
+                                               : "deploy";
+    job->action = action;
+    job->then_deploy = run->now_flag && action == SCHEDULE_SIGN;
+    /* A renewal tells the CA which certificate it replaces (RFC 9773). */
+    if (action == SCHEDULE_SIGN && rc.facts.has_deployed)
+        job->replaces = keep(run, acme_json_string_member(rc.sched, "ari_id"));
+    if (action != SCHEDULE_NOTHING)
+        ops_progress(ctx, "%s: %s (%s)", entry->cert, entry->action, d.why);
+    schedule_save_changed(run, entry, ctx, &rc, before);
+}
+
+/* After a sign or deploy: the outcome into schedule.json (backoff, or the
+ * spent times cleared) and into the entry. */
+static void record(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx,
+                   ops_status_t st, const ops_error_t *error)
+{
+    renew_entry_t *entry = job->entry;
+    renew_cert_t rc;
+    memset(&rc, 0, sizeof(rc));
+    const char *err = NULL;
+    /* Reread what sign or deploy wrote (last_sign with its problem). */
+    if (cert_state_open(&rc.cert, ctx, entry->cert, &err) != APR_SUCCESS ||
+        cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
+        entry->save_failed = 1;
+        return;
+    }
+    if (st == OPS_OK)
+        note_success(&rc);
+    else
+        note_failure(&rc, ops_now(ctx));
+    entry->result = st == OPS_OK ? "success" : "failure";
+    if (st != OPS_OK) {
+        entry->error = keep(run, error->message);
+        entry->logno = error->logno;
+    }
+    schedule_save_changed(run, entry, ctx, &rc, NULL);
+}
+
+static void sign_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
+{
+    ops_error_t error = {0};
+    sign_result_t signed_;
+    ops_status_t st = sign_run(&signed_, &error, ctx, job->entry->cert, NULL,
+                               job->replaces, SIGN_CHECK);
+    record(run, job, ctx, st, &error);
+    if (st != OPS_OK)
+        job->then_deploy = 0;
+}
+
+static void sign_job(void *baton, int i, apr_pool_t *scratch)
+{
+    renew_run_t *run = baton;
+    renew_job_t *job = &run->jobs[i];
+    if (job->action != SCHEDULE_SIGN || ops_interrupted(run->ctx))
+        return;
+    ops_ctx_t ctx;
+    ops_ctx_sub(&ctx, run->ctx, scratch);
+    sign_one(run, job, &ctx);
+}
+
+/* Every order of the run at once, at most renew_concurrency at a time
+ * (ops/parallel.h); one failing never waits for, blocks or undoes
+ * another. */
+static void sign_all(renew_run_t *run)
+{
+    ops_parallel(run->count, (int)run->ctx->config->renew_concurrency, sign_job,
+                 run);
+}
+
+/* Every certificate to deploy in this run in one batch. */
+static void deploy_all(renew_run_t *run)
+{
+    const ops_ctx_t *ctx = run->ctx;
+    apr_array_header_t *batch =
+        apr_array_make(ctx->pool, 8, sizeof(deploy_request_t));
+    apr_array_header_t *which = apr_array_make(ctx->pool, 8, sizeof(int));
+    for (int i = 0; i < run->count; i++) {
+        renew_job_t *job = &run->jobs[i];
+        if (job->action != SCHEDULE_DEPLOY && !job->then_deploy)
+            continue;
+        deploy_request_t *req = apr_array_push(batch);
+        memset(req, 0, sizeof(*req));
+        req->name = job->entry->cert;
+        req->reason = job->entry->why;
+        APR_ARRAY_PUSH(which, int) = i;
+    }
+    if (batch->nelts == 0 || ops_interrupted(ctx))
+        return;
+    deploy_batch(batch, ctx);
+    for (int k = 0; k < batch->nelts; k++) {
+        deploy_request_t *req = &APR_ARRAY_IDX(batch, k, deploy_request_t);
+        renew_job_t *job = &run->jobs[APR_ARRAY_IDX(which, k, int)];
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
+        if (job->then_deploy)
+            job->entry->deploy_result =
+                req->status == OPS_OK ? "success" : "failure";
+        record(run, job, &cert_ctx, req->status, &req->error);
+        apr_pool_destroy(sub);
+    }
+}
+
+static void plan_all(renew_run_t *run)
+{
+    const ops_ctx_t *ctx = run->ctx;
+    for (int i = 0; i < run->count; i++) {
+        /* A pool per certificate: its locks and objects go with it. */
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
+        plan_one(run, &run->jobs[i], &cert_ctx);
+        apr_pool_destroy(sub);
+    }
+}
+
+/* A deploy batch holds every certificate's lock at once. */
+static void raise_fd_limit(int certs)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)certs * 2 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
                        int now_flag)
 {
     const expacme_config_t *config = ctx->config;
-    result->entries =
-        apr_array_make(ctx->pool, config->certs->nelts, sizeof(renew_entry_t));
-    int failed = 0;
-    for (int i = 0; i < config->certs->nelts; i++) {
+    int n = config->certs->nelts;
+    result->entries = apr_array_make(ctx->pool, n, sizeof(renew_entry_t));
+    renew_run_t run;
+    memset(&run, 0, sizeof(run));
+    ops_ctx_t shared = *ctx;
+    if (provider_views_create(&shared.providers, ctx->pool) != APR_SUCCESS)
+        shared.providers = NULL;
+    run.ctx = &shared;
+    run.count = n;
+    run.now_flag = now_flag;
+    run.jobs = apr_pcalloc(ctx->pool, sizeof(renew_job_t) * (n ? n : 1));
+    pthread_mutex_init(&run.keep_lock, NULL);
+    for (int i = 0; i < n; i++) {
         renew_entry_t *entry = apr_array_push(result->entries);
         memset(entry, 0, sizeof(*entry));
         entry->cert =
             APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *)->name;
-        /* A pool per certificate: its locks and objects go with it. */
-        apr_pool_t *sub = NULL;
-        apr_pool_create(&sub, ctx->pool);
-        ops_ctx_t cert_ctx;
-        ops_ctx_sub(&cert_ctx, ctx, sub);
-        renew_one(entry, &cert_ctx, entry->cert, now_flag);
-        entry_keep(entry, ctx->pool);
-        apr_pool_destroy(sub);
-        if (entry->error != NULL || entry->save_failed)
+        run.jobs[i].entry = entry;
+    }
+    raise_fd_limit(n);
+    plan_all(&run);
+    sign_all(&run);
+    deploy_all(&run);
+    pthread_mutex_destroy(&run.keep_lock);
+    int failed = 0;
+    result->changed = atomic_load(&run.saved);
+    for (int i = 0; i < n; i++) {
+        const renew_entry_t *e =
+            &APR_ARRAY_IDX(result->entries, i, renew_entry_t);
+        if (e->error != NULL || e->save_failed)
             failed = 1;
+        if (e->error != NULL || e->warning != NULL ||
+            strcmp(e->action ? e->action : "none", "none") != 0)
+            result->changed = 1;
     }
     return failed ? OPS_FAILED : OPS_OK;
 }

@@ -1,7 +1,8 @@
 /* renew.h — `renew [--now]`: whatever is due for every managed
- * certificate of the configuration, one at a time.  sign and deploy run
- * as operations (ops/sign.h, ops/deploy.h); one certificate failing never
- * stops the others. */
+ * certificate of the configuration.  The orders run concurrently
+ * (renew_concurrency at a time) and what is to be deployed is deployed in
+ * one batch (ops/deploy.h: one configtest, one graceful); one
+ * certificate failing never delays, stops or undoes another. */
 #ifndef EXPACME_RENEW_H
 #define EXPACME_RENEW_H
 
@@ -19,11 +20,14 @@ typedef struct {
     const char *error;   /* what went wrong, or NULL */
     int logno;           /* its message number (EXPnnnnn), 0 if none */
     const char *warning; /* the manual-mode warning, or NULL */
-    int save_failed;     /* schedule.json could not be written */
+    /* renew --now deploys what it signed: "success"/"failure", or NULL */
+    const char *deploy_result;
+    int save_failed; /* schedule.json could not be written */
 } renew_entry_t;
 
 typedef struct {
     apr_array_header_t *entries; /* renew_entry_t, configuration order */
+    int changed; /* something was done, saved, warned or failed */
 } renew_result_t;
 
 /* now_flag: sign and deploy every certificate at once, whatever is due.

@@ -171,7 +171,7 @@ static apr_status_t withdraw(void *baton, const apr_array_header_t *list,
     if (rv != APR_SUCCESS)
         return rv;
     const char *window_err = NULL;
-    if (challenge_window_close(pub->cert->ctx, &window_err) != APR_SUCCESS)
+    if (challenge_window_release(pub->cert->ctx, &window_err) != APR_SUCCESS)
         ops_progress(pub->cert->ctx, "warning: %s", window_err);
     json_object_del(signing, "tokens");
     json_object_del(signing, "alpn");
@@ -188,6 +188,8 @@ typedef struct {
     apr_array_header_t *names;
     provider_conn_t conn;
     const expacme_cert_conf_t *conf;
+    X509_REQ *csr2; /* the second key's (SPEC §2), or NULL */
+    EVP_PKEY *key2;
 } sign_job_t;
 
 /* A certificate without a [cert] section signs with http-01 alone. */
@@ -202,6 +204,29 @@ static const expacme_cert_conf_t *cert_conf(const ops_ctx_t *ctx,
     dflt->challenge_types = apr_array_make(ctx->pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(dflt->challenge_types, const char *) = "http-01";
     return dflt;
+}
+
+/* csr2.pem and key2.pem of an RSA + ECDSA certificate: one more order. */
+static ops_status_t load_second(sign_job_t *job)
+{
+    apr_pool_t *pool = job->ctx->pool;
+    const char *err = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    if (!cert_state_has(job->cert, "csr2.pem"))
+        return OPS_OK;
+    if (state_read_file(&pem, &len, cert_state_file(job->cert, "csr2.pem"),
+                        STATE_FILE_MAX, &err, pool) != APR_SUCCESS ||
+        crypt_csr_load(&job->csr2, pem, len, &err, pool) != APR_SUCCESS ||
+        key_file_load(&job->key2, cert_state_file(job->cert, "key2.pem"), &err,
+                      pool) != APR_SUCCESS)
+        return ops_fail(job->error, OPS_FAILED, 2411, pool, "%s", err);
+    if (!crypt_key_public_equal(job->key2, crypt_csr_public_key(job->csr2)))
+        return ops_fail(job->error, OPS_FAILED, 2412, pool,
+                        "%s: key2.pem does not match csr2.pem; generate the "
+                        "CSR again",
+                        job->cert->dir);
+    return OPS_OK;
 }
 
 static ops_status_t load_csr(sign_job_t *job)
@@ -228,32 +253,48 @@ static ops_status_t load_csr(sign_job_t *job)
                         "does not match csr.pem; generate the CSR again",
                         job->cert->dir);
     job->names = crypt_csr_names(job->csr, pool);
-    return OPS_OK;
+    return load_second(job);
 }
 
-static apr_status_t
-stage_pending(sign_job_t *job, const acme_order_result_t *res, const char **err)
+/* The CA's chain for key: it parses, links, and is for key and names. */
+static apr_status_t check_chain(sign_job_t *job, const acme_order_result_t *res,
+                                EVP_PKEY *key, const char **err)
 {
     apr_pool_t *pool = job->ctx->pool;
     apr_array_header_t *chain = NULL;
     apr_status_t rv = crypt_chain_parse(&chain, res->chain_pem,
                                         strlen(res->chain_pem), err, pool);
     if (rv == APR_SUCCESS)
-        rv = crypt_chain_verify(chain, job->key, job->names, err, pool);
-    if (rv != APR_SUCCESS) {
+        rv = crypt_chain_verify(chain, key, job->names, err, pool);
+    if (rv != APR_SUCCESS)
         *err = apr_psprintf(pool, "the CA's certificate fails the checks: %s",
                             *err);
-        return rv;
-    }
+    return rv;
+}
+
+/* Both pairs staged together (res2 NULL: one key; a second pending from
+ * before goes). */
+static apr_status_t stage_pending(sign_job_t *job,
+                                  const acme_order_result_t *res,
+                                  const acme_order_result_t *res2,
+                                  const char **err)
+{
+    apr_pool_t *pool = job->ctx->pool;
     json_t *meta = json_pool_bind(
         json_pack("{s:s, s:s?, s:s, s:I, s:i}", "provider",
                   job->conn.provider->name, "order", res->order_url, "issuer",
                   res->chain_issuer, "signed", (json_int_t)time(NULL),
                   "alternates", res->alternates),
         pool);
-    rv = state_write_file(cert_state_file(job->cert, "pending.pem"),
-                          res->chain_pem, strlen(res->chain_pem), 0644, err,
-                          pool);
+    const char *second = cert_state_file(job->cert, "pending2.pem");
+    apr_status_t rv =
+        res2 ? state_write_file(second, res2->chain_pem,
+                                strlen(res2->chain_pem), 0644, err, pool)
+             : state_remove(second, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_write_file(cert_state_file(job->cert, "pending.pem"),
+                              res->chain_pem, strlen(res->chain_pem), 0644, err,
+                              pool);
     if (rv == APR_SUCCESS)
         rv = state_write_json(cert_state_file(job->cert, "pending.json"), meta,
                               err, pool);
@@ -261,15 +302,15 @@ stage_pending(sign_job_t *job, const acme_order_result_t *res, const char **err)
 }
 
 static void request_init(acme_order_request_t *req, sign_job_t *job,
-                         sign_publisher_t *pub, acme_publisher_t *publisher,
-                         const char *profile)
+                         X509_REQ *csr, sign_publisher_t *pub,
+                         acme_publisher_t *publisher, const char *profile)
 {
     apr_pool_t *pool = job->ctx->pool;
     memset(req, 0, sizeof(*req));
     publisher->publish = publish;
     publisher->withdraw = withdraw;
     publisher->baton = pub;
-    req->csr_der_b64url = crypt_csr_der_b64url(job->csr, pool);
+    req->csr_der_b64url = crypt_csr_der_b64url(csr, pool);
     req->names = job->names;
     req->thumbprint = crypt_jose_thumbprint(job->conn.account_key, pool);
     req->profile = profile ? profile : job->conn.provider->profile;
@@ -322,6 +363,23 @@ static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err,
     cert_state_save(job->cert, &save_err);
 }
 
+static apr_status_t order_one(acme_order_result_t *res, sign_job_t *job,
+                              X509_REQ *csr, EVP_PKEY *key,
+                              sign_publisher_t *pub, const char *profile,
+                              const char *replaces, const char **err)
+{
+    acme_publisher_t publisher;
+    acme_order_request_t req;
+    request_init(&req, job, csr, pub, &publisher, profile);
+    if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
+        req.replaces = replaces;
+    apr_status_t rv =
+        acme_order_run(res, job->conn.session, &req, err, job->ctx->pool);
+    if (rv == APR_SUCCESS)
+        rv = check_chain(job, res, key, err);
+    return rv;
+}
+
 static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
                               const char *profile, const char *replaces)
 {
@@ -330,15 +388,17 @@ static ops_status_t run_order(sign_result_t *result, sign_job_t *job,
     sign_publisher_t pub = {job->cert, job->conf};
     if (mark_signing(job, &err) != APR_SUCCESS)
         return ops_fail(job->error, OPS_FAILED, 2405, pool, "%s", err);
-    acme_publisher_t publisher;
-    acme_order_request_t req;
-    request_init(&req, job, &pub, &publisher, profile);
-    if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
-        req.replaces = replaces;
-    acme_order_result_t res;
-    apr_status_t rv = acme_order_run(&res, job->conn.session, &req, &err, pool);
+    acme_order_result_t res, res2;
+    apr_status_t rv =
+        order_one(&res, job, job->csr, job->key, &pub, profile, replaces, &err);
+    if (rv == APR_SUCCESS && job->csr2 != NULL) {
+        ops_progress(job->ctx, "%s: the second key's order", job->cert->name);
+        /* replaces names the one certificate renewed: the first order's. */
+        rv = order_one(&res2, job, job->csr2, job->key2, &pub, profile, NULL,
+                       &err);
+    }
     if (rv == APR_SUCCESS)
-        rv = stage_pending(job, &res, &err);
+        rv = stage_pending(job, &res, job->csr2 ? &res2 : NULL, &err);
     record_outcome(job, rv, err, res.validated);
     if (rv != APR_SUCCESS) {
         job->error->problem = job->conn.session->problem;
@@ -426,7 +486,7 @@ ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
                       const char *profile, const char *replaces,
                       sign_check_t check)
 {
-    sign_job_t job = {ctx, error, NULL, NULL, NULL, NULL, {0}, NULL};
+    sign_job_t job = {.ctx = ctx, .error = error};
     const char *err = NULL;
     memset(result, 0, sizeof(*result));
     job.conf = cert_conf(ctx, name);

@@ -23,6 +23,7 @@
 #include "ops/cert_state.h"
 #include "ops/challenge_publish.h"
 #include "ops/deploy.h"
+#include "ops/httpd_ctl.h"
 #include "ops/provider.h"
 #include "ops/status_lines.h"
 #include "status_flat.h"
@@ -43,6 +44,17 @@ static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
     return rv;
 }
 
+/* What deploy recorded about the leaf (deployed.json "info"), or NULL
+ * for a certificate deployed before it recorded that. */
+static json_t *recorded_info(json_t *deployed, const char *key)
+{
+    json_t *info = acme_json_object_member(deployed, key);
+    if (info == NULL || !json_is_integer(json_object_get(info, "not_before")) ||
+        !json_is_integer(json_object_get(info, "not_after")))
+        return NULL;
+    return json_deep_copy(info);
+}
+
 /* Which rule set renewal_due (base/schedule.h), in words for status. */
 static const char *renewal_rule(const crypt_cert_info_t *info)
 {
@@ -52,12 +64,17 @@ static const char *renewal_rule(const crypt_cert_info_t *info)
 }
 
 static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
-                         const char *path, json_t *warnings)
+                         const char *path, json_t *recorded, json_t *warnings)
 {
     crypt_cert_info_t info;
-    if (leaf_info(&info, path, ctx->pool) != APR_SUCCESS)
-        return;
-    json_t *c = cert_info_json(&info);
+    json_t *c = recorded;
+    if (c == NULL) {
+        if (leaf_info(&info, path, ctx->pool) != APR_SUCCESS)
+            return;
+        c = cert_info_json(&info);
+    }
+    info.not_before = json_integer_value(json_object_get(c, "not_before"));
+    info.not_after = json_integer_value(json_object_get(c, "not_after"));
     apr_int64_t due = schedule_renewal_due(info.not_before, info.not_after);
     json_object_set_new(c, "renewal_due", json_integer(due));
     json_object_set_new(c, "renewal_rule", json_string(renewal_rule(&info)));
@@ -145,11 +162,6 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
     const char *err = NULL;
     if (cert_state_open(&cert, ctx, name, &err) != APR_SUCCESS)
         return json_pack("{s:s, s:s}", "name", name, "error", err);
-    int recovered = 0;
-    if (cert_state_lock(cert, &err) == APR_SUCCESS) {
-        cert_state_recover(cert, &recovered, &err);
-        deploy_recover(ctx, cert, &recovered);
-    }
     json_t *warnings = json_array();
     json_t *o = json_pack("{s:s, s:s, s:b, s:s?, s:s?}", "name", name, "state",
                           cert_state_name(cert), "automated", 0, "provider",
@@ -159,13 +171,29 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
                         ctx->pool) == APR_SUCCESS) {
         json_object_set(o, "names", json_object_get(csr, "names"));
         json_object_set(o, "key_type", json_object_get(csr, "key_type"));
+        if (json_object_get(csr, "key_type2") != NULL)
+            json_object_set(o, "key_type2", json_object_get(csr, "key_type2"));
     }
     const expacme_cert_conf_t *conf = config_cert(ctx->config, name);
-    if (conf != NULL && cert_state_has(cert, "deployed.json"))
-        add_validity(o, ctx, "deployed", conf->cert_file, warnings);
+    json_t *deployed = NULL;
+    if (conf != NULL &&
+        state_read_json(&deployed, cert_state_file(cert, "deployed.json"), &err,
+                        ctx->pool) == APR_SUCCESS) {
+        add_validity(o, ctx, "deployed", conf->cert_file,
+                     recorded_info(deployed, "info"), warnings);
+        json_t *second = recorded_info(deployed, "info2");
+        if (second != NULL)
+            json_object_set_new(o, "deployed2", second);
+    }
     if (cert_state_has(cert, "pending.pem"))
         add_validity(o, ctx, "pending", cert_state_file(cert, "pending.pem"),
-                     warnings);
+                     NULL, warnings);
+    if (cert_state_has(cert, "pending2.pem")) {
+        crypt_cert_info_t info;
+        if (leaf_info(&info, cert_state_file(cert, "pending2.pem"),
+                      ctx->pool) == APR_SUCCESS)
+            json_object_set_new(o, "pending2", cert_info_json(&info));
+    }
     add_schedule(o, ctx, cert, warnings);
     json_t *sign = json_object_get(cert->status, "last_sign");
     json_object_set_new(o, "last_sign", sign ? json_copy(sign) : json_null());
@@ -206,6 +234,33 @@ static apr_array_header_t *cert_names(const ops_ctx_t *ctx)
     return names;
 }
 
+/* What killed helpers left behind: every order's tokens withdrawn, every
+ * deploy switched back, then one reload for all of them. */
+static void recover_all(const ops_ctx_t *ctx, const apr_array_header_t *names)
+{
+    int reload = 0;
+    for (int i = 0; i < names->nelts; i++) {
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
+        cert_state_t *cert = NULL;
+        const char *err = NULL;
+        int recovered = 0;
+        if (cert_state_open(&cert, &cert_ctx,
+                            APR_ARRAY_IDX(names, i, const char *),
+                            &err) == APR_SUCCESS &&
+            cert_state_lock(cert, &err) == APR_SUCCESS) {
+            cert_state_recover(cert, &recovered, &err);
+            deploy_recover_deferred(&cert_ctx, cert, &recovered, &reload);
+        }
+        apr_pool_destroy(sub);
+    }
+    const char *err = NULL;
+    if (reload && httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, &err) != APR_SUCCESS)
+        ops_progress(ctx, "warning: %s", err);
+}
+
 json_t *status_document(const ops_ctx_t *ctx)
 {
     const char *provider = NULL;
@@ -221,10 +276,18 @@ json_t *status_document(const ops_ctx_t *ctx)
     }
     json_t *certs = json_array();
     apr_array_header_t *names = cert_names(ctx);
-    for (int i = 0; i < names->nelts; i++)
+    recover_all(ctx, names);
+    for (int i = 0; i < names->nelts; i++) {
+        /* A pool per certificate: a thousand of them stay small. */
+        apr_pool_t *sub = NULL;
+        apr_pool_create(&sub, ctx->pool);
+        ops_ctx_t cert_ctx;
+        ops_ctx_sub(&cert_ctx, ctx, sub);
         json_array_append_new(
-            certs, cert_status(ctx, APR_ARRAY_IDX(names, i, const char *),
+            certs, cert_status(&cert_ctx, APR_ARRAY_IDX(names, i, const char *),
                                provider, account));
+        apr_pool_destroy(sub);
+    }
     return json_pack("{s:I, s:o}", "generated", (json_int_t)time(NULL),
                      "certificates", certs);
 }
@@ -287,4 +350,13 @@ void status_refresh(const ops_ctx_t *ctx)
 {
     json_t *doc = json_pool_bind(status_document(ctx), ctx->pool);
     status_publish(ctx, doc);
+}
+
+int status_fresh(const ops_ctx_t *ctx, long max_age)
+{
+    struct stat st;
+    if (stat(ctx->config->status_file, &st) != 0)
+        return 0;
+    apr_int64_t age = (apr_int64_t)time(NULL) - (apr_int64_t)st.st_mtime;
+    return age >= 0 && age < max_age;
 }

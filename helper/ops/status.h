@@ -18,4 +18,11 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc);
  * the state directory does on its way out. */
 void status_refresh(const ops_ctx_t *ctx);
 
+/* How long a published status stays when a renew changed nothing: the
+ * page's time-derived fields (next slot, warnings) lag at most this. */
+#define STATUS_FRESH_S 600
+
+/* 1 when status_file was written less than max_age seconds ago. */
+int status_fresh(const ops_ctx_t *ctx, long max_age);
+
 #endif

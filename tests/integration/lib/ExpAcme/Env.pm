@@ -26,6 +26,8 @@ package ExpAcme::Env;
 #       tlsPort (tls-alpn-01) is httpd's HTTPS listener
 #   ExpAcme::Env->new(cert_validity => S)        # Pebble issues S-second
 #                                                # certificates
+#   ExpAcme::Env->new(pebble_conf => {domainBlocklist => [...]})
+#                                                # more of pebble.json
 #   ExpAcme::Env->new(status_page => 1)  # the module's status page on the
 #       plain-HTTP port, Host status.example.test
 #   $env->ctl({env => {EXPACME_TEST_NOW => $t}}, 'renew');
@@ -360,6 +362,8 @@ sub start_pebble {
     $pebble{externalAccountMACKeys} = $opt->{eab} if $opt->{eab};
     $pebble{certificateValidityPeriod} = $opt->{cert_validity} + 0
         if $opt->{cert_validity};
+    # More of pebble.json, e.g. {domainBlocklist => [...]}.
+    %pebble = (%pebble, %{$opt->{pebble_conf} || {}});
     my $conf = "$self->{dir}/pebble.json";
     _write($conf, $JSON->encode({pebble => \%pebble}));
     my %env = (PEBBLE_VA_NOSLEEP => 1, PEBBLE_AUTHZREUSE => 0);
