@@ -79,7 +79,11 @@ static void note_status(request_rec *r, challenge_store_status_t status)
         status == CHALLENGE_STORE_ABSENT)
         return;
     apr_status_t rv = status == CHALLENGE_STORE_IO ? errno : 0;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+    /* A file that is no store (truncated, a FIFO, foreign) is a notice:
+     * the next expacmectl write replaces it; an I/O error is a warning. */
+    int level =
+        status == CHALLENGE_STORE_CORRUPT ? APLOG_NOTICE : APLOG_WARNING;
+    ap_log_rerror(APLOG_MARK, level, rv, r,
                   EXPLOGNO(01001) "challenge store %s unusable: %s; "
                                   "challenges are not answered until "
                                   "expacmectl rewrites it",
