@@ -156,6 +156,21 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *baton)
     return len;
 }
 
+long http_client_cap_timeout(http_client_t *client, long seconds)
+{
+    long previous = client->options.total_timeout_s;
+    if (seconds < 1)
+        seconds = 1;
+    if (seconds < previous)
+        client->options.total_timeout_s = seconds;
+    return previous;
+}
+
+void http_client_set_timeout(http_client_t *client, long seconds)
+{
+    client->options.total_timeout_s = seconds;
+}
+
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {

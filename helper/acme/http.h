@@ -39,6 +39,12 @@ apr_status_t http_client_create(http_client_t **out,
                                 const http_options_t *options, const char **err,
                                 apr_pool_t *pool);
 
+/* Caps the total timeout of the requests that follow at seconds (never
+ * raising it); returns the previous value, to be given back to
+ * http_client_set_timeout. */
+long http_client_cap_timeout(http_client_t *client, long seconds);
+void http_client_set_timeout(http_client_t *client, long seconds);
+
 /* method "GET", "HEAD" or "POST" (body/len with content_type).  Returns
  * APR_SUCCESS for any HTTP status; errors are transport failures, with
  * *err naming the URL and cause (timeout, TLS, too large, ...).
