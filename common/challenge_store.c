@@ -311,7 +311,10 @@ static challenge_store_status_t chain_find(const challenge_store_map_t *map,
         if (rec->state != SLOT_LIVE || !record_sane(rec) ||
             !record_matches(rec, host, host_len, token, token_len))
             continue;
-        if (rec->expires > now)
+        /* Served as the response body: only what token_rules allow,
+         * whatever a hostile or damaged file holds (found by fuzz_store). */
+        if (rec->expires > now &&
+            token_rules_keyauth_valid(rec->keyauth, rec->keyauth_len))
             return CHALLENGE_STORE_OK;
     }
     return CHALLENGE_STORE_NOT_FOUND;
@@ -354,6 +357,14 @@ uint32_t challenge_store_probes(const challenge_store_map_t *map,
     return probes;
 }
 
+/* What the writer ever stores: the listing shows nothing else. */
+static int record_valid(const record_t *rec)
+{
+    return token_rules_host_valid(rec->host, rec->host_len) &&
+           token_rules_token_valid(rec->token, rec->token_len) &&
+           token_rules_keyauth_valid(rec->keyauth, rec->keyauth_len);
+}
+
 static void entry_from_record(challenge_store_entry_t *out, const record_t *rec)
 {
     memcpy(out->host, rec->host, rec->host_len);
@@ -374,7 +385,8 @@ challenge_store_foreach(const challenge_store_map_t *map,
     for (uint32_t i = 0; i < map->capacity; i++) {
         if (entry_snapshot(&map->entries[i], &snap) != CHALLENGE_STORE_OK)
             continue;
-        if (snap.rec.state != SLOT_LIVE || !record_sane(&snap.rec))
+        if (snap.rec.state != SLOT_LIVE || !record_sane(&snap.rec) ||
+            !record_valid(&snap.rec))
             continue;
         entry_from_record(&entry, &snap.rec);
         if (visit(&entry, baton) != 0)

@@ -64,6 +64,11 @@ int http_error_unreachable(apr_status_t rv);
  * or -1 when absent or unparseable. */
 long http_retry_after_seconds(const char *value, apr_time_t now);
 
+/* Appends the links of one Link header value (RFC 8288, as ACME uses it:
+ * <url>;rel="name", ...) to links (http_link_t). */
+void http_links_parse(apr_array_header_t *links, const char *value,
+                      apr_pool_t *pool);
+
 #define HTTP_E_UNREACHABLE (APR_OS_START_USERERR + 101)
 
 #endif

@@ -315,11 +315,23 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
                                 : apr_strerror(rv, buf, sizeof(buf)));
         return rv;
     }
+    rv = config_parse(&config, err, path, text, len, pool);
+    if (rv == APR_SUCCESS)
+        config->path = apr_pstrdup(pool, path);
+    *out = config;
+    return rv;
+}
+
+apr_status_t config_parse(expacme_config_t **out, const char **err,
+                          const char *name, char *text, apr_size_t len,
+                          apr_pool_t *pool)
+{
+    *out = NULL;
     if (strlen(text) != len) {
-        *err = apr_psprintf(pool, "%s: not a text file", path);
+        *err = apr_psprintf(pool, "%s: not a text file", name);
         return APR_EINVAL;
     }
-    config->path = apr_pstrdup(pool, path);
+    expacme_config_t *config = config_defaults(pool);
     parse_state_t st = {config, NULL, pool, apr_hash_make(pool), 0};
     char *save = NULL;
     int lineno = 0;
@@ -331,7 +343,7 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
         st.lineno = ++lineno;
         const char *problem = parse_line(&st, line);
         if (problem != NULL) {
-            *err = apr_psprintf(pool, "%s:%d: %s", path, lineno, problem);
+            *err = apr_psprintf(pool, "%s:%d: %s", name, lineno, problem);
             return APR_EINVAL;
         }
     }

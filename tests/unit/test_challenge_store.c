@@ -438,6 +438,42 @@ static void test_reader_hostile_files(void)
     unlink(path);
 }
 
+/* Found by fuzz/fuzz_store: a record whose key authorization breaks
+ * token_rules (a damaged or hostile file) was served as it was. */
+static void test_reader_invalid_record(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_put(w, "a.example", "tokbad", "tokbad.KEYAUTHxyz", NOW + 60,
+                        NOW);
+    challenge_store_put(w, "a.example", "tokgood", "tokgood.fine", NOW + 60,
+                        NOW);
+    challenge_store_writer_close(w);
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    fstat(fd, &st);
+    char *base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED, fd, 0);
+    char *hit = memmem(base, (size_t)st.st_size, "KEYAUTHxyz", 10);
+    ok(hit != NULL, "the key authorization found in the file");
+    if (hit != NULL)
+        memcpy(hit, "KEY\r\nSet-", 9);
+    munmap(base, (size_t)st.st_size);
+    close(fd);
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    is_int(find(map, "a.example", "tokbad", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND,
+           "a record with a broken key authorization is not served");
+    is_int(find(map, "a.example", "tokgood", NOW, NULL), CHALLENGE_STORE_OK,
+           "the intact one still is");
+    int listed = 0;
+    challenge_store_foreach(map, count_entry, &listed);
+    is_int(listed, 1, "and only the intact one is listed");
+    challenge_store_unmap(map);
+    unlink(path);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
@@ -453,6 +489,7 @@ int main(void)
     test_tombstones_reclaimed();
     test_unsafe_paths();
     test_reader_hostile_files();
+    test_reader_invalid_record();
     unlink(path);
     char lock[300];
     snprintf(lock, sizeof(lock), "%s.lock", path);
