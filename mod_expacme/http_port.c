@@ -1,4 +1,4 @@
-/* http_port.c — what the plain-HTTP virtual host answers (SPEC §7):
+/* http_port.c — what the plain-HTTP virtual host answers (manual §7):
  * an open challenge, else the redirect to HTTPS (or 404).
  *
  * Runs as the first quick_handler, before URI translation: a challenge request

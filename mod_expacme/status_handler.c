@@ -1,6 +1,10 @@
 /* status_handler.c — `SetHandler expacme-status`: the status expacmectl
- * publishes (no secrets in it), as JSON for admin UIs or as a page. */
+ * publishes (no secrets in it), as JSON for admin UIs (the JSON file
+ * verbatim) or as a page (made from the line form beside it, so the
+ * module needs no JSON parser; see status_html.c). */
 #include "mod_expacme.h"
+#include "status_doc.h"
+#include "status_html.h"
 
 #include <string.h>
 
@@ -14,6 +18,7 @@
 APLOG_USE_MODULE(expacme);
 
 #define STATUS_MAX (1024 * 1024)
+#define NOT_YET "expacmectl has not published a status yet"
 
 static int wants_json(request_rec *r)
 {
@@ -49,8 +54,7 @@ static const char *status_body(request_rec *r)
 {
     const expacme_server_conf_t *conf =
         ap_get_module_config(r->server->module_config, &expacme_module);
-    const char *body = "{\"state\":\"unknown\",\"detail\":\"expacmectl has "
-                       "not published a status yet\"}";
+    const char *body = "{\"state\":\"unknown\",\"detail\":\"" NOT_YET "\"}";
     char *data = NULL;
     apr_size_t len = 0;
     if (conf->status_file != NULL) {
@@ -65,34 +69,60 @@ static const char *status_body(request_rec *r)
     return body;
 }
 
+/* The published line form, or NULL with *problem saying why not. */
+static status_doc_t *status_page_doc(request_rec *r, const char **problem)
+{
+    const expacme_server_conf_t *conf =
+        ap_get_module_config(r->server->module_config, &expacme_module);
+    status_doc_t *doc = NULL;
+    *problem = NOT_YET;
+    if (conf->status_file == NULL) {
+        *problem = "no ExpAcmeStatusFile is configured";
+        return NULL;
+    }
+    apr_status_t rv = status_doc_read(&doc, conf->status_file, r->pool);
+    if (rv == APR_SUCCESS)
+        return doc;
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        *problem = "the published status cannot be read (see the error log)";
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, rv, r,
+            EXPLOGNO(01021) "cannot read the status page file %s "
+                            "(not in the form of common/status_flat.h?)",
+            status_doc_flat_path(conf->status_file, r->pool));
+    }
+    return NULL;
+}
+
 int status_handler_handle(request_rec *r)
 {
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
-    const char *body = status_body(r);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (wants_json(r)) {
         ap_set_content_type(r, "application/json");
-        ap_rputs(body, r);
+        ap_rputs(status_body(r), r);
         return OK;
     }
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    ap_rputs("<!DOCTYPE html>\n<html><head><title>ACME certificate service"
-             "</title></head><body><h1>ACME certificate service</h1>\n<pre>",
-             r);
-    ap_rputs(ap_escape_html(r->pool, body), r);
-    ap_rputs("</pre></body></html>\n", r);
+    /* The page has no script and loads nothing: say so to the browser. */
+    apr_table_setn(r->headers_out, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'");
+    const char *problem = NULL;
+    status_doc_t *doc = status_page_doc(r, &problem);
+    if (r->header_only)
+        return OK;
+    status_html_page(r, doc, problem);
     return OK;
 }
 
 int status_handler_server_status(request_rec *r, int flags)
 {
+    const char *problem = NULL;
+    status_doc_t *doc = status_page_doc(r, &problem);
     if (flags & AP_STATUS_SHORT)
-        return OK; /* the ?auto form is for numbers, ours is a document */
-    ap_rputs("<hr />\n<h2>ACME certificate service (mod_expacme)</h2>\n<pre>",
-             r);
-    ap_rputs(ap_escape_html(r->pool, status_body(r)), r);
-    ap_rputs("</pre>\n", r);
+        status_html_auto(r, doc);
+    else
+        status_html_server_status(r, doc, problem);
     return OK;
 }

@@ -1,12 +1,17 @@
 /* config.h — expacme.conf: plain `key = value` lines, `#` comments and
- * `[cert NAME]` sections (SPEC §3). */
+ * `[cert NAME]` sections (manual §3). */
 #ifndef EXPACME_CONFIG_H
 #define EXPACME_CONFIG_H
 
 #include "apr_pools.h"
 #include "apr_tables.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/expacme/expacme.conf"
+/* SYSCONFDIR/expacme/expacme.conf: Makefile.am passes the configured
+ * sysconfdir as EXPACME_CONFIG_DEFAULT. */
+#ifndef EXPACME_CONFIG_DEFAULT
+#define EXPACME_CONFIG_DEFAULT "/etc/expacme/expacme.conf"
+#endif
+#define CONFIG_DEFAULT_PATH EXPACME_CONFIG_DEFAULT
 
 typedef struct {
     const char *name;

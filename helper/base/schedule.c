@@ -170,6 +170,18 @@ unsigned schedule_parse_days(const char *list)
     return mask;
 }
 
+int schedule_day_names(unsigned mask, const char *names[7])
+{
+    static const char *const week[] = {"mon", "tue", "wed", "thu",
+                                       "fri", "sat", "sun"};
+    int n = 0;
+    for (int i = 0; i < 7; i++) {
+        if (mask & (1u << ((i + 1) % 7))) /* bit 0 is Sunday */
+            names[n++] = week[i];
+    }
+    return n;
+}
+
 int schedule_parse_time(const char *hhmm)
 {
     if (strlen(hhmm) != 5 || hhmm[2] != ':')

@@ -1,4 +1,4 @@
-/* schedule.h — when to sign and when to deploy (SPEC §6), as a pure
+/* schedule.h — when to sign and when to deploy (manual §6), as a pure
  * function of the facts and the time, so that tests can run years of
  * renewals in seconds through an injected clock. */
 #ifndef EXPACME_SCHEDULE_H
@@ -61,6 +61,9 @@ apr_int64_t schedule_backoff(int failures,
 
 /* "mon,tue,..." to a day mask; 0 on a bad name. */
 unsigned schedule_parse_days(const char *list);
+/* The days of mask, Monday first ("mon", "wed", ...), into names (room
+ * for seven); returns how many. */
+int schedule_day_names(unsigned mask, const char *names[7]);
 /* "HH:MM" to minutes; -1 when malformed. */
 int schedule_parse_time(const char *hhmm);
 

@@ -112,6 +112,7 @@ cli_exit_t cli_fail(cli_t *cli, cli_exit_t code, int logno, const char *fmt,
     if (cli->result == NULL)
         cli->result = json_object();
     json_object_set_new(cli->result, "error", json_string(message));
+    json_object_set_new(cli->result, "code", json_sprintf("EXP%05d", logno));
     return code;
 }
 

@@ -12,7 +12,7 @@
 #include "crypto/crypt_cert.h"
 #include "ops/ops.h"
 
-/* The exit code is part of the interface (SPEC §3). */
+/* The exit code is part of the interface (manual §3). */
 typedef enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAILED = 1, /* the operation failed */

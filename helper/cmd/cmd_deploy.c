@@ -1,4 +1,4 @@
-/* cmd_deploy.c — `deploy` (SPEC §5): runs the deploy operation for
+/* cmd_deploy.c — `deploy` (manual §5): runs the deploy operation for
  * --cert and says what is served now. */
 #include "cmd/commands.h"
 

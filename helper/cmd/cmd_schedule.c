@@ -10,6 +10,23 @@
 #include "ops/cert_schedule.h"
 #include "ops/renew.h"
 
+/* Deploy days as a list of names, Monday first (manual §3). */
+static json_t *days_json(unsigned mask)
+{
+    const char *names[7];
+    int n = schedule_day_names(mask, names);
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, json_string(names[i]));
+    return list;
+}
+
+/* The message number of an error, as cli_fail gives it; NULL for none. */
+static json_t *code_json(int logno)
+{
+    return logno != 0 ? json_sprintf("EXP%05d", logno) : NULL;
+}
+
 static const cli_opt_spec_t schedule_options[] = {{"auto", CLI_OPT_VALUE},
                                                   {"days", CLI_OPT_VALUE},
                                                   {"time", CLI_OPT_VALUE},
@@ -47,8 +64,8 @@ cli_exit_t cmd_schedule_run(cli_t *cli)
     if (code != CLI_EXIT_OK)
         return code;
     cli->result = json_pack(
-        "{s:s, s:b, s:i, s:s}", "cert", cli->cert_name, "automated", automated,
-        "days", (int)mask, "time",
+        "{s:s, s:b, s:o, s:s}", "cert", cli->cert_name, "automated", automated,
+        "days", days_json(mask), "time",
         apr_psprintf(cli->pool, "%02d:%02d", minute / 60, minute % 60));
     cli_say(cli, "automated renewal of %s: %s (deploy at %02d:%02d)\n",
             cli->cert_name, on, minute / 60, minute % 60);
@@ -58,7 +75,8 @@ cli_exit_t cmd_schedule_run(cli_t *cli)
 static json_t *entry_json(const renew_entry_t *e)
 {
     if (e->action == NULL)
-        return json_pack("{s:s, s:s?}", "cert", e->cert, "error", e->error);
+        return json_pack("{s:s, s:s?, s:o*}", "cert", e->cert, "error",
+                         e->error, "code", code_json(e->logno));
     json_t *o =
         json_pack("{s:s, s:s, s:I, s:I, s:s}", "cert", e->cert, "why", e->why,
                   "renewal_due", (json_int_t)e->renewal_due, "next_slot",
@@ -67,6 +85,8 @@ static json_t *entry_json(const renew_entry_t *e)
         json_object_set_new(o, "result", json_string(e->result));
     if (e->error != NULL)
         json_object_set_new(o, "error", json_string(e->error));
+    if (e->error != NULL && e->logno != 0)
+        json_object_set_new(o, "code", code_json(e->logno));
     if (e->warning != NULL)
         json_object_set_new(o, "warning", json_string(e->warning));
     return o;

@@ -1,4 +1,4 @@
-/* cmd_sign.c — `sign [--profile NAME]` (SPEC §4): runs the sign
+/* cmd_sign.c — `sign [--profile NAME]` (manual §4): runs the sign
  * operation for --cert and prints what it staged. */
 #include "cmd/commands.h"
 

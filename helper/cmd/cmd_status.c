@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "apr_strings.h"
+
 #include "acme/acme_json.h"
 #include "ops/cert_info.h"
 #include "ops/status.h"
@@ -30,6 +32,38 @@ static void print_time(cli_t *cli, const char *label, json_t *t)
                 cert_info_time(json_integer_value(t), cli->pool));
 }
 
+/* "deploy days  mon, wed, fri at 04:30" */
+static void print_days(cli_t *cli, json_t *c)
+{
+    const char *list = NULL;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(c, "deploy_days"), i, d)
+    {
+        list = list == NULL ? json_string_value(d)
+                            : apr_pstrcat(cli->pool, list, ", ",
+                                          json_string_value(d), NULL);
+    }
+    if (list == NULL)
+        return;
+    const char *at = acme_json_string_member(c, "deploy_time");
+    cli_say(cli, "  %-20s %s%s%s\n", "deploy days", list, at ? " at " : "",
+            at ? at : "");
+}
+
+/* The CA's ARI window (RFC 9773) and the moment chosen inside it. */
+static void print_ari(cli_t *cli, json_t *ari)
+{
+    json_t *start = json_object_get(ari, "start");
+    json_t *end = json_object_get(ari, "end");
+    if (!json_is_integer(start) || !json_is_integer(end))
+        return;
+    cli_say(cli, "  %-20s %s to %s\n", "ARI window",
+            cert_info_time(json_integer_value(start), cli->pool),
+            cert_info_time(json_integer_value(end), cli->pool));
+    print_time(cli, "ARI time", json_object_get(ari, "time"));
+}
+
 static void print_cert(cli_t *cli, json_t *c)
 {
     cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
@@ -50,8 +84,9 @@ static void print_cert(cli_t *cli, json_t *c)
         json_t *v = acme_json_object_member(c, which[k]);
         if (v == NULL)
             continue;
+        const char *rule = acme_json_string_member(v, "renewal_rule");
         cli_say(
-            cli, "  %-20s not before %s, not after %s, renewal due %s\n",
+            cli, "  %-20s not before %s, not after %s, renewal due %s%s%s%s\n",
             which[k],
             cert_info_time(json_integer_value(json_object_get(v, "not_before")),
                            cli->pool),
@@ -59,11 +94,14 @@ static void print_cert(cli_t *cli, json_t *c)
                            cli->pool),
             cert_info_time(
                 json_integer_value(json_object_get(v, "renewal_due")),
-                cli->pool));
+                cli->pool),
+            rule ? " (" : "", rule ? rule : "", rule ? ")" : "");
     }
     cli_say(cli, "  %-20s %s\n", "automated",
             json_is_true(json_object_get(c, "automated")) ? "on" : "off");
     print_time(cli, "next deploy slot", json_object_get(c, "next_deploy_slot"));
+    print_days(cli, c);
+    print_ari(cli, json_object_get(c, "ari"));
     json_t *times = json_object_get(c, "resubmit");
     print_time(cli, "resubmission at", json_array_get(times, 0));
     print_time(cli, "resubmission at", json_array_get(times, 1));

@@ -5,16 +5,18 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
+#include "apr_file_info.h"
 #include "apr_general.h"
 #include "apr_strings.h"
 
+#include "base/json_time.h"
+#include "base/state.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "ops/status.h"
-#include "base/state.h"
 
 typedef struct {
     const char *name;
@@ -182,6 +184,35 @@ static int takes_state_lock(const command_t *cmd, const cli_t *cli)
            (strcmp(cmd->name, "pending") == 0 && strcmp(verb, "discard") == 0);
 }
 
+/* The commands that act on an existing managed certificate (--cert):
+ * all but csr generate, which makes one. */
+static int needs_existing_cert(const command_t *cmd, const cli_t *cli)
+{
+    static const char *const users[] = {"sign",     "deploy", "pending",
+                                        "schedule", "status", "csr"};
+    const char *verb = cli->argc > 0 ? cli->argv[0] : "";
+    if (strcmp(cmd->name, "csr") == 0 && strcmp(verb, "generate") == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        if (strcmp(cmd->name, users[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A managed certificate exists when it is "server", has a [cert NAME]
+ * section, or has a state directory (csr generate made one). */
+static int cert_exists(const cli_t *cli)
+{
+    apr_finfo_t fi;
+    const char *dir = apr_pstrcat(cli->pool, cli->config->state_dir, "/certs/",
+                                  cli->cert_name, NULL);
+    return strcmp(cli->cert_name, "server") == 0 ||
+           config_cert(cli->config, cli->cert_name) != NULL ||
+           (apr_stat(&fi, dir, APR_FINFO_TYPE, cli->pool) == APR_SUCCESS &&
+            fi.filetype == APR_DIR);
+}
+
 static const command_t *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -208,6 +239,12 @@ static cli_exit_t dispatch(cli_t *cli)
         if (config_load(&cli->config, &err, cli->config_path, cli->pool) !=
             APR_SUCCESS)
             return cli_fail(cli, CLI_EXIT_USAGE, 2009, "%s", err);
+        if (needs_existing_cert(cmd, cli) && !cert_exists(cli))
+            return cli_fail(cli, CLI_EXIT_USAGE, 2019,
+                            "no CSR for %s and no [cert %s] section: no "
+                            "such managed certificate (run 'expacmectl "
+                            "--cert %s csr generate --cn FQDN' first)",
+                            cli->cert_name, cli->cert_name, cli->cert_name);
         cli_ctx_init(cli);
         if (takes_state_lock(cmd, cli)) {
             if (state_lock(cli->config, apr_time_from_sec(5), &err,
@@ -227,6 +264,8 @@ static void print_json(cli_t *cli, cli_exit_t code)
 {
     json_t *out = cli->result != NULL ? cli->result : json_object();
     json_object_set_new(out, "ok", json_boolean(code == CLI_EXIT_OK));
+    /* Times leave as RFC 3339 strings (manual §3), epoch beside them. */
+    json_time_rfc3339(out);
     json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(out);

@@ -235,16 +235,6 @@ apr_status_t crypt_chain_verify(const apr_array_header_t *chain, EVP_PKEY *key,
 
 /* --- up to a trust anchor ------------------------------------------------ */
 
-/* Anchors are never encrypted: fail instead of prompting. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 /* Every certificate and CRL of the PEM into store, as
  * X509_STORE_load_file does with a file; at least one is needed. */
 static int add_anchors(X509_STORE *store, const char *pem, apr_size_t len)
@@ -252,7 +242,8 @@ static int add_anchors(X509_STORE *store, const char *pem, apr_size_t len)
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     STACK_OF(X509_INFO) *infos = NULL;
     if (bio != NULL)
-        infos = PEM_X509_INFO_read_bio(bio, NULL, no_passphrase, NULL);
+        infos =
+            PEM_X509_INFO_read_bio(bio, NULL, crypt_pool_no_passphrase, NULL);
     BIO_free(bio);
     int count = 0;
     int ok = infos != NULL;

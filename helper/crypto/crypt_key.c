@@ -115,17 +115,6 @@ int crypt_key_public_equal(EVP_PKEY *a, EVP_PKEY *b)
 
 /* --- PEM ----------------------------------------------------------------- */
 
-/* Keys are stored unencrypted (0600, root); an encrypted one must fail
- * instead of prompting on a terminal nobody watches. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
 apr_status_t crypt_key_parse_pem(EVP_PKEY **out, const char *pem,
                                  apr_size_t len, const char **err,
                                  apr_pool_t *pool)
@@ -138,7 +127,8 @@ apr_status_t crypt_key_parse_pem(EVP_PKEY **out, const char *pem,
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     EVP_PKEY *key = NULL;
     if (bio != NULL)
-        key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+        key =
+            PEM_read_bio_PrivateKey(bio, NULL, crypt_pool_no_passphrase, NULL);
     BIO_free(bio);
     if (key == NULL)
         return crypt_pool_fail(err, pool, APR_EINVAL,

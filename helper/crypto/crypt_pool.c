@@ -126,3 +126,12 @@ const char *crypt_pool_der_b64url(const void *obj, const ASN1_ITEM *it,
     OPENSSL_free(der);
     return out;
 }
+
+int crypt_pool_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}

@@ -30,6 +30,11 @@ apr_status_t crypt_pool_fail(const char **err, apr_pool_t *pool,
                              apr_status_t rv, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The pem_password_cb for everything we read: keys are stored
+ * unencrypted (0600, root) and anchors are never encrypted, so an
+ * encrypted PEM fails instead of prompting on a terminal nobody watches. */
+int crypt_pool_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 /* A value safe to quote in a one-line message: printable ASCII only,
  * shortened. */
 const char *crypt_pool_shown(const char *value, apr_pool_t *pool);

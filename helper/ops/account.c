@@ -111,8 +111,12 @@ ops_status_t account_register(account_register_result_t *result,
     provider_conn_t c;
     const char *err = NULL;
     memset(result, 0, sizeof(*result));
+    /* A provider that does not exist is a usage error (manual §3). */
+    const provider_t *known = NULL;
+    if (provider_find(&known, ctx, req->provider, &err) != APR_SUCCESS)
+        return ops_fail(error, OPS_USAGE, 2304, ctx->pool, "%s", err);
     if (provider_connect_direct(&c, ctx, req->provider, &err) != APR_SUCCESS)
-        return ops_fail(error, OPS_FAILED, 2304, ctx->pool, "%s", err);
+        return ops_fail(error, OPS_FAILED, 2313, ctx->pool, "%s", err);
     const char *tos = c.session->terms_of_service;
     result->terms_of_service = tos;
     ops_progress(ctx, "terms of service of %s: %s", req->provider,

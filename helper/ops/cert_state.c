@@ -120,7 +120,7 @@ void cert_state_set_sign(cert_state_t *cert, const char *result,
     json_object_set_new(cert->status, "last_sign", sign);
 }
 
-static int process_alive(json_int_t pid)
+int cert_state_pid_alive(json_int_t pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
@@ -149,7 +149,7 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
     if (signing == NULL)
         return APR_SUCCESS;
     json_int_t pid = json_integer_value(json_object_get(signing, "pid"));
-    if (process_alive(pid) && pid != getpid())
+    if (cert_state_pid_alive(pid) && pid != getpid())
         return APR_SUCCESS;
     apr_status_t rv =
         withdraw_tokens(cert, json_object_get(signing, "tokens"), err);
@@ -169,8 +169,8 @@ apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
 const char *cert_state_name(const cert_state_t *cert)
 {
     json_t *signing = acme_json_object_member(cert->status, "signing");
-    if (signing != NULL &&
-        process_alive(json_integer_value(json_object_get(signing, "pid"))))
+    if (signing != NULL && cert_state_pid_alive(json_integer_value(
+                               json_object_get(signing, "pid"))))
         return "signing";
     if (cert_state_has(cert, "deployed.json"))
         return cert_state_has(cert, "pending.pem") ? "pending" : "deployed";

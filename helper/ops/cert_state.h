@@ -39,7 +39,11 @@ void cert_state_set_sign(cert_state_t *cert, const char *result,
 apr_status_t cert_state_recover(cert_state_t *cert, int *recovered,
                                 const char **err);
 
-/* The "state" of SPEC §2: none, csr, signing, pending, deployed. */
+/* 1 while the helper whose pid a journal names may still run: kill()'s
+ * EPERM means a process of another user has that pid, so alive too. */
+int cert_state_pid_alive(json_int_t pid);
+
+/* The "state" of manual §2: none, csr, signing, pending, deployed. */
 const char *cert_state_name(const cert_state_t *cert);
 
 #endif

@@ -1,5 +1,5 @@
 /* challenge_window.h — port 80 opened only while challenges are open
- * (SPEC §7), for hosts that do not serve plain HTTP otherwise.
+ * (manual §7), for hosts that do not serve plain HTTP otherwise.
  *
  * With challenge_window_include (a file httpd includes, e.g. through
  * IncludeOptional) and challenge_window_listen (e.g. "80") configured,

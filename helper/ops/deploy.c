@@ -1,5 +1,5 @@
 /* deploy.c — the deploy engine: the pending certificate into the files
- * httpd serves, with no restart and no failed handshake (SPEC §5).
+ * httpd serves, with no restart and no failed handshake (manual §5).
  *
  * Every step is written to the certificate's status.json ("deploying")
  * before it starts, so a helper killed at any point leaves enough for the
@@ -235,8 +235,10 @@ static const char *roll_back(deploy_job_t *job, deploy_step_t failed_at)
     apr_pool_t *pool = job->ctx->pool;
     const char *err = NULL;
     if (failed_at < STEP_SWITCH) {
-        if (job->new_gen != NULL)
-            deploy_live_prune(&job->live, job->old_gen, NULL, pool);
+        /* A generation a killed helper was still writing is in no
+         * journal: keep only what is live. */
+        deploy_live_prune(&job->live, job->old_gen,
+                          deploy_live_current(&job->live, pool), pool);
         return "nothing live was changed";
     }
     if (deploy_live_switch(&job->live, job->old_gen, &err, pool) != APR_SUCCESS)
@@ -300,7 +302,7 @@ apr_status_t deploy_recover(const ops_ctx_t *ctx, cert_state_t *cert,
     if (d == NULL || conf == NULL)
         return APR_SUCCESS;
     json_int_t pid = json_integer_value(json_object_get(d, "pid"));
-    if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0)
+    if (pid != getpid() && cert_state_pid_alive(pid))
         return APR_SUCCESS; /* still running */
     deploy_job_t job;
     memset(&job, 0, sizeof(job));

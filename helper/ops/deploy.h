@@ -1,4 +1,4 @@
-/* deploy.h — the deploy engine (SPEC §5): verify the pending pair, switch
+/* deploy.h — the deploy engine (manual §5): verify the pending pair, switch
  * the live files to it (ops/deploy_live.h), configtest, graceful, check
  * that the listener is up and serves the new leaf; any failure rolls
  * back.  Each step is journalled in the certificate's status.json before

@@ -16,24 +16,25 @@ ops_status_t ops_fail(ops_error_t *error, ops_status_t status, int logno,
     return status;
 }
 
+static void progress_v(const ops_ctx_t *ctx, const char *fmt, va_list ap)
+{
+    if (ctx->progress != NULL)
+        ctx->progress(ctx->progress_baton, fmt, ap);
+}
+
 void ops_progress(const ops_ctx_t *ctx, const char *fmt, ...)
 {
-    if (ctx->progress == NULL)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    ctx->progress(ctx->progress_baton, fmt, ap);
+    progress_v(ctx, fmt, ap);
     va_end(ap);
 }
 
 void ops_progress_relay(void *baton, const char *fmt, ...)
 {
-    const ops_ctx_t *ctx = baton;
-    if (ctx->progress == NULL)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    ctx->progress(ctx->progress_baton, fmt, ap);
+    progress_v(baton, fmt, ap);
     va_end(ap);
 }
 

@@ -17,7 +17,7 @@
 #include "acme/acme.h"
 #include "base/config.h"
 
-/* The same values as the exit codes (SPEC §3). */
+/* The same values as the exit codes (manual §3). */
 typedef enum {
     OPS_OK = 0,
     OPS_FAILED = 1, /* the operation failed: CA refused, rolled back, ... */

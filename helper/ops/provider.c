@@ -47,6 +47,14 @@ static apr_status_t providers_load(json_t **out, const ops_ctx_t *ctx,
         *out = json_pool_bind(json_pack("{s:{}}", "providers"), ctx->pool);
         return APR_SUCCESS;
     }
+    json_t *all = rv == APR_SUCCESS ? json_object_get(*out, "providers") : NULL;
+    /* Read as empty, the next save would drop whatever it holds. */
+    if (all != NULL && !json_is_object(all)) {
+        *err = apr_psprintf(ctx->pool, "%s: \"providers\" is not an object",
+                            providers_path(ctx));
+        *out = NULL;
+        return APR_EINVAL;
+    }
     return rv;
 }
 

@@ -8,19 +8,19 @@
 
 #include "apr_strings.h"
 
-#include "ops/cert_schedule.h"
-#include "ops/cert_state.h"
-#include "ops/deploy.h"
-#include "crypto/crypt_cert.h"
-#include "crypto/crypt_chain.h"
-#include "crypto/crypt_random.h"
 #include "acme/acme_json.h"
-#include "ops/notify.h"
-#include "ops/provider.h"
-#include "ops/sign.h"
 #include "base/log.h"
 #include "base/schedule.h"
 #include "base/state.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
+#include "crypto/crypt_random.h"
+#include "ops/cert_schedule.h"
+#include "ops/cert_state.h"
+#include "ops/deploy.h"
+#include "ops/notify.h"
+#include "ops/provider.h"
+#include "ops/sign.h"
 
 #define WARN_INTERVAL 86400
 
@@ -230,8 +230,10 @@ static void act_record(renew_entry_t *entry, renew_cert_t *rc,
     else
         note_failure(rc, now);
     entry->result = st == OPS_OK ? "success" : "failure";
-    if (st != OPS_OK)
+    if (st != OPS_OK) {
         entry->error = error->message;
+        entry->logno = error->logno;
+    }
 }
 
 static void renew_act(renew_entry_t *entry, const ops_ctx_t *ctx,
@@ -289,7 +291,10 @@ static void renew_one(renew_entry_t *entry, const ops_ctx_t *ctx,
     const char *err = NULL;
     if (cert_state_open(&rc.cert, ctx, name, &err) != APR_SUCCESS ||
         cert_schedule_load(&rc.sched, rc.cert, &err) != APR_SUCCESS) {
-        entry->error = err;
+        ops_error_t error = {0};
+        ops_fail(&error, OPS_FAILED, 2961, ctx->pool, "%s", err);
+        entry->error = error.message;
+        entry->logno = error.logno;
         return;
     }
     apr_int64_t now = ops_now(ctx);

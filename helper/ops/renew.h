@@ -17,6 +17,7 @@ typedef struct {
     apr_int64_t next_slot;
     const char *result;  /* "success" / "failure" when something was done */
     const char *error;   /* what went wrong, or NULL */
+    int logno;           /* its message number (EXPnnnnn), 0 if none */
     const char *warning; /* the manual-mode warning, or NULL */
     int save_failed;     /* schedule.json could not be written */
 } renew_entry_t;

@@ -79,6 +79,11 @@ static ops_status_t open_session(provider_conn_t *conn, ops_error_t *error,
                                  const revoke_request_t *req, X509 *leaf)
 {
     const char *err = NULL;
+    const provider_t *known = NULL;
+    if (req->provider != NULL &&
+        provider_find(&known, ctx, req->provider, &err) != APR_SUCCESS)
+        return ops_fail(error, OPS_USAGE, 2710, ctx->pool, "--provider: %s",
+                        err);
     if (provider_connect(conn, ctx, req->provider, req->key_file == NULL,
                          &err) != APR_SUCCESS)
         return ops_fail(error, OPS_FAILED, 2707, ctx->pool, "%s", err);

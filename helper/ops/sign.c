@@ -1,5 +1,5 @@
 /* sign.c — the stored CSR through an ACME order to a verified, staged
- * pending certificate (SPEC §4). */
+ * pending certificate (manual §4). */
 #include "ops/sign.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* sign.h — the sign operation (SPEC §4): the stored CSR of a managed
+/* sign.h — the sign operation (manual §4): the stored CSR of a managed
  * certificate through an ACME order to a verified pending certificate.
  * Tokens are published before the CA is told to validate and withdrawn
  * on every exit path; an order a killed helper left behind is cleaned up

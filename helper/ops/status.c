@@ -1,4 +1,4 @@
-/* status.c — the status document: per managed certificate what SPEC §3
+/* status.c — the status document: per managed certificate what manual §3
  * lists, as `status` prints it and as it is published (no secrets) to
  * status_file for the module's status page. */
 #include "ops/status.h"
@@ -11,15 +11,18 @@
 #include "apr_hash.h"
 #include "apr_strings.h"
 
+#include "acme/acme_json.h"
+#include "base/json_pool.h"
+#include "base/json_time.h"
+#include "base/schedule.h"
+#include "base/state.h"
+#include "crypto/crypt_cert.h"
+#include "crypto/crypt_chain.h"
 #include "ops/cert_info.h"
 #include "ops/cert_state.h"
 #include "ops/deploy.h"
-#include "crypto/crypt_cert.h"
-#include "crypto/crypt_chain.h"
-#include "acme/acme_json.h"
 #include "ops/provider.h"
-#include "base/schedule.h"
-#include "base/state.h"
+#include "ops/status_lines.h"
 
 static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
                               apr_pool_t *pool)
@@ -37,6 +40,14 @@ static apr_status_t leaf_info(crypt_cert_info_t *info, const char *path,
     return rv;
 }
 
+/* Which rule set renewal_due (base/schedule.h), in words for status. */
+static const char *renewal_rule(const crypt_cert_info_t *info)
+{
+    if (info->not_after - info->not_before < 10 * 86400)
+        return "half of the lifetime (shorter than ten days)";
+    return "two-thirds of the lifetime";
+}
+
 static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
                          const char *path, json_t *warnings)
 {
@@ -46,6 +57,7 @@ static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
     json_t *c = cert_info_json(&info);
     apr_int64_t due = schedule_renewal_due(info.not_before, info.not_after);
     json_object_set_new(c, "renewal_due", json_integer(due));
+    json_object_set_new(c, "renewal_rule", json_string(renewal_rule(&info)));
     json_object_set_new(o, key, c);
     apr_int64_t now = ops_now(ctx);
     if (strcmp(key, "deployed") == 0 && now >= info.not_after)
@@ -58,8 +70,23 @@ static void add_validity(json_t *o, const ops_ctx_t *ctx, const char *key,
                                           "sign and deploy a new one"));
 }
 
-/* Automated renewal as status shows it: on/off, deploy slot, the random
- * resubmission times, backoff. */
+/* The CA's ARI window and the moment chosen in it (RFC 9773), when the
+ * CA offered one. */
+static void add_ari(json_t *o, json_t *sched)
+{
+    json_t *start = json_object_get(sched, "ari_start");
+    json_t *end = json_object_get(sched, "ari_end");
+    json_t *pick = json_object_get(sched, "ari_time");
+    if (!json_is_integer(start) || !json_is_integer(end))
+        return;
+    json_t *ari = json_pack("{s:O, s:O}", "start", start, "end", end);
+    if (json_is_integer(pick))
+        json_object_set(ari, "time", pick);
+    json_object_set_new(o, "ari", ari);
+}
+
+/* Automated renewal as status shows it: on/off, deploy slot and days,
+ * the random resubmission times, the ARI window, backoff. */
 static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
 {
     json_t *sched = NULL;
@@ -81,6 +108,16 @@ static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
             o, "next_deploy_slot",
             json_integer(schedule_next_slot(&conf, ops_now(ctx))));
     }
+    const char *names[7];
+    int n = schedule_day_names(conf.days, names);
+    json_t *list = json_array();
+    for (int i = 0; automated && i < n; i++)
+        json_array_append_new(list, json_string(names[i]));
+    if (automated && json_is_integer(days))
+        json_object_set_new(o, "deploy_days", list);
+    else
+        json_decref(list);
+    add_ari(o, sched);
     static const char *const copied[] = {"resubmit", "next_attempt",
                                          "failures"};
     for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
@@ -191,7 +228,14 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
         *slash = '\0';
         state_make_dir(dir, 0755, &err, ctx->pool);
     }
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    /* The line form first (the module's page), from the epoch times. */
+    if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),
+                           &err) != APR_SUCCESS)
+        ops_progress(ctx, "warning: cannot publish the status page: %s", err);
+    /* What admin UIs read says times as --json does. */
+    json_t *out = json_pool_bind(json_deep_copy(doc), ctx->pool);
+    json_time_rfc3339(out);
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text == NULL)
         return;
     if (state_write_file(path, text, strlen(text), 0644, &err, ctx->pool) !=

@@ -1,4 +1,4 @@
-/* status.h — the status document (SPEC §3 `status`, §7 status page): one
+/* status.h — the status document (manual §3 `status`, §7 status page): one
  * entry per managed certificate, with no secrets in it.  Building it also
  * cleans up after a sign or deploy a killed helper left behind. */
 #ifndef EXPACME_STATUS_H

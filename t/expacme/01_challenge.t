@@ -1,5 +1,5 @@
 # A published challenge is answered: 200, exactly the key authorization,
-# and the headers of SPEC section 7, on every vhost with the module on.
+# and the headers of manual section 7, on every vhost with the module on.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;

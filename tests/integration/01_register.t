@@ -57,7 +57,7 @@ my $wrong = 'b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH';
 
     $r = $env->ctl('account', 'register', '--provider', 'nosuch',
                    '--email', 'ops@example.test', '--agree-tos');
-    exit_is($r, 1, 'unknown provider: exit 1');
+    exit_is($r, 2, 'unknown provider: exit 2 (manual §3: a name that does not exist)');
     stderr_like($r, qr/nosuch/, 'the error names the provider');
     $r = $env->ctl('account', 'register', '--provider', 'pebble',
                    '--email', 'not-an-address', '--agree-tos');

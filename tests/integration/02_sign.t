@@ -61,10 +61,10 @@ for my $case (@cases) {
            'sign --json: no progress chatter on stderr');
 }
 
-# No CSR: exit 1 naming what to do.
+# No CSR (and so no such certificate): exit 2 naming what to do.
 {
     my $r = $env->ctl('--cert', 'nocsr', 'sign');
-    exit_is($r, 1, 'sign without a CSR: exit 1');
+    exit_is($r, 2, 'sign without a CSR: exit 2 (no such certificate)');
     stderr_like($r, qr/EXP\d{5}: no CSR for nocsr.*csr generate/,
                 'the error says to generate a CSR');
 }

@@ -63,8 +63,8 @@ my $pem;
     like($leaf->{issuer}, qr/Pebble Intermediate/, 'pending show: issuer');
     like($chain->[1]{subject} // '', qr/Pebble Intermediate/,
          'pending show: the chain certificate');
-    cmp_ok($leaf->{not_before}, '<=', $after + 1, 'pending show: notBefore');
-    cmp_ok($leaf->{not_after}, '>', $before + 86400, 'pending show: notAfter');
+    cmp_ok($leaf->{not_before_epoch}, '<=', $after + 1, 'pending show: notBefore');
+    cmp_ok($leaf->{not_after_epoch}, '>', $before + 86400, 'pending show: notAfter');
     like($leaf->{sha256} // '', qr/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
          'pending show: SHA-256 fingerprint');
 
@@ -95,7 +95,7 @@ my $pem;
     exit_is($r, 0, 'status --json');
     my $j = $r->{json};
     ok($j->{ok}, 'status --json: ok');
-    cmp_ok($j->{generated}, '>=', $before, 'status --json: generated time');
+    cmp_ok($j->{generated_epoch}, '>=', $before, 'status --json: generated time');
     my ($c) = grep { $_->{name} eq 'server' } @{$j->{certificates} || []};
     ok($c, 'status --json: the server certificate');
     is($c->{state}, 'pending', 'status: state pending');
@@ -106,15 +106,15 @@ my $pem;
     ok(!$c->{automated}, 'status: automated off');
     is($c->{last_sign}{result}, 'success', 'status: last_sign.result');
     is($c->{last_sign}{provider}, 'pebble', 'status: last_sign.provider');
-    ok($c->{last_sign}{time} >= $before && $c->{last_sign}{time} <= $after + 1,
+    ok($c->{last_sign}{time_epoch} >= $before && $c->{last_sign}{time_epoch} <= $after + 1,
        'status: last_sign.time');
     ok(!defined $c->{last_sign}{problem}, 'status: no problem on success');
     my $p = $c->{pending} || {};
     is($p->{serial}, ExpAcme::Env::cert_serial_hex($pem) =~ tr/a-f/A-F/r,
        'status: pending serial');
-    my $due = $p->{not_before} + int(($p->{not_after} - $p->{not_before})
+    my $due = $p->{not_before_epoch} + int(($p->{not_after_epoch} - $p->{not_before_epoch})
                                      * 2 / 3);
-    ok(abs(($p->{renewal_due} // 0) - $due) <= 1,
+    ok(abs(($p->{renewal_due_epoch} // 0) - $due) <= 1,
        'status: renewal due at two-thirds of the lifetime');
     is(ref $c->{warnings}, 'ARRAY', 'status: warnings list');
 

@@ -99,10 +99,10 @@ sub signed_at {
     exit_is($r, 0, 'schedule --auto on --time 03:00');
     is($r->{json}{time}, '03:00', 'schedule: deploy time 03:00');
     ok($r->{json}{automated}, 'schedule: automated');
-    is($r->{json}{days}, 127, 'schedule: every day by default');
+    is_deeply($r->{json}{days}, [qw(mon tue wed thu fri sat sun)], 'schedule: every day by default');
     my $c = $env->cert_status;
     ok($c->{automated}, 'status: automated on');
-    is($c->{next_deploy_slot}, slot_after(time), 'status: next deploy slot at 03:00 UTC');
+    is($c->{next_deploy_slot_epoch}, slot_after(time), 'status: next deploy slot at 03:00 UTC');
     exit_is($env->ctl('schedule', '--auto', 'on', '--time', '25:00'), 2,
             'schedule --time 25:00: usage error');
     exit_is($env->ctl('schedule', '--auto', 'on', '--days', 'mon,xyz'), 2,
@@ -121,7 +121,7 @@ my $slot = slot_after($signed);
 
 ($e) = renew_at($slot - 60, 'a minute before the slot', action => 'none',
                 why => qr/waits for the next deploy slot/);
-is($e->{next_slot}, $slot, 'before the slot: next_slot is 03:00 UTC after signing');
+is($e->{next_slot_epoch}, $slot, 'before the slot: next_slot is 03:00 UTC after signing');
 served_is($env, $selfsigned, 'before the slot: the old certificate is served');
 renew_at($slot, 'at the slot', action => 'deploy', why => qr/deploy slot reached/,
          result => 'success');
@@ -130,17 +130,17 @@ is(orders(), 1, 'no other order so far');
 
 my $c = status_at($slot);
 is($c->{state}, 'deployed', 'status: deployed');
-my ($nb, $na) = @{$c->{deployed}}{qw(not_before not_after)};
+my ($nb, $na) = @{$c->{deployed}}{qw(not_before_epoch not_after_epoch)};
 my $life = $na - $nb;
 cmp_ok($life, '>=', 10 * 86400, sprintf('Pebble\'s certificate lives %.0f days', $life / 86400));
 my $due = $nb + int($life / 3) * 2;
-is($c->{deployed}{renewal_due}, $due, 'status: renewal due at two-thirds');
+is($c->{deployed}{renewal_due_epoch}, $due, 'status: renewal due at two-thirds');
 
 ($e) = renew_at($due - 3600, 'an hour before 2/3', action => 'none',
                 why => qr/not due yet/);
-is($e->{renewal_due}, $due, 'renew: renewal_due is 2/3');
+is($e->{renewal_due_epoch}, $due, 'renew: renewal_due is 2/3');
 $c = status_at($due - 3600);
-my @rs = @{$c->{resubmit} || []};
+my @rs = @{$c->{resubmit_epoch} || []};
 is(scalar @rs, 2, 'status: two random resubmission times') or diag(explain($c));
 ok(@rs == 2 && $rs[0] >= $due && $rs[0] < $due + 43200
    && $rs[1] >= $due + 43200 && $rs[1] < $due + 86400,
@@ -152,7 +152,7 @@ SKIP: {
     skip 'the first random time fell exactly on 2/3', 3 if $rs[0] == $due;
     renew_at($due, 'at 2/3, before the random time', action => 'none',
              why => qr/waiting for the next random resubmission time/);
-    is_deeply(status_at($due)->{resubmit}, \@rs, 'the resubmission times stay');
+    is_deeply(status_at($due)->{resubmit_epoch}, \@rs, 'the resubmission times stay');
 }
 renew_at($rs[0], 'at the first resubmission time', action => 'sign',
          why => qr/resubmitting the CSR/, result => 'success');
@@ -176,10 +176,10 @@ is(orders(), 2, 'no other order');
 
 note 'failures back off';
 $c = status_at($slot2);
-($nb, $na) = @{$c->{deployed}}{qw(not_before not_after)};
-$due = $c->{deployed}{renewal_due};
+($nb, $na) = @{$c->{deployed}}{qw(not_before_epoch not_after_epoch)};
+$due = $c->{deployed}{renewal_due_epoch};
 renew_at($due - 10, 'just before 2/3', action => 'none');
-@rs = @{status_at($due - 10)->{resubmit} || []};
+@rs = @{status_at($due - 10)->{resubmit_epoch} || []};
 # The first try at the later of the two times (a timer that missed the
 # first one, say): both have passed, and the renewal is due and not
 # backing off, so this run must sign; so must each retry at next_attempt.
@@ -207,7 +207,7 @@ for my $band (@bands) {
        "failure $n: next attempt in $band->[0]..$band->[1] s ($wait)");
     my $st = status_at($t);
     is($st->{failures}, $n, "failure $n: status failures");
-    is($st->{next_attempt}, $s->{next_attempt}, "failure $n: status next_attempt");
+    is($st->{next_attempt_epoch}, $s->{next_attempt}, "failure $n: status next_attempt");
     is($st->{state}, 'deployed', "failure $n: still deployed");
     if ($n <= 2) {
         renew_at($t + $band->[0] - 1, "failure $n, before the next attempt",
@@ -271,7 +271,7 @@ my $p3 = $env->pending_pem;
     is(orders(), $before, 'pending: deployed, no order');
     served_is($env, $p3, 'the pending certificate is served');
     my $c3 = status_at($far);
-    my $far2 = $c3->{deployed}{not_after} + 10 * 86400;
+    my $far2 = $c3->{deployed}{not_after_epoch} + 10 * 86400;
     renew_at($far2, 'far past the new certificate\'s expiry', action => 'sign',
              why => qr/resubmitting/, result => 'success');
     is(orders(), $before + 1, 'exactly one order in that run');
@@ -320,13 +320,13 @@ my $p3 = $env->pending_pem;
     my $name = (qw(sun mon tue wed thu fri sat))[$wday];
     exit_is($env->ctl('schedule', '--auto', 'on', '--days', $name, '--time', '03:00'), 0,
             "schedule --days $name --time 03:00");
-    is(status_at($now)->{next_deploy_slot}, $day + 2 * 86400 + 3 * 3600,
+    is(status_at($now)->{next_deploy_slot_epoch}, $day + 2 * 86400 + 3 * 3600,
        "next slot: 03:00 UTC on the next $name");
     exit_is($env->ctl('schedule', '--auto', 'on', '--time', '03:00'), 0,
             'schedule --time 03:00, every day');
     my $st = $env->cert_status('server', {env => {EXPACME_TEST_NOW => $now,
                                                   TZ => 'Asia/Tokyo'}});
-    my $slot = $st->{next_deploy_slot} // 0;
+    my $slot = $st->{next_deploy_slot_epoch} // 0;
     ok(($slot - 18 * 3600) % 86400 == 0 && $slot >= $now && $slot < $now + 86400,
        'TZ=Asia/Tokyo: the slot is 03:00 JST (18:00 UTC)')
         or diag("slot $slot, now $now");

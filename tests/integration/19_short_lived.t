@@ -39,10 +39,10 @@ sub schedule_time {
 sign_ok($env, 'sign a 6-hour certificate');
 deploy_ok($env, 'deploy it');
 my $c = $env->cert_status;
-my ($nb, $na) = @{$c->{deployed}}{qw(not_before not_after)};
+my ($nb, $na) = @{$c->{deployed}}{qw(not_before_epoch not_after_epoch)};
 my $life = $na - $nb;
 ok(abs($life - $LIFE) <= 2, "Pebble signed a 6-hour certificate ($life s)");
-is($c->{deployed}{renewal_due}, $nb + int($life / 2),
+is($c->{deployed}{renewal_due_epoch}, $nb + int($life / 2),
    'status: renewal due at half the lifetime (under 10 days)');
 
 {
@@ -55,7 +55,7 @@ is($c->{deployed}{renewal_due}, $nb + int($life / 2),
     is($e->{action}, 'none', 'slot in 2 h, the live one lives 6 h: the pending one waits')
         or diag(ExpAcme::Env::explain($r));
     like($e->{why} // '', qr/waits for the next deploy slot/, 'why: waits for the slot');
-    cmp_ok($e->{next_slot}, '<', $na, 'the slot comes before expiry');
+    cmp_ok($e->{next_slot_epoch}, '<', $na, 'the slot comes before expiry');
     schedule_time(hhmm($now + 12 * 3600));
     ($e, $r) = renew_at($now + 60);
     is($e->{action}, 'deploy', 'slot in 12 h: deployed at once')
@@ -63,19 +63,19 @@ is($c->{deployed}{renewal_due}, $nb + int($life / 2),
     like($e->{why} // '', qr/deployed at once: the current certificate expires before the next deploy slot/,
          'why: the current certificate expires before the next slot');
     is($e->{result}, 'success', 'the deploy succeeded');
-    cmp_ok($e->{next_slot}, '>', $na, 'the slot was after expiry');
+    cmp_ok($e->{next_slot_epoch}, '>', $na, 'the slot was after expiry');
     served_is($env, $p2, 'the new certificate is served');
 }
 
 $c = $env->cert_status;
-($nb, $na) = @{$c->{deployed}}{qw(not_before not_after)};
-my $due = $c->{deployed}{renewal_due};
+($nb, $na) = @{$c->{deployed}}{qw(not_before_epoch not_after_epoch)};
+my $due = $c->{deployed}{renewal_due_epoch};
 {
     note 'resubmission times of a short life';
     my ($e) = renew_at($due - 60);
     is($e->{action}, 'none', 'before half-life: nothing');
     like($e->{why} // '', qr/not due yet/, 'why: not due yet');
-    my @rs = @{status_at($due - 60)->{resubmit} || []};
+    my @rs = @{status_at($due - 60)->{resubmit_epoch} || []};
     is(scalar @rs, 2, 'status: two resubmission times');
     my $period = int(($na - $due) / 4);
     ok(@rs == 2 && $rs[0] >= $due && $rs[0] < $due + $period

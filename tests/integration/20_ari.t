@@ -54,7 +54,7 @@ sub cert_id {
 sign_ok($env, 'sign');
 deploy_ok($env, 'deploy');
 my $c = $env->cert_status;
-my ($nb, $na, $due) = @{$c->{deployed}}{qw(not_before not_after renewal_due)};
+my ($nb, $na, $due) = @{$c->{deployed}}{qw(not_before_epoch not_after_epoch renewal_due_epoch)};
 my $life = $na - $nb;
 my $id = cert_id($env->slurp($env->live_cert));
 like($id // '', qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "the certID ($id)");
@@ -75,9 +75,16 @@ my $s = schedule_json();
 my $pick = $s->{ari_time} // 0;
 ok($pick >= $start && $pick <= $end, 'a moment inside the suggested window is kept')
     or diag(explain($s));
-is($e->{renewal_due}, $pick, 'renew: renewal_due is that moment (earlier than 2/3)');
+is($e->{renewal_due_epoch}, $pick, 'renew: renewal_due is that moment (earlier than 2/3)');
 cmp_ok($pick, '<', $due, '(which is earlier than 2/3)');
 is($s->{ari_next_check}, $t0 + 21600, 'the next ARI check waits for Retry-After');
+my $st = $env->cert_status('server', {env => {EXPACME_TEST_NOW => $t0}});
+is($st->{ari}{start_epoch}, $start, 'status --json: the ARI window starts');
+is($st->{ari}{end_epoch}, $end, 'status --json: and ends');
+is($st->{ari}{time_epoch}, $pick, 'status --json: the moment chosen in it');
+my $text = $env->ctl({env => {EXPACME_TEST_NOW => $t0}}, 'status')->{stdout};
+like($text, qr/^  ARI window +\S+ \S+ UTC to \S+ \S+ UTC$/m, 'status text: the ARI window');
+like($text, qr/^  ARI time +\S+ \S+ UTC$/m, 'status text: the ARI time');
 
 renew_at($t0 + 60);
 is(scalar(ari_asked()), 1, 'a minute later: no new renewalInfo request (Retry-After)');
@@ -107,13 +114,13 @@ ok(!defined schedule_json()->{ari_time}, 'the spent ARI window is forgotten');
     note 'a window later than 2/3 is not used';
     exit_is($env->ctl('deploy'), 0, 'deploy the renewed certificate');
     $c = $env->cert_status;
-    my ($nb2, $due2) = @{$c->{deployed}}{qw(not_before renewal_due)};
+    my ($nb2, $due2) = @{$c->{deployed}}{qw(not_before_epoch renewal_due_epoch)};
     $env->ari({start => rfc3339($due2 + 10 * 86400),
                end => rfc3339($due2 + 11 * 86400), retry_after => 60});
     my $n = scalar ari_asked();
     ($e) = renew_at($due2 - 60);
     is(scalar(ari_asked()), $n + 1, 'renew asked for the new certificate\'s window');
-    is($e->{renewal_due}, $due2, 'renewal stays due at 2/3');
+    is($e->{renewal_due_epoch}, $due2, 'renewal stays due at 2/3');
     is($e->{action}, 'none', 'nothing to do yet');
 
     note 'renewalInfo fails';
@@ -125,7 +132,7 @@ ok(!defined schedule_json()->{ari_time}, 'the spent ARI window is forgotten');
     ($e, $r2) = renew_at($due2 - 3 * 86400);
     exit_is($r2, 0, 'an ARI error does not fail renew');
     is(scalar(ari_asked()), $n + 2, 'renew asked');
-    is($e->{renewal_due}, $due2,
+    is($e->{renewal_due_epoch}, $due2,
        'renewal stays due at 2/3 (the failed answer\'s window is not used)');
 }
 

@@ -62,7 +62,7 @@ like(last_call()->{EXPACME_DETAIL} // '', qr/no pending certificate/,
     note 'manual mode: the renewal warning';
     exit_is($env->ctl('schedule', '--auto', 'off'), 0, 'schedule --auto off');
     my $c = $env->cert_status;
-    my $due = $c->{deployed}{renewal_due};
+    my $due = $c->{deployed}{renewal_due_epoch};
     my $n = scalar calls();
     my $renew = sub {
         $env->ctl({env => {EXPACME_TEST_NOW => $_[0]}}, '--json', 'renew');

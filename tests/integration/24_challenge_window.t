@@ -1,4 +1,4 @@
-# The challenge window (SPEC §7): httpd serves HTTPS only and includes
+# The challenge window (manual §7): httpd serves HTTPS only and includes
 # httpd.d/*.conf; challenge_window_include = httpd.d/window.conf and
 # challenge_window_listen = 127.0.0.1:P, P being Pebble's httpPort, where
 # nothing listens.  sign opens P (Listen + a challenge-only virtual host,

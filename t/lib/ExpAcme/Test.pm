@@ -284,7 +284,7 @@ sub describe {
 }
 
 # A served challenge: 200, body exactly the key authorization, and the
-# three headers of SPEC section 7.
+# three headers of manual section 7.
 sub challenge_ok {
     my ($r, $keyauth, $name) = @_;
     my @bad;

@@ -24,6 +24,8 @@ package ExpAcme::Env;
 #       port 80 (Pebble's httpPort) only through the challenge window
 #   ExpAcme::Env->new(cert_validity => S)        # Pebble issues S-second
 #                                                # certificates
+#   ExpAcme::Env->new(status_page => 1)  # the module's status page on the
+#       plain-HTTP port, Host status.example.test
 #   $env->ctl({env => {EXPACME_TEST_NOW => $t}}, 'renew');
 #   $env->set_config(notify_command => '...');   # rewrites expacme.conf
 #   $env->served_pem;  $env->live_pair_ok;  $env->pem_fingerprint($pem)
@@ -43,6 +45,8 @@ use JSON::PP;
 use POSIX qw(:sys_wait_h _exit);
 use Scalar::Util qw(weaken);
 use Time::HiRes qw(time sleep);
+
+use ExpAcme::Schema;
 
 our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../../..');
 # tests/integration/run points these at a snapshot of the build, so a
@@ -406,6 +410,16 @@ sub _start_httpd {
     ExpAcmeHttpMode redirect
 </VirtualHost>
 VHOST
+    # status_page => 1: the module's status page at
+    # http://status.example.test/expacme-status (http_get with that Host)
+    $plain .= <<"VHOST" if $self->{opt}{status_page};
+<VirtualHost 127.0.0.1:$port>
+    ServerName status.example.test
+    <Location /expacme-status>
+        SetHandler expacme-status
+    </Location>
+</VirtualHost>
+VHOST
     if ($https) {
         $self->{https_port} //= free_port();
         $self->{sni} //= $https->{sni} // "www.$self->{tag}.example.test";
@@ -658,6 +672,7 @@ sub wait {
     if ($self->{json_mode}) {
         $r{json} = eval { ExpAcme::Env::json()->decode($r{stdout}) };
         $r{json_error} = $@ if $@;
+        ExpAcme::Schema::check(\%r);
     }
     return \%r;
 }
