@@ -226,7 +226,12 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     char *slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
-        state_make_dir(dir, 0755, &err, ctx->pool);
+        /* A directory refused as unsafe (another user's, writable by
+         * others without the sticky bit) gets no status file at all. */
+        if (state_make_dir(dir, 0755, &err, ctx->pool) != APR_SUCCESS) {
+            ops_progress(ctx, "warning: cannot publish the status: %s", err);
+            return;
+        }
     }
     /* The line form first (the module's page), from the epoch times. */
     if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),
