@@ -140,7 +140,7 @@ static const char *dir_unsuitable(const struct stat *st, mode_t want,
     if (!S_ISDIR(st->st_mode))
         return "exists and is not a directory";
     if (st->st_uid != 0 && st->st_uid != geteuid())
-        return apr_psprintf(pool, "belongs to uid %ld, not root",
+        return apr_psprintf(pool, "belongs to uid %ld, neither root nor us",
                             (long)st->st_uid);
     if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0)
         return "is writable by group or others without the sticky bit";
