@@ -168,6 +168,19 @@ static void test_twice_and_relative(apr_pool_t *pool)
     }
 }
 
+/* The sample the package installs still loads under the stricter rules. */
+static void test_sample_loads(apr_pool_t *pool)
+{
+    const char *top = getenv("srcdir") ? getenv("srcdir") : ".";
+    const char *sample = apr_pstrcat(pool, top, "/conf/expacme.conf", NULL);
+    expacme_config_t *config = NULL;
+    const char *err = NULL;
+    ok(config_load(&config, &err, sample, pool) == APR_SUCCESS,
+       "conf/expacme.conf loads");
+    if (err)
+        printf("# %s\n", err);
+}
+
 int main(void)
 {
     apr_pool_t *pool = NULL;
@@ -179,6 +192,7 @@ int main(void)
     test_defaults(pool);
     test_errors(pool);
     test_twice_and_relative(pool);
+    test_sample_loads(pool);
     int rc = done_testing();
     static const char *const made[] = {"full.conf", "bad.conf", "env.conf",
                                        "nul.conf", "redis.conf"};
