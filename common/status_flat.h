@@ -33,7 +33,8 @@
  * - A reader ignores keys it does not know (later writers add some) and
  *   lines starting with '#'; it refuses a first line other than
  *   "expacme-status 1", and treats a file without "end" as cut short.
- * - At most STATUS_FLAT_FILE_MAX bytes in all.
+ * - At most STATUS_FLAT_FILE_MAX bytes in all: a writer with more writes
+ *   the whole lines that fit and leaves out "end" (cut short).
  */
 #ifndef EXPACME_STATUS_FLAT_H
 #define EXPACME_STATUS_FLAT_H

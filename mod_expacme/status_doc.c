@@ -46,7 +46,7 @@ static void take_line(status_doc_t *doc, char *line, apr_pool_t *pool)
     if (strcmp(line, STATUS_FLAT_CERT) == 0) {
         status_doc_cert_t *cert = apr_array_push(doc->certs);
         cert->name = value;
-        cert->fields = apr_table_make(pool, 32);
+        cert->fields = apr_table_make(pool, 8);
         return;
     }
     if (doc->certs->nelts == 0)
@@ -105,7 +105,10 @@ apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
     const char *path = status_doc_flat_path(status_file, pool);
-    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, pool);
+    /* NONBLOCK: a FIFO in its place must not hang the worker in open(2);
+     * the type check below then refuses it. */
+    apr_status_t rv = apr_file_open(
+        &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
     *out = NULL;
     if (rv != APR_SUCCESS)
         return rv;
@@ -140,7 +143,11 @@ const char *status_doc_get(const status_doc_cert_t *cert, const char *key)
 int status_doc_time(const status_doc_cert_t *cert, const char *key,
                     apr_int64_t *t)
 {
-    const char *v = status_doc_get(cert, key);
+    return status_doc_time_value(status_doc_get(cert, key), t);
+}
+
+int status_doc_time_value(const char *v, apr_int64_t *t)
+{
     char *end = NULL;
     if (v == NULL || !apr_isdigit(v[0]))
         return 0;

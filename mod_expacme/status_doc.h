@@ -32,6 +32,8 @@ apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
 const char *status_doc_get(const status_doc_cert_t *cert, const char *key);
 
 /* A time value: 1 and *t set when the value is a plausible time. */
+int status_doc_time_value(const char *v, apr_int64_t *t);
+/* The same for the value of key. */
 int status_doc_time(const status_doc_cert_t *cert, const char *key,
                     apr_int64_t *t);
 

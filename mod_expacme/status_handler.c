@@ -17,7 +17,6 @@
 
 APLOG_USE_MODULE(expacme);
 
-#define STATUS_MAX (1024 * 1024)
 #define NOT_YET "expacmectl has not published a status yet"
 
 static int wants_json(request_rec *r)
@@ -28,45 +27,52 @@ static int wants_json(request_rec *r)
     return accept != NULL && ap_strcasestr(accept, "application/json") != NULL;
 }
 
-static apr_status_t read_status(request_rec *r, const char *path, char **out,
-                                apr_size_t *len)
+/* The published JSON file, opened for sending: NONBLOCK and a regular
+ * file only, so that a FIFO in its place cannot hang the worker. */
+static apr_status_t open_status(request_rec *r, const char *path,
+                                apr_file_t **file, apr_off_t *size)
 {
-    apr_file_t *file = NULL;
     apr_finfo_t finfo;
-    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, r->pool);
+    apr_status_t rv = apr_file_open(
+        file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE, file);
-    if (rv == APR_SUCCESS && finfo.size > STATUS_MAX)
+    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, *file);
+    if (rv == APR_SUCCESS && finfo.filetype != APR_REG)
         rv = APR_EGENERAL;
-    if (rv == APR_SUCCESS) {
-        *len = (apr_size_t)finfo.size;
-        *out = apr_palloc(r->pool, *len + 1);
-        rv = apr_file_read_full(file, *out, *len, len);
-        (*out)[*len] = '\0';
+    if (rv != APR_SUCCESS) {
+        apr_file_close(*file);
+        return rv;
     }
-    apr_file_close(file);
-    return rv;
+    *size = finfo.size;
+    return APR_SUCCESS;
 }
 
-/* The published status, or a placeholder when there is none yet. */
-static const char *status_body(request_rec *r)
+/* The published status verbatim (streamed: thousands of certificates
+ * make a large file), or a placeholder saying why there is none. */
+static void status_json(request_rec *r)
 {
     const expacme_server_conf_t *conf =
         ap_get_module_config(r->server->module_config, &expacme_module);
-    const char *body = "{\"state\":\"unknown\",\"detail\":\"" NOT_YET "\"}";
-    char *data = NULL;
-    apr_size_t len = 0;
+    const char *detail = NOT_YET;
+    apr_file_t *file = NULL;
+    apr_off_t size = 0;
+    ap_set_content_type(r, "application/json");
     if (conf->status_file != NULL) {
-        apr_status_t rv = read_status(r, conf->status_file, &data, &len);
-        if (rv == APR_SUCCESS)
-            body = data;
-        else if (!APR_STATUS_IS_ENOENT(rv))
+        apr_status_t rv = open_status(r, conf->status_file, &file, &size);
+        if (rv == APR_SUCCESS) {
+            apr_size_t sent = 0;
+            ap_send_fd(file, r, 0, (apr_size_t)size, &sent);
+            return;
+        }
+        if (!APR_STATUS_IS_ENOENT(rv)) {
+            detail = "the published status cannot be read (see the error log)";
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                           EXPLOGNO(01020) "cannot read status file %s",
                           conf->status_file);
+        }
     }
-    return body;
+    ap_rprintf(r, "{\"state\":\"unknown\",\"detail\":\"%s\"}", detail);
 }
 
 /* The published line form, or NULL with *problem saying why not. */
@@ -101,8 +107,7 @@ int status_handler_handle(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (wants_json(r)) {
-        ap_set_content_type(r, "application/json");
-        ap_rputs(status_body(r), r);
+        status_json(r);
         return OK;
     }
     /* The page has no script and loads nothing: say so to the browser. */

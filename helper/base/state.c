@@ -59,8 +59,11 @@ apr_status_t state_write_file(const char *path, const void *data,
                               const char **err, apr_pool_t *pool)
 {
     const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    /* Always a new file of ours: whatever sits at tmp (left by a killed
+     * run, or put there by someone else) is removed, never written into. */
+    unlink(tmp);
     int fd =
-        open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = sys_error(pool, "cannot create", tmp, errno);
         return errno;
@@ -95,7 +98,11 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
     apr_finfo_t finfo;
     char buf[120];
     *out = NULL;
-    apr_status_t rv = apr_file_open(&file, path, APR_FOPEN_READ, 0, pool);
+    /* NONBLOCK: a FIFO in a state file's place must not hang the helper
+     * (and so the lock, and every later run) in open(2); the type check
+     * below refuses it. */
+    apr_status_t rv = apr_file_open(
+        &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return rv;
     if (rv == APR_SUCCESS)
@@ -219,6 +226,15 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
     return S_ISDIR(st.st_mode) ? APR_EACCES : APR_ENOTDIR;
 }
 
+apr_status_t state_ensure_dir(const char *dir, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return APR_SUCCESS;
+    return state_make_dir(dir, mode, err, pool);
+}
+
 int state_exists(const char *path)
 {
     /* O_NONBLOCK: a FIFO someone left there must not hang the check. */
@@ -245,7 +261,15 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
 {
     char *data = NULL;
     apr_size_t len = 0;
+    struct stat st;
     *out = NULL;
+    /* Only the helper writes state files, never as symlinks: one there is
+     * not ours, and its target's text would end up in the (published)
+     * parse error. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        *err = apr_psprintf(pool, "%s: a symlink, not a state file", path);
+        return APR_EINVAL;
+    }
     apr_status_t rv =
         state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
     if (rv != APR_SUCCESS)
@@ -331,6 +355,7 @@ apr_status_t state_lock(const expacme_config_t *config,
     if (rv != APR_SUCCESS)
         return rv;
     const char *path = apr_pstrcat(pool, config->state_dir, "/lock", NULL);
+    /* NOFOLLOW: the pid written below would truncate a symlink's target. */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = sys_error(pool, "cannot open", path, errno);

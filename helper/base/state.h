@@ -48,6 +48,11 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
  * anything else than a directory there is APR_ENOTDIR. */
 apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
                             const char **err, apr_pool_t *pool);
+/* As state_make_dir for a directory that is not ours alone (where the
+ * status is published): made with mode when missing, but an existing one
+ * keeps its mode — it may be /tmp, /dev/shm or a web root. */
+apr_status_t state_ensure_dir(const char *dir, apr_fileperms_t mode,
+                              const char **err, apr_pool_t *pool);
 /* Whether anything is at path, found by opening it rather than with
  * access(2), whose answer is for the real uid and races with the use
  * that follows.  A symlink counts as there without being followed. */

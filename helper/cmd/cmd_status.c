@@ -66,6 +66,13 @@ static void print_ari(cli_t *cli, json_t *ari)
 
 static void print_cert(cli_t *cli, json_t *c)
 {
+    const char *error = acme_json_string_member(c, "error");
+    if (error != NULL) {
+        /* cert_status found its state unreadable: say why, not "(null)" */
+        cli_say(cli, "%s: state unreadable: %s\n",
+                acme_json_string_member(c, "name"), error);
+        return;
+    }
     cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
             acme_json_string_member(c, "state"));
     json_t *names = json_object_get(c, "names");

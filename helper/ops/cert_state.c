@@ -69,7 +69,7 @@ apr_status_t cert_state_save(cert_state_t *cert, const char **err)
 apr_status_t cert_state_lock(cert_state_t *cert, const char **err)
 {
     const char *path = cert_state_file(cert, "lock");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = apr_psprintf(cert->ctx->pool, "cannot open %s: %s", path,
                             strerror(errno));

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "apr_file_info.h"
@@ -87,12 +88,20 @@ static void add_ari(json_t *o, json_t *sched)
 
 /* Automated renewal as status shows it: on/off, deploy slot and days,
  * the random resubmission times, the ARI window, backoff. */
-static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert)
+static void add_schedule(json_t *o, const ops_ctx_t *ctx, cert_state_t *cert,
+                         json_t *warnings)
 {
     json_t *sched = NULL;
     const char *err = NULL;
-    if (state_read_json(&sched, cert_state_file(cert, "schedule.json"), &err,
-                        ctx->pool) != APR_SUCCESS)
+    apr_status_t rv = state_read_json(
+        &sched, cert_state_file(cert, "schedule.json"), &err, ctx->pool);
+    /* Unreadable is not "off": renew fails on it every time. */
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv))
+        json_array_append_new(
+            warnings, json_sprintf("the renewal schedule cannot be read (%s): "
+                                   "remove the file and run schedule again",
+                                   err));
+    if (rv != APR_SUCCESS)
         return;
     int automated = json_is_true(json_object_get(sched, "automated"));
     json_object_set_new(o, "automated", json_boolean(automated));
@@ -155,7 +164,7 @@ static json_t *cert_status(const ops_ctx_t *ctx, const char *name,
     if (cert_state_has(cert, "pending.pem"))
         add_validity(o, ctx, "pending", cert_state_file(cert, "pending.pem"),
                      warnings);
-    add_schedule(o, ctx, cert);
+    add_schedule(o, ctx, cert, warnings);
     json_t *sign = json_object_get(cert->status, "last_sign");
     json_object_set_new(o, "last_sign", sign ? json_copy(sign) : json_null());
     json_t *deploy = json_object_get(cert->status, "last_deploy");
@@ -218,6 +227,14 @@ json_t *status_document(const ops_ctx_t *ctx)
                      "certificates", certs);
 }
 
+/* Whether users other than root may write in dir (a sticky /tmp too):
+ * they could swap in a page of their own, or take over our files. */
+static int open_to_others(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) != 0;
+}
+
 void status_publish(const ops_ctx_t *ctx, json_t *doc)
 {
     const char *err = NULL;
@@ -232,6 +249,13 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
             ops_progress(ctx, "warning: cannot publish the status: %s", err);
             return;
         }
+    }
+    if (slash != NULL && open_to_others(slash == dir ? "/" : dir)) {
+        ops_progress(ctx,
+                     "warning: not publishing the status in %s: others "
+                     "can write there",
+                     slash == dir ? "/" : dir);
+        return;
     }
     /* The line form first (the module's page), from the epoch times. */
     if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),

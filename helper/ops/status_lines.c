@@ -150,10 +150,25 @@ apr_status_t status_lines_write(const ops_ctx_t *ctx, json_t *doc,
         put_cert(&l, c);
     }
     APR_ARRAY_PUSH(l.lines, const char *) = STATUS_FLAT_END "\n";
-    const char *text = apr_array_pstrcat(ctx->pool, l.lines, 0);
-    if (strlen(text) > STATUS_FLAT_FILE_MAX) {
-        *err = "the status is larger than the page form allows";
+    /* Too large: the whole lines that fit, without "end", so the page says
+     * it was cut short (refusing left the last page up as if current). */
+    size_t len = 0;
+    int n = 0;
+    for (; n < l.lines->nelts; n++) {
+        size_t line = strlen(APR_ARRAY_IDX(l.lines, n, const char *));
+        if (len + line > STATUS_FLAT_FILE_MAX)
+            break;
+        len += line;
+    }
+    apr_array_header_t fit = *l.lines;
+    fit.nelts = n;
+    const char *text = apr_array_pstrcat(ctx->pool, &fit, 0);
+    apr_status_t rv =
+        state_write_file(path, text, strlen(text), 0644, err, ctx->pool);
+    if (rv == APR_SUCCESS && n < l.lines->nelts) {
+        *err = "the status is larger than the page form allows: the page "
+               "shows the first certificates only";
         return APR_EGENERAL;
     }
-    return state_write_file(path, text, strlen(text), 0644, err, ctx->pool);
+    return rv;
 }

@@ -1,6 +1,6 @@
 # Issue 10: the helper never changes the mode of a directory it did not
-# create.  A status file in a shared sticky directory (like /tmp) is
-# written and the directory keeps its 1777; a challenge store there (like
+# create.  A status file in a shared sticky directory (like /tmp) is not
+# published (a warning) and the directory keeps its 1777; a store there (like
 # shm:/dev/shm/...) is refused with a clear error, as is a store whose
 # lock is a symlink (nothing is created where it points) and a state_dir
 # someone widened to 0755 (refused, not tightened).  Private copies of
@@ -45,7 +45,9 @@ my $store_ok = "challenge_store = shm:$d/run/challenges\n";
     my ($rc, $err) = run($store_ok . "status_file = $d/shared/status.json\n",
                          'status');
     is($rc, 0, 'status with status_file in a sticky 1777 directory') or diag $err;
-    ok(-f "$d/shared/status.json", 'the status file is written there');
+    like($err, qr/not publishing the status in \Q$d\E\/shared: others can write/,
+         'a warning: the status is not published where others can write');
+    ok(!-e "$d/shared/status.json", 'no status file there');
     is(mode("$d/shared"), '1777', 'and the directory keeps its sticky bit and mode');
 }
 

@@ -156,6 +156,26 @@ static void test_write_refused(apr_pool_t *pool)
     rmdir(sub);
 }
 
+/* A file already at the temporary name (a hard link to someone's file,
+ * say) is replaced, not truncated, chmodded and written into. */
+static void test_write_tmp_taken(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    const char *path = in_dir(pool, "taken");
+    const char *tmp = apr_psprintf(pool, "%s.tmp.%ld", path, (long)getpid());
+    const char *other = in_dir(pool, "other");
+    state_write_file(other, "theirs", 6, 0600, &err, pool);
+    link(other, tmp);
+    is_int(state_write_file(path, "ours", 4, 0644, &err, pool), APR_SUCCESS,
+           "temporary name taken: the write still succeeds");
+    is_str(slurp(pool, path), "ours", "with our content");
+    is_str(slurp(pool, other), "theirs", "the file linked there is untouched");
+    is_int(mode_of(other), 0600, "and keeps its mode");
+    unlink(path);
+    unlink(other);
+    unlink(tmp);
+}
+
 enum { SMALL = 40000, LARGE = 90000, ROUNDS = 100 };
 
 /* 1 when path holds SMALL 'a's or LARGE 'b's, nothing else. */
@@ -251,6 +271,15 @@ static void test_read_file(apr_pool_t *pool)
     rv = state_read_file(&data, &len, dir, STATE_FILE_MAX, &err, pool);
     ok(rv != APR_SUCCESS && err && strstr(err, "not a regular file"),
        "a directory is refused");
+    const char *fifo = in_dir(pool, "fifo");
+    mkfifo(fifo, 0600);
+    err = NULL;
+    alarm(10); /* a hang in open(2) fails the test instead of stalling */
+    rv = state_read_file(&data, &len, fifo, 10, &err, pool);
+    alarm(0);
+    ok(rv != APR_SUCCESS && err && strstr(err, "not a regular file"),
+       "a FIFO without a writer: refused at once, not waited on");
+    unlink(fifo);
     unlink(path);
 }
 
@@ -334,6 +363,28 @@ static void test_make_dir_shared(apr_pool_t *pool)
     rmdir(foreign);
 }
 
+/* A directory others share (a sticky /tmp, say) is never chmodded. */
+static void test_ensure_dir(apr_pool_t *pool)
+{
+    mode_t old = umask(022);
+    const char *err = NULL;
+    const char *shared = in_dir(pool, "shared");
+    mkdir(shared, 0700);
+    chmod(shared, 01777);
+    is_int(state_ensure_dir(shared, 0755, &err, pool), APR_SUCCESS,
+           "ensure_dir: an existing directory");
+    is_int(mode_of(shared), 01777, "ensure_dir: keeps its mode (sticky too)");
+    const char *fresh = in_dir(pool, "shared/new/pub");
+    is_int(state_ensure_dir(fresh, 0755, &err, pool), APR_SUCCESS,
+           "ensure_dir: a missing directory");
+    is_int(mode_of(fresh), 0755, "ensure_dir: made with the mode asked");
+    is_int(mode_of(shared), 01777, "ensure_dir: the parent keeps its mode");
+    umask(old);
+    rmdir(fresh);
+    rmdir(in_dir(pool, "shared/new"));
+    rmdir(shared);
+}
+
 static void test_remove(apr_pool_t *pool)
 {
     const char *err = NULL;
@@ -382,6 +433,17 @@ static void test_read_json(apr_pool_t *pool)
         state_read_json(&json, in_dir(pool, "none.json"), &err, pool);
     ok(APR_STATUS_IS_ENOENT(rv) && json == NULL && err == NULL,
        "absent JSON: ENOENT, NULL, no error text");
+    const char *secret = in_dir(pool, "secret");
+    const char *link = in_dir(pool, "link.json");
+    state_write_file(secret, "hunter2secret", 13, 0600, &err, pool);
+    symlink(secret, link);
+    err = NULL;
+    rv = state_read_json(&json, link, &err, pool);
+    ok(rv != APR_SUCCESS && json == NULL && err && strstr(err, "symlink") &&
+           !strstr(err, "hunter2"),
+       "a symlink in place of a state file: refused, its target unread");
+    unlink(link);
+    unlink(secret);
 }
 
 static void test_write_json(apr_pool_t *pool)
@@ -561,6 +623,20 @@ static void test_lock(apr_pool_t *pool)
     is_int(state_lock(&config, 0, &err, held), APR_SUCCESS,
            "and so do we again");
     apr_pool_destroy(held);
+
+    const char *victim = in_dir(pool, "victim");
+    state_write_file(victim, "precious", 8, 0644, &err, pool);
+    unlink(lockfile);
+    symlink(victim, lockfile);
+    apr_pool_create(&held, pool);
+    err = NULL;
+    ok(state_lock(&config, 0, &err, held) != APR_SUCCESS && err &&
+           strstr(err, lockfile),
+       "a symlink in place of the lock: refused, naming it");
+    is_str(slurp(pool, victim), "precious", "and its target left alone");
+    apr_pool_destroy(held);
+    unlink(lockfile);
+    unlink(victim);
 }
 
 /* The lock held by another process and released while we wait. */
@@ -627,10 +703,12 @@ int main(void)
     test_write_modes(pool);
     test_write_replace(pool);
     test_write_refused(pool);
+    test_write_tmp_taken(pool);
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
     test_make_dir_shared(pool);
+    test_ensure_dir(pool);
     test_remove(pool);
     test_read_json(pool);
     test_write_json(pool);

@@ -10,6 +10,7 @@
 #include "apr_strings.h"
 
 #include "base/json_time.h"
+#include "base/state.h"
 #include "ops/status_lines.h"
 #include "status_doc.h"
 #include "tap.h"
@@ -124,6 +125,46 @@ static void test_round_trip(apr_pool_t *pool, const char *dir)
            "a certificate that could not be read says why");
 }
 
+/* More certificates than the page form holds: what fits, marked cut
+ * short — not the previous page left up as if it were current. */
+static void test_too_large(apr_pool_t *pool, const char *dir)
+{
+    ops_ctx_t ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.pool = pool;
+    const char *json_path = apr_pstrcat(pool, dir, "/big.json", NULL);
+    const char *flat = status_lines_path(json_path, pool);
+    const char *err = NULL;
+    state_write_file(flat, "expacme-status 1\ncert old\nend\n", 29, 0644, &err,
+                     pool);
+    char detail[4000];
+    memset(detail, 'y', sizeof(detail) - 1);
+    detail[sizeof(detail) - 1] = '\0';
+    json_t *certs = json_array();
+    for (int i = 0; i < 400; i++)
+        json_array_append_new(certs,
+                              json_pack("{s:s, s:s, s:{s:s, s:s}}", "name",
+                                        apr_psprintf(pool, "c%d", i), "state",
+                                        "deployed", "last_sign", "result",
+                                        "failure", "detail", detail));
+    json_t *doc = json_pack("{s:I, s:o}", "generated", (json_int_t)1700000000,
+                            "certificates", certs);
+    err = NULL;
+    ok(status_lines_write(&ctx, doc, flat, &err) != APR_SUCCESS && err,
+       "too large for the page form: reported");
+    json_decref(doc);
+    status_doc_t *read = NULL;
+    ok(status_doc_read(&read, json_path, pool) == APR_SUCCESS && read,
+       "too large: what fits is still written and read");
+    if (read == NULL)
+        return;
+    ok(!read->complete, "marked cut short (no end line)");
+    ok(read->certs->nelts > 200 && read->certs->nelts < 400,
+       "the first certificates, not the old page");
+    is_str(APR_ARRAY_IDX(read->certs, 0, status_doc_cert_t).name, "c0",
+           "starting with the first");
+}
+
 static status_doc_t *parse(apr_pool_t *pool, const char *text)
 {
     status_doc_t *doc = NULL;
@@ -184,7 +225,8 @@ int main(void)
     test_json_time();
     test_round_trip(pool, dir);
     test_hostile(pool, dir);
-    static const char *const made[] = {"status.flat", "nul.flat"};
+    test_too_large(pool, dir);
+    static const char *const made[] = {"status.flat", "nul.flat", "big.flat"};
     for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
         apr_file_remove(apr_pstrcat(pool, dir, "/", made[i], NULL), pool);
     if (apr_dir_remove(dir, pool) != APR_SUCCESS)
