@@ -149,8 +149,10 @@ static const char *dir_unsuitable(const struct stat *st, mode_t want,
     if (st->st_uid != 0 && st->st_uid != geteuid())
         return apr_psprintf(pool, "belongs to uid %ld, neither root nor us",
                             (long)st->st_uid);
-    if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0)
-        return "is writable by group or others without the sticky bit";
+    /* Group-writable is the admin's choice (a web root 2775); writable
+     * by anyone without the sticky bit lets anyone swap our files. */
+    if ((st->st_mode & S_IWOTH) != 0 && (st->st_mode & S_ISVTX) == 0)
+        return "is writable by others without the sticky bit";
     if ((want & 077) == 0 && (st->st_mode & 077) != 0)
         return apr_psprintf(pool,
                             "has mode %04o, wider than the %04o expacmectl "

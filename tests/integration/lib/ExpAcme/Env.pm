@@ -549,17 +549,22 @@ sub kill_proxy { $_[0]->stop_proc('proxy', $_[1] // 'KILL') }
 sub write_config {
     my ($self, %extra) = @_;
     my $d = $self->{dir};
-    my $text = "# written by ExpAcme::Env\n"
-        . "state_dir = $d/state\n"
-        . "challenge_store = shm:$d/run/challenges\n"
-        . "status_file = $d/run/status.json\n";
+    # A key set with set_config replaces the default here: expacme.conf
+    # refuses a key given twice.
+    my %conf = (%{$self->{conf_extra} || {}}, %extra);
+    my %base = (state_dir => "$d/state",
+                challenge_store => "shm:$d/run/challenges",
+                status_file => "$d/run/status.json");
+    my $text = "# written by ExpAcme::Env\n";
+    for my $k (qw(state_dir challenge_store status_file)) {
+        $text .= "$k = $base{$k}\n" unless exists $conf{$k};
+    }
     my $t = $self->{opt}{timeouts};
     if ($t) {
         my %t = (ca_timeout => 3, ca_connect_timeout => 2,
                  order_timeout => 20, (ref $t ? %$t : ()));
-        $text .= "$_ = $t{$_}\n" for sort keys %t;
+        $text .= "$_ = $t{$_}\n" for grep { !exists $conf{$_} } sort keys %t;
     }
-    my %conf = (%{$self->{conf_extra} || {}}, %extra);
     if ($self->_https_opt && $self->{https_port}) {
         my $apache = "$APACHE -f $d/httpd.conf";
         %conf = (https_address => $self->https_address,
