@@ -90,14 +90,18 @@ static const char *const status_texts[] = {
     [CHALLENGE_STORE_CORRUPT] = "not a challenge store of this version",
     [CHALLENGE_STORE_IO] = "challenge store I/O error",
     [CHALLENGE_STORE_BUSY] = "challenge entry stayed mid-write",
+    [CHALLENGE_STORE_UNSAFE] =
+        "unsafe: the store's directory must belong to root (or this user) "
+        "and be writable by nobody else, the store and its lock must be "
+        "regular files of this user, not symlinks or links",
 };
 _Static_assert(sizeof(status_texts) / sizeof(status_texts[0]) ==
-                   CHALLENGE_STORE_BUSY + 1,
+                   CHALLENGE_STORE_UNSAFE + 1,
                "one text per status");
 
 const char *challenge_store_status_text(challenge_store_status_t status)
 {
-    if ((unsigned)status > CHALLENGE_STORE_BUSY)
+    if ((unsigned)status > CHALLENGE_STORE_UNSAFE)
         return "unknown challenge store status";
     return status_texts[status];
 }
@@ -208,7 +212,9 @@ challenge_store_status_t challenge_store_map(challenge_store_map_t **out,
                                              const char *path)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path must not hang the caller in open();
+     * map_fd then refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno == ENOENT ? CHALLENGE_STORE_ABSENT : CHALLENGE_STORE_IO;
     challenge_store_map_t *map = calloc(1, sizeof(*map));
@@ -239,6 +245,11 @@ void challenge_store_identity(const challenge_store_map_t *map, dev_t *dev,
 {
     *dev = map->dev;
     *ino = map->ino;
+}
+
+size_t challenge_store_size(const challenge_store_map_t *map)
+{
+    return map->size;
 }
 
 int challenge_store_retired(const challenge_store_map_t *map)
@@ -277,6 +288,38 @@ static int record_sane(const record_t *rec)
            rec->keyauth_len <= TOKEN_RULES_KEYAUTH_MAX;
 }
 
+/* Walks the probe chain of token (host already bare) to the live entry
+ * for (host, token) or the first empty slot; *probes counts the slots
+ * looked at. */
+static challenge_store_status_t chain_find(const challenge_store_map_t *map,
+                                           const char *host, size_t host_len,
+                                           const char *token, size_t token_len,
+                                           int64_t now, record_words_t *snap,
+                                           uint32_t *probes)
+{
+    uint32_t start = token_hash(token, token_len) % map->capacity;
+    *probes = 0;
+    for (uint32_t i = 0; i < map->capacity; i++) {
+        const entry_t *e = &map->entries[(start + i) % map->capacity];
+        (*probes)++;
+        challenge_store_status_t rv = entry_snapshot(e, snap);
+        if (rv != CHALLENGE_STORE_OK)
+            continue; /* a slot stuck mid-write hides only itself */
+        const record_t *rec = &snap->rec;
+        if (rec->state == SLOT_EMPTY)
+            break;
+        if (rec->state != SLOT_LIVE || !record_sane(rec) ||
+            !record_matches(rec, host, host_len, token, token_len))
+            continue;
+        /* Served as the response body: only what token_rules allow,
+         * whatever a hostile or damaged file holds (found by fuzz_store). */
+        if (rec->expires > now &&
+            token_rules_keyauth_valid(rec->keyauth, rec->keyauth_len))
+            return CHALLENGE_STORE_OK;
+    }
+    return CHALLENGE_STORE_NOT_FOUND;
+}
+
 challenge_store_status_t
 challenge_store_lookup(const challenge_store_map_t *map, const char *host,
                        size_t host_len, const char *token, size_t token_len,
@@ -287,29 +330,39 @@ challenge_store_lookup(const challenge_store_map_t *map, const char *host,
         !token_rules_host_valid(host, host_len))
         return CHALLENGE_STORE_INVALID;
     token_rules_host_bare(&host, &host_len);
-    uint32_t start = token_hash(token, token_len) % map->capacity;
     record_words_t snap;
-    for (uint32_t i = 0; i < map->capacity; i++) {
-        const entry_t *e = &map->entries[(start + i) % map->capacity];
-        challenge_store_status_t rv = entry_snapshot(e, &snap);
-        if (rv != CHALLENGE_STORE_OK)
-            continue; /* a slot stuck mid-write hides only itself */
-        const record_t *rec = &snap.rec;
-        if (rec->state == SLOT_EMPTY)
-            break;
-        if (rec->state != SLOT_LIVE || !record_sane(rec) ||
-            !record_matches(rec, host, host_len, token, token_len))
-            continue;
-        if (rec->expires <= now)
-            continue;
-        if ((size_t)rec->keyauth_len + 1 > keyauth_size)
-            return CHALLENGE_STORE_INVALID;
-        memcpy(keyauth, rec->keyauth, rec->keyauth_len);
-        keyauth[rec->keyauth_len] = '\0';
-        *keyauth_len = rec->keyauth_len;
-        return CHALLENGE_STORE_OK;
-    }
-    return CHALLENGE_STORE_NOT_FOUND;
+    uint32_t probes = 0;
+    challenge_store_status_t rv =
+        chain_find(map, host, host_len, token, token_len, now, &snap, &probes);
+    if (rv != CHALLENGE_STORE_OK)
+        return rv;
+    const record_t *rec = &snap.rec;
+    if ((size_t)rec->keyauth_len + 1 > keyauth_size)
+        return CHALLENGE_STORE_INVALID;
+    memcpy(keyauth, rec->keyauth, rec->keyauth_len);
+    keyauth[rec->keyauth_len] = '\0';
+    *keyauth_len = rec->keyauth_len;
+    return CHALLENGE_STORE_OK;
+}
+
+uint32_t challenge_store_probes(const challenge_store_map_t *map,
+                                const char *host, const char *token,
+                                int64_t now)
+{
+    size_t host_len = strlen(host);
+    record_words_t snap;
+    uint32_t probes = 0;
+    token_rules_host_bare(&host, &host_len);
+    chain_find(map, host, host_len, token, strlen(token), now, &snap, &probes);
+    return probes;
+}
+
+/* What the writer ever stores: the listing shows nothing else. */
+static int record_valid(const record_t *rec)
+{
+    return token_rules_host_valid(rec->host, rec->host_len) &&
+           token_rules_token_valid(rec->token, rec->token_len) &&
+           token_rules_keyauth_valid(rec->keyauth, rec->keyauth_len);
 }
 
 static void entry_from_record(challenge_store_entry_t *out, const record_t *rec)
@@ -332,7 +385,8 @@ challenge_store_foreach(const challenge_store_map_t *map,
     for (uint32_t i = 0; i < map->capacity; i++) {
         if (entry_snapshot(&map->entries[i], &snap) != CHALLENGE_STORE_OK)
             continue;
-        if (snap.rec.state != SLOT_LIVE || !record_sane(&snap.rec))
+        if (snap.rec.state != SLOT_LIVE || !record_sane(&snap.rec) ||
+            !record_valid(&snap.rec))
             continue;
         entry_from_record(&entry, &snap.rec);
         if (visit(&entry, baton) != 0)
@@ -343,13 +397,15 @@ challenge_store_foreach(const challenge_store_map_t *map,
 
 /* --- the writer ---------------------------------------------------------- */
 
-static void header_refresh(challenge_store_map_t *map)
+/* Returns how many slots are tombstones. */
+static uint32_t header_refresh(challenge_store_map_t *map)
 {
     int64_t latest = 0;
-    uint32_t live = 0;
+    uint32_t live = 0, deleted = 0;
     record_words_t head;
     for (uint32_t i = 0; i < map->capacity; i++) {
         entry_head(&map->entries[i], &head);
+        deleted += head.rec.state == SLOT_DELETED;
         if (head.rec.state != SLOT_LIVE)
             continue;
         live++;
@@ -359,6 +415,7 @@ static void header_refresh(challenge_store_map_t *map)
     atomic_store_explicit(&map->header->live_count, live, memory_order_release);
     atomic_store_explicit(&map->header->window_expiry, latest,
                           memory_order_release);
+    return deleted;
 }
 
 static void record_fill(record_words_t *out, const char *host, size_t host_len,
@@ -419,39 +476,120 @@ static void slot_clear(entry_t *e)
     entry_store(e, &gone);
 }
 
+static uint32_t slot_state(const challenge_store_map_t *map, uint32_t slot)
+{
+    record_words_t head;
+    entry_head(&map->entries[slot], &head);
+    return head.rec.state;
+}
+
+/* Turns the deleted slots that end a probe chain back into empty ones,
+ * walking back from slot.  No lookup needs a tombstone with an empty slot
+ * right after it: every chain through it stops one slot later anyway.
+ * Kept after every delete, that means no tombstone ever precedes an empty
+ * slot, so years of put/delete cannot use up the empty slots (without
+ * which every missed lookup walks the whole table).  Readers stay right:
+ * one writer (the lock holder) changes slots, and a reader that now stops
+ * at the new empty slot stops where its chain ended anyway. */
+static void chain_trim(challenge_store_map_t *map, uint32_t slot)
+{
+    uint32_t cap = map->capacity;
+    if (slot_state(map, (slot + 1) % cap) != SLOT_EMPTY)
+        return;
+    record_words_t empty;
+    memset(&empty, 0, sizeof(empty));
+    for (uint32_t n = 0; n < cap && slot_state(map, slot) == SLOT_DELETED;
+         n++) {
+        entry_store(&map->entries[slot], &empty);
+        slot = (slot + cap - 1) % cap;
+    }
+}
+
+/* The same for the whole table: for stores written before chain_trim
+ * existed, and after a purge. */
+static void map_trim_all(challenge_store_map_t *map)
+{
+    for (uint32_t i = 0; i < map->capacity; i++) {
+        if (slot_state(map, i) == SLOT_DELETED)
+            chain_trim(map, i);
+    }
+}
+
 /* Slots left odd by a writer killed mid-store hold half a record. */
-static void map_repair(challenge_store_map_t *map)
+static uint32_t map_repair(challenge_store_map_t *map)
 {
     for (uint32_t i = 0; i < map->capacity; i++) {
         entry_t *e = &map->entries[i];
         if (atomic_load_explicit(&e->seq, memory_order_relaxed) & 1)
             slot_clear(e);
     }
-    header_refresh(map);
+    map_trim_all(map);
+    return header_refresh(map);
 }
 
-static int lock_path(const char *path)
+/* A file the writer may trust: a regular file of ours with one name (a
+ * hard link to some other file would make us write that one). */
+static int file_ours(int fd)
 {
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+           st.st_uid == geteuid() && st.st_nlink == 1;
+}
+
+/* The store's directory: root's or ours, and nobody else may write it —
+ * else another user could put a symlink or a file of theirs where the
+ * store or its lock goes (sticky or not). */
+static challenge_store_status_t dir_check(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return CHALLENGE_STORE_IO;
+    }
+    memcpy(dir, slash == NULL ? "." : path, len);
+    dir[len] = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return CHALLENGE_STORE_IO;
+    if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+        (st.st_mode & 022) != 0)
+        return CHALLENGE_STORE_UNSAFE;
+    return CHALLENGE_STORE_OK;
+}
+
+static challenge_store_status_t lock_path(int *out, const char *path)
+{
+    *out = -1;
     size_t len = strlen(path);
     char *lock = malloc(len + sizeof(".lock"));
     if (lock == NULL)
-        return -1;
+        return CHALLENGE_STORE_IO;
     memcpy(lock, path, len);
     memcpy(lock + len, ".lock", sizeof(".lock"));
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* O_NOFOLLOW: a symlink there must not make root create or lock a
+     * file elsewhere; O_NONBLOCK: nor a FIFO hang us. */
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                  0600);
     int saved = errno;
     free(lock);
     if (fd < 0) {
         errno = saved;
-        return -1;
+        return saved == ELOOP ? CHALLENGE_STORE_UNSAFE : CHALLENGE_STORE_IO;
+    }
+    if (!file_ours(fd)) {
+        close(fd);
+        return CHALLENGE_STORE_UNSAFE;
     }
     if (flock(fd, LOCK_EX) != 0) {
         saved = errno;
         close(fd);
         errno = saved;
-        return -1;
+        return CHALLENGE_STORE_IO;
     }
-    return fd;
+    *out = fd;
+    return CHALLENGE_STORE_OK;
 }
 
 static void header_init(header_t *h, uint32_t capacity)
@@ -521,9 +659,16 @@ cleanup:
 static challenge_store_status_t open_rw(challenge_store_map_t *map,
                                         const char *path)
 {
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ELOOP)
+        return CHALLENGE_STORE_UNSAFE;
     if (fd < 0)
         return errno == ENOENT ? CHALLENGE_STORE_ABSENT : CHALLENGE_STORE_IO;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !file_ours(fd)) {
+        close(fd);
+        return CHALLENGE_STORE_UNSAFE;
+    }
     challenge_store_status_t rv = map_fd(map, fd, 1);
     int saved = errno;
     close(fd);
@@ -557,6 +702,27 @@ static challenge_store_status_t writer_attach(challenge_store_map_t *map,
     return rv;
 }
 
+/* Tombstones in front of live entries, which chain_trim cannot take
+ * back, pile up over years of renewals and lengthen every missed lookup.
+ * Past an eighth of the table the live entries move to a fresh file of
+ * the same size, renamed over path; the old one is marked retired so
+ * every reader maps the new one.  On failure the old file stays in use. */
+static void writer_rehash_if_due(challenge_store_writer_t *w,
+                                 uint32_t tombstones)
+{
+    if (tombstones <= w->map.capacity / 8)
+        return;
+    challenge_store_map_t old = w->map;
+    if (store_create(w->path, old.capacity, &old) != CHALLENGE_STORE_OK)
+        return;
+    if (open_rw(&w->map, w->path) != CHALLENGE_STORE_OK) {
+        w->map = old; /* the new file holds the same entries */
+        return;
+    }
+    atomic_store_explicit(&old.header->retired, 1, memory_order_release);
+    munmap(old.base, old.size);
+}
+
 challenge_store_status_t
 challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
                             uint32_t min_capacity)
@@ -576,9 +742,12 @@ challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
         free(w);
         return CHALLENGE_STORE_IO;
     }
-    w->lock_fd = lock_path(path);
-    challenge_store_status_t rv = CHALLENGE_STORE_IO;
-    if (w->lock_fd >= 0)
+    challenge_store_status_t rv = dir_check(path);
+    if (rv == CHALLENGE_STORE_OK)
+        rv = lock_path(&w->lock_fd, path);
+    else
+        w->lock_fd = -1;
+    if (rv == CHALLENGE_STORE_OK)
         rv = writer_attach(&w->map, path, min_capacity);
     if (rv != CHALLENGE_STORE_OK) {
         int saved = errno;
@@ -589,7 +758,7 @@ challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
         errno = saved;
         return rv;
     }
-    map_repair(&w->map);
+    writer_rehash_if_due(w, map_repair(&w->map));
     *out = w;
     return CHALLENGE_STORE_OK;
 }
@@ -641,18 +810,24 @@ challenge_store_status_t challenge_store_del(challenge_store_writer_t *writer,
     challenge_store_map_t *map = &writer->map;
     uint32_t start = token_hash(token, len) % map->capacity;
     record_words_t cur;
+    int64_t last = -1;
     for (uint32_t i = 0; i < map->capacity; i++) {
-        entry_t *e = &map->entries[(start + i) % map->capacity];
-        entry_snapshot(e, &cur);
+        uint32_t slot = (start + i) % map->capacity;
+        entry_snapshot(&map->entries[slot], &cur);
         if (cur.rec.state == SLOT_EMPTY)
             break;
         if (cur.rec.state == SLOT_LIVE && cur.rec.token_len == len &&
             memcmp(cur.rec.token, token, len) == 0) {
-            slot_clear(e);
+            slot_clear(&map->entries[slot]);
             (*removed)++;
+            last = slot;
         }
     }
-    header_refresh(map);
+    /* After the walk, which needed the chain whole; the last tombstone
+     * made is the only one that can precede an empty slot. */
+    if (last >= 0)
+        chain_trim(map, (uint32_t)last);
+    writer_rehash_if_due(writer, header_refresh(map));
     return *removed > 0 ? CHALLENGE_STORE_OK : CHALLENGE_STORE_NOT_FOUND;
 }
 
@@ -669,6 +844,7 @@ challenge_store_status_t challenge_store_purge(challenge_store_writer_t *writer,
             (*removed)++;
         }
     }
-    header_refresh(map);
+    map_trim_all(map);
+    writer_rehash_if_due(writer, header_refresh(map));
     return CHALLENGE_STORE_OK;
 }

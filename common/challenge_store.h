@@ -51,7 +51,9 @@ typedef enum {
     CHALLENGE_STORE_ABSENT,    /* the file does not exist */
     CHALLENGE_STORE_CORRUPT,   /* not a store file, or a foreign version */
     CHALLENGE_STORE_IO,        /* a system call failed; errno kept */
-    CHALLENGE_STORE_BUSY       /* an entry stayed mid-write while we read */
+    CHALLENGE_STORE_BUSY,      /* an entry stayed mid-write while we read */
+    CHALLENGE_STORE_UNSAFE     /* directory others can write, a symlink,
+                                  a file of another user (writer only) */
 } challenge_store_status_t;
 
 /* One challenge as readers see it: NUL-terminated copies. */
@@ -78,6 +80,11 @@ void challenge_store_unmap(challenge_store_map_t *map);
 void challenge_store_identity(const challenge_store_map_t *map, dev_t *dev,
                               ino_t *ino);
 
+/* Bytes mapped: a file at the same identity with another size was
+ * truncated or rewritten in place, and reading the old mapping past its
+ * new end would fault (SIGBUS). */
+size_t challenge_store_size(const challenge_store_map_t *map);
+
 /* 1 once a writer replaced this file by a newer one at the same path. */
 int challenge_store_retired(const challenge_store_map_t *map);
 
@@ -102,10 +109,19 @@ challenge_store_foreach(const challenge_store_map_t *map,
 
 uint32_t challenge_store_capacity(const challenge_store_map_t *map);
 
+/* How many slots a lookup of (host, token) looks at: what tests bound to
+ * show that lookups stay O(1) however many tokens came and went. */
+uint32_t challenge_store_probes(const challenge_store_map_t *map,
+                                const char *host, const char *token,
+                                int64_t now);
+
 /* --- the writer ---------------------------------------------------------- */
 
 /* Opens (creating, repairing or growing as needed) the store at path and
- * takes the writer lock.  The file's directory must exist.  A store with
+ * takes the writer lock.  The file's directory must exist, belong to root
+ * or this user and be writable by nobody else; the store and
+ * "<path>.lock" are opened without following symlinks and must be regular
+ * files of this user (CHALLENGE_STORE_UNSAFE otherwise).  A store with
  * fewer than min_capacity slots (0: the default) is migrated to a new,
  * larger file. */
 challenge_store_status_t

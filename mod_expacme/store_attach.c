@@ -79,19 +79,28 @@ static void note_status(request_rec *r, challenge_store_status_t status)
         status == CHALLENGE_STORE_ABSENT)
         return;
     apr_status_t rv = status == CHALLENGE_STORE_IO ? errno : 0;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+    /* A file that is no store (truncated, a FIFO, foreign) is a notice:
+     * the next expacmectl write replaces it; an I/O error is a warning. */
+    int level =
+        status == CHALLENGE_STORE_CORRUPT ? APLOG_NOTICE : APLOG_WARNING;
+    ap_log_rerror(APLOG_MARK, level, rv, r,
                   EXPLOGNO(01001) "challenge store %s unusable: %s; "
                                   "challenges are not answered until "
                                   "expacmectl rewrites it",
                   store_path, challenge_store_status_text(status));
 }
 
+/* The size is compared before the mapping is touched: a store truncated
+ * or rewritten in place (`: > file`, `cp backup file`) keeps its identity,
+ * and reading the old mapping past the new end would kill the child with
+ * SIGBUS. */
 static int is_current_file(const store_attach_ref_t *ref, const struct stat *st)
 {
     dev_t dev;
     ino_t ino;
     challenge_store_identity(ref->map, &dev, &ino);
     return dev == st->st_dev && ino == st->st_ino &&
+           (uint64_t)st->st_size == challenge_store_size(ref->map) &&
            !challenge_store_retired(ref->map);
 }
 
@@ -131,8 +140,12 @@ store_attach_ref_t *store_attach_acquire(request_rec *r)
     if (store_path == NULL)
         return NULL;
     /* A stat per challenge request (never per redirect) notices a store
-     * that was removed or replaced out of band. */
-    if (stat(store_path, &st) != 0) {
+     * that was removed, replaced or truncated out of band.  Anything but
+     * a regular file (a FIFO would block open()) is not even opened. */
+    int found = stat(store_path, &st) == 0;
+    if (!found || !S_ISREG(st.st_mode)) {
+        if (found)
+            note_status(r, CHALLENGE_STORE_CORRUPT);
         if (atomic_load(&current) != NULL) {
             apr_thread_mutex_lock(remap_mutex);
             replace_current(NULL);

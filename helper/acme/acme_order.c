@@ -520,6 +520,40 @@ static apr_status_t fetch_chain(order_run_t *run, const char *url,
     return APR_SUCCESS;
 }
 
+/* A CA may offer many alternate chains: at most this many are fetched,
+ * each one a request made with the state lock held. */
+#define ORDER_ALTERNATES_MAX 8
+
+/* Fetches one alternate chain with at most the time left to the order's
+ * deadline; 1 when it ends at the preferred issuer.  Any failure (404, a
+ * hang cut by the deadline, a bad chain) keeps the default chain: a CA's
+ * broken alternate must not fail an order whose default chain is fine. */
+static int alternate_try(order_run_t *run, const char *url, const char *want)
+{
+    apr_interval_time_t left = run->deadline - apr_time_now();
+    if (left < apr_time_from_sec(1))
+        return 0;
+    long previous =
+        http_client_cap_timeout(run->s->http, (long)apr_time_sec(left));
+    http_response_t *alt = NULL;
+    const char *alt_issuer = NULL, *err = NULL;
+    apr_status_t rv = fetch_chain(run, url, &alt, &alt_issuer, &err);
+    http_client_set_timeout(run->s->http, previous);
+    run->s->problem = NULL; /* not the order's problem */
+    if (rv != APR_SUCCESS) {
+        say(run, apr_psprintf(run->pool,
+                              "alternate chain not used (keeping the "
+                              "default): %s",
+                              err ? err : "failed"));
+        return 0;
+    }
+    if (strcmp(alt_issuer, want) != 0)
+        return 0;
+    run->result->chain_pem = alt->body;
+    run->result->chain_issuer = alt_issuer;
+    return 1;
+}
+
 /* The default chain, unless an alternate one ends at the preferred
  * issuer (compared with the top certificate's issuer CN, as certbot and
  * lego do). */
@@ -534,31 +568,25 @@ static apr_status_t download(order_run_t *run, const char **err)
     run->result->chain_pem = resp->body;
     run->result->chain_issuer = issuer;
     const char *want = run->req->preferred_chain;
+    int done = want == NULL || strcmp(issuer, want) == 0, fetched = 0;
     apr_array_header_t *links = resp->links;
     for (int i = 0; i < links->nelts; i++) {
         const http_link_t *l = &APR_ARRAY_IDX(links, i, http_link_t);
         if (strcmp(l->rel, "alternate") != 0)
             continue;
         run->result->alternates++;
-        if (want == NULL || strcmp(run->result->chain_issuer, want) == 0)
+        if (done || fetched >= ORDER_ALTERNATES_MAX)
             continue;
-        http_response_t *alt = NULL;
-        const char *alt_issuer = NULL;
-        rv = fetch_chain(run, l->url, &alt, &alt_issuer, err);
-        if (rv != APR_SUCCESS)
-            return rv;
-        if (strcmp(alt_issuer, want) == 0) {
-            run->result->chain_pem = alt->body;
-            run->result->chain_issuer = alt_issuer;
-        }
+        fetched++;
+        done = alternate_try(run, l->url, want);
     }
     say(run,
         apr_psprintf(run->pool,
                      "downloaded the certificate (issuer %s, "
-                     "%d alternate chain%s offered)",
+                     "%d alternate chain%s offered, %d fetched)",
                      acme_escape(run->result->chain_issuer, 128, run->pool),
                      run->result->alternates,
-                     run->result->alternates == 1 ? "" : "s"));
+                     run->result->alternates == 1 ? "" : "s", fetched));
     return APR_SUCCESS;
 }
 

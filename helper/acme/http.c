@@ -111,15 +111,16 @@ static char *header_value(apr_pool_t *pool, const char *line, size_t len,
 }
 
 /* Link: <url>;rel="alternate", <url2>;rel="up" */
-static void parse_links(transfer_t *t, const char *value)
+void http_links_parse(apr_array_header_t *links, const char *value,
+                      apr_pool_t *pool)
 {
     const char *p = value;
     while ((p = strchr(p, '<')) != NULL) {
         const char *close = strchr(p, '>');
         if (close == NULL)
             return;
-        http_link_t *link = apr_array_push(t->resp->links);
-        link->url = apr_pstrndup(t->pool, p + 1, (apr_size_t)(close - p - 1));
+        http_link_t *link = apr_array_push(links);
+        link->url = apr_pstrndup(pool, p + 1, (apr_size_t)(close - p - 1));
         link->rel = "";
         const char *next = strchr(close, ',');
         const char *rel = strstr(close, "rel=");
@@ -128,7 +129,7 @@ static void parse_links(transfer_t *t, const char *value)
             if (*rel == '"')
                 rel++;
             size_t n = strcspn(rel, "\";, ");
-            link->rel = apr_pstrndup(t->pool, rel, n);
+            link->rel = apr_pstrndup(pool, rel, n);
         }
         p = close + 1;
     }
@@ -159,9 +160,25 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *baton)
     } else if (header_is(line, len, "Content-Type")) {
         r->content_type = header_value(t->pool, line, len, 12);
     } else if (header_is(line, len, "Link")) {
-        parse_links(t, header_value(t->pool, line, len, 4));
+        http_links_parse(t->resp->links, header_value(t->pool, line, len, 4),
+                         t->pool);
     }
     return len;
+}
+
+long http_client_cap_timeout(http_client_t *client, long seconds)
+{
+    long previous = client->options.total_timeout_s;
+    if (seconds < 1)
+        seconds = 1;
+    if (seconds < previous)
+        client->options.total_timeout_s = seconds;
+    return previous;
+}
+
+void http_client_set_timeout(http_client_t *client, long seconds)
+{
+    client->options.total_timeout_s = seconds;
 }
 
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,

@@ -39,6 +39,12 @@ apr_status_t http_client_create(http_client_t **out,
                                 const http_options_t *options, const char **err,
                                 apr_pool_t *pool);
 
+/* Caps the total timeout of the requests that follow at seconds (never
+ * raising it); returns the previous value, to be given back to
+ * http_client_set_timeout. */
+long http_client_cap_timeout(http_client_t *client, long seconds);
+void http_client_set_timeout(http_client_t *client, long seconds);
+
 /* method "GET", "HEAD" or "POST" (body/len with content_type).  Returns
  * APR_SUCCESS for any HTTP status; errors are transport failures, with
  * *err naming the URL and cause (timeout, TLS, too large, ...).
@@ -57,6 +63,11 @@ int http_error_unreachable(apr_status_t rv);
 /* Seconds to wait from a Retry-After value (delta-seconds or HTTP date),
  * or -1 when absent or unparseable. */
 long http_retry_after_seconds(const char *value, apr_time_t now);
+
+/* Appends the links of one Link header value (RFC 8288, as ACME uses it:
+ * <url>;rel="name", ...) to links (http_link_t). */
+void http_links_parse(apr_array_header_t *links, const char *value,
+                      apr_pool_t *pool);
 
 #define HTTP_E_UNREACHABLE (APR_OS_START_USERERR + 101)
 

@@ -174,7 +174,59 @@ typedef struct {
     expacme_config_t *config;
     expacme_cert_conf_t *section; /* NULL in the global part */
     apr_pool_t *pool;
+    apr_hash_t *seen; /* "[cert N]" and "N\nkey" -> first line (int *) */
+    int lineno;
 } parse_state_t;
+
+/* Keys whose value is a file or directory: relative ones would depend on
+ * the directory expacmectl happens to run in (a `status` run from / made
+ * /y), so they must be absolute. */
+static const char *const path_keys[] = {
+    "state_dir", "status_file", "apachectl", "challenge_window_include",
+    "cert_file", "key_file",    NULL};
+
+static int is_path_key(const char *key)
+{
+    for (const char *const *k = path_keys; *k != NULL; k++) {
+        if (strcmp(*k, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A second sight of what (a section or a key) is an error naming the
+ * line of the first: "last wins" would hide a typo'd copy-paste. */
+static const char *seen_once(parse_state_t *st, const char *what,
+                             const char *label)
+{
+    int *first = apr_hash_get(st->seen, what, APR_HASH_KEY_STRING);
+    if (first != NULL)
+        return apr_psprintf(st->pool, "%s given twice (first on line %d)",
+                            label, *first);
+    first = apr_palloc(st->pool, sizeof(*first));
+    *first = st->lineno;
+    apr_hash_set(st->seen, apr_pstrdup(st->pool, what), APR_HASH_KEY_STRING,
+                 first);
+    return NULL;
+}
+
+static const char *key_check(parse_state_t *st, const char *key,
+                             const char *value)
+{
+    const char *section = st->section ? st->section->name : "";
+    const char *label =
+        st->section
+            ? apr_psprintf(st->pool, "key '%s' in [cert %s]", key, section)
+            : apr_psprintf(st->pool, "key '%s'", key);
+    const char *problem =
+        seen_once(st, apr_pstrcat(st->pool, section, "\n", key, NULL), label);
+    if (problem == NULL && is_path_key(key) && value[0] != '/')
+        problem = apr_psprintf(st->pool, "%s must be an absolute path", key);
+    if (problem == NULL && strcmp(key, "challenge_store") == 0 &&
+        strncmp(value, "shm:", 4) == 0 && value[4] != '/')
+        problem = "challenge_store shm: must name an absolute path";
+    return problem;
+}
 
 static const char *parse_section(parse_state_t *st, char *line)
 {
@@ -188,6 +240,11 @@ static const char *parse_section(parse_state_t *st, char *line)
     char *name = trim(inner + 4);
     if (!config_name_valid(name))
         return "certificate name may use letters, digits, '.', '-', '_'";
+    const char *twice =
+        seen_once(st, apr_pstrcat(st->pool, "[cert ", name, "]", NULL),
+                  apr_psprintf(st->pool, "section [cert %s]", name));
+    if (twice != NULL)
+        return twice;
     expacme_cert_conf_t *cert =
         (expacme_cert_conf_t *)config_cert(st->config, name);
     st->section = cert != NULL ? cert : cert_add(st->config, name, st->pool);
@@ -267,6 +324,9 @@ static const char *parse_line(parse_state_t *st, char *raw)
     char *value = trim(eq + 1);
     if (*key == '\0' || *value == '\0')
         return "expected 'key = value'";
+    const char *problem = key_check(st, key, value);
+    if (problem != NULL)
+        return problem;
     if (st->section == NULL)
         return parse_global_value(st, key, value);
     if (!set_string(cert_keys, st->section, key, value, st->pool))
@@ -376,12 +436,24 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
                                 : apr_strerror(rv, buf, sizeof(buf)));
         return rv;
     }
+    rv = config_parse(&config, err, path, text, len, pool);
+    if (rv == APR_SUCCESS)
+        config->path = apr_pstrdup(pool, path);
+    *out = config;
+    return rv;
+}
+
+apr_status_t config_parse(expacme_config_t **out, const char **err,
+                          const char *name, char *text, apr_size_t len,
+                          apr_pool_t *pool)
+{
+    *out = NULL;
     if (strlen(text) != len) {
-        *err = apr_psprintf(pool, "%s: not a text file", path);
+        *err = apr_psprintf(pool, "%s: not a text file", name);
         return APR_EINVAL;
     }
-    config->path = apr_pstrdup(pool, path);
-    parse_state_t st = {config, NULL, pool};
+    expacme_config_t *config = config_defaults(pool);
+    parse_state_t st = {config, NULL, pool, apr_hash_make(pool), 0};
     char *save = NULL;
     int lineno = 0;
     /* strtok_r would skip empty lines and so miscount: split by hand. */
@@ -389,16 +461,16 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
         save = strchr(line, '\n');
         if (save != NULL)
             *save++ = '\0';
-        lineno++;
+        st.lineno = ++lineno;
         const char *problem = parse_line(&st, line);
         if (problem != NULL) {
-            *err = apr_psprintf(pool, "%s:%d: %s", path, lineno, problem);
+            *err = apr_psprintf(pool, "%s:%d: %s", name, lineno, problem);
             return APR_EINVAL;
         }
     }
     const char *problem = certs_check(config, pool);
     if (problem != NULL) {
-        *err = apr_psprintf(pool, "%s: %s", path, problem);
+        *err = apr_psprintf(pool, "%s: %s", name, problem);
         return APR_EINVAL;
     }
     config->cert_index = apr_hash_make(pool);
@@ -409,7 +481,7 @@ apr_status_t config_load(expacme_config_t **out, const char **err,
     }
     const char *shared = shared_file(config, pool);
     if (shared != NULL) {
-        *err = apr_psprintf(pool, "%s: %s", path, shared);
+        *err = apr_psprintf(pool, "%s: %s", name, shared);
         return APR_EINVAL;
     }
     *out = config;

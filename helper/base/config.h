@@ -62,6 +62,12 @@ typedef struct {
 apr_status_t config_load(expacme_config_t **out, const char **err,
                          const char *path, apr_pool_t *pool);
 
+/* Parses text[0..len) (NUL-terminated, modified in place) as the file
+ * name says in errors: what config_load does once it has read the file. */
+apr_status_t config_parse(expacme_config_t **out, const char **err,
+                          const char *name, char *text, apr_size_t len,
+                          apr_pool_t *pool);
+
 const expacme_cert_conf_t *config_cert(const expacme_config_t *config,
                                        const char *name);
 

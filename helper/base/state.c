@@ -152,30 +152,95 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
     return APR_SUCCESS;
 }
 
+/* Why an existing directory cannot be used, or NULL.  It is used as it
+ * is, never chmod'ed: it may be /tmp or /dev/shm, shared by the machine.
+ * A private mode asked (no group or other bits: keys live below) refuses
+ * a wider directory rather than tightening what someone else made. */
+static const char *dir_unsuitable(const struct stat *st, mode_t want,
+                                  apr_pool_t *pool)
+{
+    if (!S_ISDIR(st->st_mode))
+        return "exists and is not a directory";
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return apr_psprintf(pool, "belongs to uid %ld, neither root nor us",
+                            (long)st->st_uid);
+    /* Group-writable is the admin's choice (a web root 2775); writable
+     * by anyone without the sticky bit lets anyone swap our files. */
+    if ((st->st_mode & S_IWOTH) != 0 && (st->st_mode & S_ISVTX) == 0)
+        return "is writable by others without the sticky bit";
+    if ((want & 077) == 0 && (st->st_mode & 077) != 0)
+        return apr_psprintf(pool,
+                            "has mode %04o, wider than the %04o expacmectl "
+                            "keeps private files in (chmod %04o it)",
+                            (unsigned)(st->st_mode & 07777), (unsigned)want,
+                            (unsigned)want);
+    return NULL;
+}
+
+/* Creates one directory; an existing one only has to be a directory. */
+static apr_status_t make_parent(const char *path, const char *dir,
+                                const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (mkdir(path, 0755) == 0)
+        return APR_SUCCESS;
+    if (errno != EEXIST) {
+        *err = sys_error(pool, "cannot create", path, errno);
+        return errno;
+    }
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        *err = apr_psprintf(pool, "cannot create %s: %s is not a directory",
+                            dir, path);
+        return APR_ENOTDIR;
+    }
+    return APR_SUCCESS;
+}
+
+/* The directory we just made gets exactly `mode`, whatever the umask;
+ * through a descriptor opened without following a symlink, so a swap
+ * after mkdir cannot redirect the chmod. */
+static apr_status_t set_own_mode(const char *path, mode_t mode,
+                                 const char **err, apr_pool_t *pool)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, mode) != 0) {
+        int saved = errno;
+        *err = sys_error(pool, "cannot chmod", path, saved);
+        if (fd >= 0)
+            close(fd);
+        return saved;
+    }
+    close(fd);
+    return APR_SUCCESS;
+}
+
 apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
                             const char **err, apr_pool_t *pool)
 {
     char *path = apr_pstrdup(pool, dir);
+    mode_t want = (mode_t)(mode & 0777);
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *err = sys_error(pool, "cannot create", path, errno);
-            return errno;
-        }
+        apr_status_t rv = make_parent(path, dir, err, pool);
+        if (rv != APR_SUCCESS)
+            return rv;
         *p = '/';
     }
-    if (mkdir(path, (mode_t)(mode & 0777)) != 0 && errno != EEXIST) {
+    if (mkdir(path, want) == 0)
+        return set_own_mode(path, want, err, pool);
+    if (errno != EEXIST) {
         *err = sys_error(pool, "cannot create", path, errno);
         return errno;
     }
-    /* An existing directory keeps our mode too: keys live below. */
-    if (chmod(path, (mode_t)(mode & 0777)) != 0) {
-        *err = sys_error(pool, "cannot chmod", path, errno);
-        return errno;
-    }
-    return APR_SUCCESS;
+    struct stat st = {0};
+    const char *why = stat(path, &st) != 0 ? strerror(errno)
+                                           : dir_unsuitable(&st, want, pool);
+    if (why == NULL)
+        return APR_SUCCESS;
+    *err = apr_psprintf(pool, "cannot use directory %s: %s", path, why);
+    return S_ISDIR(st.st_mode) ? APR_EACCES : APR_ENOTDIR;
 }
 
 apr_status_t state_ensure_dir(const char *dir, apr_fileperms_t mode,

@@ -40,7 +40,13 @@ apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool);
 apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
                              apr_size_t max, const char **err,
                              apr_pool_t *pool);
-/* Makes dir and its missing parents, the last ones with mode. */
+/* Makes dir and its missing parents (0755 less the umask), dir itself
+ * with exactly mode.  An existing dir is never chmod'ed: it is refused
+ * (APR_EACCES, *err saying why) when it belongs to someone other than
+ * root or us, is writable by others (not only the group) without the
+ * sticky bit, or — for a
+ * private mode (no group/other bits) — has any group or other bits;
+ * anything else than a directory there is APR_ENOTDIR. */
 apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
                             const char **err, apr_pool_t *pool);
 /* As state_make_dir for a directory that is not ours alone (where the

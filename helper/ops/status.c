@@ -308,7 +308,12 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
     char *slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
-        state_ensure_dir(dir, 0755, &err, ctx->pool);
+        /* A directory refused as unsafe (another user's, writable by
+         * others without the sticky bit) gets no status file at all. */
+        if (state_make_dir(dir, 0755, &err, ctx->pool) != APR_SUCCESS) {
+            ops_progress(ctx, "warning: cannot publish the status: %s", err);
+            return;
+        }
     }
     if (slash != NULL && open_to_others(slash == dir ? "/" : dir)) {
         ops_progress(ctx,

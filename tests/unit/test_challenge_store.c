@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -286,6 +287,193 @@ static void test_corrupt(void)
        "status text for FULL");
 }
 
+/* Issue 10: deleted slots are reclaimed.  20,000 put/delete cycles of
+ * random tokens next to 200 challenges that stay, then missed lookups:
+ * the slots looked at per lookup are counted (not timed) and bounded. */
+static void random_token(char *out, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                              "wxyz0123456789-_";
+    for (size_t i = 0; i < len; i++)
+        out[i] = abc[(unsigned)rand() % 64];
+    out[len] = '\0';
+}
+
+static uint32_t worst_missed_lookup(const challenge_store_map_t *map,
+                                    double *mean)
+{
+    uint32_t worst = 0;
+    unsigned long sum = 0;
+    char token[44];
+    for (int i = 0; i < 2000; i++) {
+        random_token(token, 43);
+        uint32_t n = challenge_store_probes(map, "a.example", token, NOW);
+        sum += n;
+        if (n > worst)
+            worst = n;
+    }
+    *mean = (double)sum / 2000;
+    return worst;
+}
+
+static void test_tombstones_reclaimed(void)
+{
+    unlink(path);
+    srand(10);
+    challenge_store_writer_t *w = writer_open(2048);
+    const challenge_store_map_t *map = challenge_store_writer_map(w);
+    char token[44];
+    for (int i = 0; i < 200; i++) {
+        snprintf(token, sizeof(token), "stay-%d", i);
+        challenge_store_put(w, "a.example", token, "ka", NOW + 3600, NOW);
+    }
+    int failed = 0;
+    for (int i = 0; i < 20000; i++) {
+        char batch[4][44];
+        for (int j = 0; j < 4; j++) {
+            random_token(batch[j], 43);
+            failed |= challenge_store_put(w, "a.example", batch[j], "ka",
+                                          NOW + 600, NOW) != CHALLENGE_STORE_OK;
+        }
+        for (int j = 0; j < 4; j++) {
+            unsigned removed = 0;
+            challenge_store_del(w, batch[j], &removed);
+            failed |= removed != 1;
+        }
+    }
+    ok(!failed, "80,000 puts and deletes, each one done");
+    double mean = 0;
+    uint32_t worst = worst_missed_lookup(map, &mean);
+    printf("# missed lookups after 20,000 cycles: mean %.2f, worst %u "
+           "slots\n",
+           mean, worst);
+    ok(worst <= 64, "a missed lookup looks at most 64 of 2048 slots");
+    ok(mean <= 4.0, "and a few on average");
+    int found = 0;
+    for (int i = 0; i < 200; i++) {
+        snprintf(token, sizeof(token), "stay-%d", i);
+        found += find(map, "a.example", token, NOW, NULL) == CHALLENGE_STORE_OK;
+    }
+    is_int(found, 200, "the challenges that stayed are all still found");
+    challenge_store_map_t *reader = NULL;
+    challenge_store_map(&reader, path);
+    ok(reader != NULL && worst_missed_lookup(reader, &mean) <= 64,
+       "and a reader mapping the file now sees the same short chains");
+    challenge_store_unmap(reader);
+    challenge_store_writer_close(w);
+    unlink(path);
+}
+
+/* Issue 10: the writer never follows a symlink for the store or its lock,
+ * refuses files of another user and a directory others can write. */
+static void test_unsafe_paths(void)
+{
+    char lock[400], target[300], sub[300], store[320];
+    challenge_store_writer_t *w = NULL;
+    unlink(path);
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    snprintf(target, sizeof(target), "%s/elsewhere", dir);
+    unlink(lock);
+    ok(symlink(target, lock) == 0, "the lock path made a symlink");
+    is_int(challenge_store_writer_open(&w, path, 0), CHALLENGE_STORE_UNSAFE,
+           "a symlinked lock: refused");
+    ok(access(target, F_OK) != 0, "and nothing created where it points");
+    ok(w == NULL, "and no writer");
+    unlink(lock);
+    int fd = open(lock, O_RDWR | O_CREAT, 0600);
+    ok(fd >= 0 && fchown(fd, 65534, 65534) == 0, "a lock of another user");
+    close(fd);
+    is_int(challenge_store_writer_open(&w, path, 0), CHALLENGE_STORE_UNSAFE,
+           "a lock file of another user: refused");
+    unlink(lock);
+    ok(symlink(target, path) == 0, "the store path made a symlink");
+    is_int(challenge_store_writer_open(&w, path, 0), CHALLENGE_STORE_UNSAFE,
+           "a symlinked store: refused");
+    ok(access(target, F_OK) != 0, "and nothing created where it points");
+    unlink(path);
+    unlink(lock);
+    snprintf(sub, sizeof(sub), "%s/shared", dir);
+    mkdir(sub, 0700);
+    chmod(sub, 01777);
+    snprintf(store, sizeof(store), "%s/challenges", sub);
+    is_int(challenge_store_writer_open(&w, store, 0), CHALLENGE_STORE_UNSAFE,
+           "a store directory others can write (sticky or not): refused");
+    struct stat st;
+    ok(stat(sub, &st) == 0 && (st.st_mode & 07777) == 01777,
+       "and its mode left alone");
+    snprintf(lock, sizeof(lock), "%s.lock", store);
+    ok(access(lock, F_OK) != 0, "no lock file made in it");
+    chmod(sub, 0755);
+    w = NULL;
+    is_int(challenge_store_writer_open(&w, store, 0), CHALLENGE_STORE_OK,
+           "the same directory 0755: fine");
+    challenge_store_writer_close(w);
+    unlink(store);
+    unlink(lock);
+    rmdir(sub);
+}
+
+/* Issue 10: a reader opens without blocking and refuses a FIFO; a file
+ * truncated in place keeps its identity but not its size. */
+static void test_reader_hostile_files(void)
+{
+    unlink(path);
+    ok(mkfifo(path, 0644) == 0, "a FIFO at the store path");
+    challenge_store_map_t *map = NULL;
+    alarm(5); /* a blocking open() would hang here: fail instead */
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_CORRUPT,
+           "a FIFO: refused at once, not waited on");
+    alarm(0);
+    ok(map == NULL, "and no mapping");
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_put(w, "a.example", "tok", "ka", NOW + 60, NOW);
+    challenge_store_writer_close(w);
+    ok(challenge_store_map(&map, path) == CHALLENGE_STORE_OK, "mapped");
+    struct stat st;
+    ok(truncate(path, 0) == 0, "truncated");
+    ok(stat(path, &st) == 0 && (size_t)st.st_size != challenge_store_size(map),
+       "truncated in place: the size no longer matches the mapping");
+    challenge_store_unmap(map);
+    unlink(path);
+}
+
+/* Found by fuzz/fuzz_store: a record whose key authorization breaks
+ * token_rules (a damaged or hostile file) was served as it was. */
+static void test_reader_invalid_record(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_put(w, "a.example", "tokbad", "tokbad.KEYAUTHxyz", NOW + 60,
+                        NOW);
+    challenge_store_put(w, "a.example", "tokgood", "tokgood.fine", NOW + 60,
+                        NOW);
+    challenge_store_writer_close(w);
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    fstat(fd, &st);
+    char *base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED, fd, 0);
+    char *hit = memmem(base, (size_t)st.st_size, "KEYAUTHxyz", 10);
+    ok(hit != NULL, "the key authorization found in the file");
+    if (hit != NULL)
+        memcpy(hit, "KEY\r\nSet-", 9);
+    munmap(base, (size_t)st.st_size);
+    close(fd);
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    is_int(find(map, "a.example", "tokbad", NOW, NULL),
+           CHALLENGE_STORE_NOT_FOUND,
+           "a record with a broken key authorization is not served");
+    is_int(find(map, "a.example", "tokgood", NOW, NULL), CHALLENGE_STORE_OK,
+           "the intact one still is");
+    int listed = 0;
+    challenge_store_foreach(map, count_entry, &listed);
+    is_int(listed, 1, "and only the intact one is listed");
+    challenge_store_unmap(map);
+    unlink(path);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL)
@@ -298,6 +486,10 @@ int main(void)
     test_repair_after_killed_writer();
     test_growth();
     test_corrupt();
+    test_tombstones_reclaimed();
+    test_unsafe_paths();
+    test_reader_hostile_files();
+    test_reader_invalid_record();
     unlink(path);
     char lock[300];
     snprintf(lock, sizeof(lock), "%s.lock", path);

@@ -2,6 +2,7 @@
 #include "tap.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "apr_general.h"
@@ -135,6 +136,62 @@ static void test_errors(apr_pool_t *pool)
        "cluster_peer read");
 }
 
+/* Issue 10 / SPEC §3: a key or a section given twice and relative paths
+ * are errors naming the line (before: last wins, relative accepted). */
+static void test_twice_and_relative(apr_pool_t *pool)
+{
+    const char *err = load_error(pool, "state_dir = /a\n# c\nstate_dir = /b\n");
+    ok(err && strstr(err, ":3:") && strstr(err, "state_dir") &&
+           strstr(err, "twice") && strstr(err, "line 1"),
+       "a global key twice: error naming both lines");
+    if (err)
+        printf("# %s\n", err);
+    err = load_error(pool, "[cert a]\ncert_file = /x\n\ncert_file = /y\n");
+    ok(err && strstr(err, ":4:") && strstr(err, "cert_file") &&
+           strstr(err, "[cert a]"),
+       "a certificate key twice: error naming the line and section");
+    err = load_error(pool, "[cert a]\ncert_file = /x\n[cert b]\ncert_file = "
+                           "/y\n");
+    ok(err == NULL, "the same key in two sections is fine");
+    err = load_error(pool, "[cert a]\nsni = a\n[cert b]\n[cert a]\n");
+    ok(err && strstr(err, ":4:") && strstr(err, "[cert a]") &&
+           strstr(err, "twice") && strstr(err, "line 1"),
+       "a section twice: error naming both lines");
+    err = load_error(pool, "[cert server]\n");
+    ok(err == NULL, "[cert server] once (the built-in default) is fine");
+    static const struct {
+        const char *text, *line, *key;
+    } rel[] = {
+        {"state_dir = y\n", ":1:", "state_dir"},
+        {"status_file = run/status.json\n", ":1:", "status_file"},
+        {"apachectl = apachectl\n", ":1:", "apachectl"},
+        {"challenge_window_include = httpd.d/w.conf\n",
+         ":1:", "challenge_window_include"},
+        {"[cert s]\ncert_file = s.pem\n", ":2:", "cert_file"},
+        {"[cert s]\nkey_file = ./s.key\n", ":2:", "key_file"},
+        {"challenge_store = shm:run/challenges\n", ":1:", "challenge_store"},
+    };
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        err = load_error(pool, rel[i].text);
+        ok(err && strstr(err, rel[i].line) && strstr(err, "absolute"),
+           apr_psprintf(pool, "relative %s refused, naming the line",
+                        rel[i].key));
+    }
+}
+
+/* The sample the package installs still loads under the stricter rules. */
+static void test_sample_loads(apr_pool_t *pool)
+{
+    const char *top = getenv("srcdir") ? getenv("srcdir") : ".";
+    const char *sample = apr_pstrcat(pool, top, "/conf/expacme.conf", NULL);
+    expacme_config_t *config = NULL;
+    const char *err = NULL;
+    ok(config_load(&config, &err, sample, pool) == APR_SUCCESS,
+       "conf/expacme.conf loads");
+    if (err)
+        printf("# %s\n", err);
+}
+
 int main(void)
 {
     apr_pool_t *pool = NULL;
@@ -145,6 +202,8 @@ int main(void)
     test_full_file(pool);
     test_defaults(pool);
     test_errors(pool);
+    test_twice_and_relative(pool);
+    test_sample_loads(pool);
     int rc = done_testing();
     static const char *const made[] = {"full.conf", "bad.conf", "env.conf",
                                        "nul.conf", "redis.conf"};

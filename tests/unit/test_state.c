@@ -2,7 +2,6 @@
  * JSON (base/json_pool.h): atomic writes and their modes, capped reads,
  * directories, JSON files and the one-helper-at-a-time lock. */
 #include "tap.h"
-#include "tap_todo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,10 +292,17 @@ static void test_make_dir(apr_pool_t *pool)
            "makes missing parents");
     is_int(mode_of(deep), 0700, "the last one with the mode asked");
     is_int(mode_of(in_dir(pool, "m/n")), 0755, "parents 0755 (umask 022)");
-    chmod(deep, 0755);
     is_int(state_make_dir(deep, 0700, &err, pool), APR_SUCCESS,
            "existing directory");
-    is_int(mode_of(deep), 0700, "existing directory tightened to the mode");
+    /* Issue 10: a directory the helper did not create is never chmod'ed;
+     * one wider than a private mode is refused instead of tightened. */
+    chmod(deep, 0755);
+    err = NULL;
+    ok(state_make_dir(deep, 0700, &err, pool) == APR_EACCES && err &&
+           strstr(err, deep) && strstr(err, "0755"),
+       "existing directory wider than 0700: refused, naming it and its mode");
+    is_int(mode_of(deep), 0755, "and its mode left alone");
+    chmod(deep, 0700);
     umask(077);
     const char *wide = in_dir(pool, "m/wide");
     is_int(state_make_dir(wide, 0755, &err, pool), APR_SUCCESS, "0755 dir");
@@ -306,11 +312,9 @@ static void test_make_dir(apr_pool_t *pool)
     state_write_file(file, "x", 1, 0644, &err, pool);
     err = NULL;
     apr_status_t rv = state_make_dir(file, 0700, &err, pool);
-    todo_ok(rv != APR_SUCCESS && err && strstr(err, file),
-            "a regular file in the way: error naming it",
-            "mkdir's EEXIST is taken as 'a directory is there'");
-    todo_ok(mode_of(file) == 0644, "and its mode left alone",
-            "state_make_dir chmods whatever is there");
+    ok(rv != APR_SUCCESS && err && strstr(err, file),
+       "a regular file in the way: error naming it");
+    is_int(mode_of(file), 0644, "and its mode left alone");
     const char *through = apr_pstrcat(pool, file, "/sub", NULL);
     ok(state_make_dir(through, 0700, &err, pool) != APR_SUCCESS && err &&
            strstr(err, through),
@@ -320,6 +324,43 @@ static void test_make_dir(apr_pool_t *pool)
     rmdir(in_dir(pool, "m/n"));
     rmdir(wide);
     rmdir(in_dir(pool, "m"));
+}
+
+/* Issue 10: directories shared with the machine (/tmp, /dev/shm) or
+ * other users are used as they are or refused, never chmod'ed. */
+static void test_make_dir_shared(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    const char *sticky = in_dir(pool, "sticky");
+    mkdir(sticky, 0700);
+    chmod(sticky, 01777);
+    is_int(state_make_dir(sticky, 0755, &err, pool), APR_SUCCESS,
+           "a sticky world-writable directory (like /tmp) is usable");
+    is_int(mode_of(sticky), 01777, "and keeps its sticky bit and mode");
+    const char *below = apr_pstrcat(pool, sticky, "/run", NULL);
+    is_int(state_make_dir(below, 0755, &err, pool), APR_SUCCESS,
+           "a directory made below it");
+    is_int(mode_of(sticky), 01777, "the shared parent still 1777");
+    is_int(mode_of(below), 0755, "ours 0755");
+    const char *open_dir = in_dir(pool, "open");
+    mkdir(open_dir, 0700);
+    chmod(open_dir, 0777);
+    err = NULL;
+    ok(state_make_dir(open_dir, 0755, &err, pool) == APR_EACCES && err &&
+           strstr(err, open_dir) && strstr(err, "writable"),
+       "world-writable without sticky: refused, naming it");
+    is_int(mode_of(open_dir), 0777, "and left alone");
+    const char *foreign = in_dir(pool, "foreign");
+    mkdir(foreign, 0755);
+    int chowned = chown(foreign, 65534, 65534) == 0;
+    err = NULL;
+    ok(chowned && state_make_dir(foreign, 0755, &err, pool) == APR_EACCES &&
+           err && strstr(err, "65534"),
+       "a directory of another user: refused");
+    rmdir(below);
+    rmdir(sticky);
+    rmdir(open_dir);
+    rmdir(foreign);
 }
 
 /* A directory others share (a sticky /tmp, say) is never chmodded. */
@@ -468,12 +509,19 @@ static void test_dirs(apr_pool_t *pool)
     is_int(mode_of(config.state_dir), 0700, "state_dir made 0700");
     is_int(mode_of(in_dir(pool, "state/certs")), 0700, "certs/ 0700");
     is_int(mode_of(out), 0700, "certs/server 0700");
+    /* Issue 10: a widened state_dir is refused, not tightened. */
     chmod(config.state_dir, 0755);
+    err = NULL;
+    ok(state_account_dir(&out, &config, "pebble", &err, pool) == APR_EACCES &&
+           err && strstr(err, config.state_dir),
+       "a widened state_dir refused, naming it");
+    is_int(mode_of(config.state_dir), 0755, "and left as it is");
+    ok(!exists(in_dir(pool, "state/accounts")), "nothing made below it");
+    chmod(config.state_dir, 0700);
     is_int(state_account_dir(&out, &config, "pebble", &err, pool), APR_SUCCESS,
            "account dir");
     is_str(out, in_dir(pool, "state/accounts/pebble"), "account dir path");
     is_int(mode_of(out), 0700, "accounts/pebble 0700");
-    is_int(mode_of(config.state_dir), 0700, "a widened state_dir tightened");
     is_int(state_provider_dir(&out, &config, "le", &err, pool), APR_SUCCESS,
            "provider dir");
     is_str(out, in_dir(pool, "state/providers/le"), "provider dir path");
@@ -659,6 +707,7 @@ int main(void)
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
+    test_make_dir_shared(pool);
     test_ensure_dir(pool);
     test_remove(pool);
     test_read_json(pool);

@@ -728,7 +728,7 @@ sub write_config {
     if ($t) {
         my %t = (ca_timeout => 3, ca_connect_timeout => 2,
                  order_timeout => 20, (ref $t ? %$t : ()));
-        $text .= "$_ = $t{$_}\n" for sort keys %t;
+        $text .= "$_ = $t{$_}\n" for grep { !exists $conf{$_} } sort keys %t;
     }
     if ($self->_https_opt && $self->{https_port}) {
         my $apache = "$APACHE -f $d/httpd.conf";
