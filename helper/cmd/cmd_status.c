@@ -78,21 +78,12 @@ static void print_ari(cli_t *cli, json_t *ari)
     print_time(cli, "ARI time", json_object_get(ari, "time"));
 }
 
-static void print_cert(cli_t *cli, json_t *c)
+/* Names, key and the validity of the deployed and pending leaves. */
+static void print_leaves(cli_t *cli, json_t *c)
 {
-    const char *error = acme_json_string_member(c, "error");
-    if (error != NULL) {
-        /* cert_status found its state unreadable: say why, not "(null)" */
-        cli_say(cli, "%s: state unreadable: %s\n",
-                acme_json_string_member(c, "name"), error);
-        return;
-    }
-    cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
-            acme_json_string_member(c, "state"));
-    json_t *names = json_object_get(c, "names");
     size_t i;
     json_t *n;
-    json_array_foreach(names, i, n)
+    json_array_foreach(json_object_get(c, "names"), i, n)
     {
         cli_say(cli, "  %-20s %s\n", i == 0 ? "names" : "",
                 json_string_value(n));
@@ -118,6 +109,12 @@ static void print_cert(cli_t *cli, json_t *c)
                 cli->pool),
             rule ? " (" : "", rule ? rule : "", rule ? ")" : "");
     }
+}
+
+/* Automated renewal: on/off, the deploy slot and days, ARI, the
+ * resubmission times and the backoff. */
+static void print_renewal(cli_t *cli, json_t *c)
+{
     cli_say(cli, "  %-20s %s\n", "automated",
             json_is_true(json_object_get(c, "automated")) ? "on" : "off");
     print_time(cli, "next deploy slot", json_object_get(c, "next_deploy_slot"));
@@ -127,18 +124,31 @@ static void print_cert(cli_t *cli, json_t *c)
     print_time(cli, "resubmission at", json_array_get(times, 0));
     print_time(cli, "resubmission at", json_array_get(times, 1));
     print_time(cli, "next attempt after", json_object_get(c, "next_attempt"));
-    cli_say(cli, "  %-20s %s\n", "provider",
-            acme_json_string_member(c, "provider")
-                ? acme_json_string_member(c, "provider")
-                : "(none)");
-    cli_say(cli, "  %-20s %s\n", "account",
-            acme_json_string_member(c, "account")
-                ? acme_json_string_member(c, "account")
-                : "(none)");
+}
+
+static void print_cert(cli_t *cli, json_t *c)
+{
+    const char *error = acme_json_string_member(c, "error");
+    if (error != NULL) {
+        /* cert_status found its state unreadable: say why, not "(null)" */
+        cli_say(cli, "%s: state unreadable: %s\n",
+                acme_json_string_member(c, "name"), error);
+        return;
+    }
+    cli_say(cli, "%s: %s\n", acme_json_string_member(c, "name"),
+            acme_json_string_member(c, "state"));
+    print_leaves(cli, c);
+    print_renewal(cli, c);
+    const char *provider = acme_json_string_member(c, "provider");
+    const char *account = acme_json_string_member(c, "account");
+    cli_say(cli, "  %-20s %s\n", "provider", provider ? provider : "(none)");
+    cli_say(cli, "  %-20s %s\n", "account", account ? account : "(none)");
     print_sign(cli, "last sign status", json_object_get(c, "last_sign"));
     print_validated(
         cli, json_object_get(json_object_get(c, "last_sign"), "validated"));
     print_sign(cli, "last deploy status", json_object_get(c, "last_deploy"));
+    size_t i;
+    json_t *n;
     json_array_foreach(json_object_get(c, "warnings"), i, n)
     {
         cli_say(cli, "  warning: %s\n", json_string_value(n));
