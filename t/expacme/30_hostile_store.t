@@ -1,3 +1,4 @@
+# store: shm
 # Issue 10: a store file turned against the module.  Truncated in place
 # (`: > file`, a shorter copy) while children have it mapped: no child dies
 # of SIGBUS, challenges are simply not answered until expacmectl rewrites
