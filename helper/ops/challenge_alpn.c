@@ -20,12 +20,25 @@ static apr_status_t store_error(alpn_store_status_t st, const char *host,
     return APR_EGENERAL;
 }
 
+/* The answers are files beside an shm: store, which the module reads; a
+ * Redis store has no such place, and an answer only this peer could give
+ * would fail whenever the CA asks another peer. */
+static const char *answers_dir(const expacme_config_t *config, const char **err)
+{
+    if (strncmp(config->challenge_store, "redis", 5) == 0) {
+        *err = "tls-alpn-01 needs an shm: challenge store (its answers are "
+               "files beside it); with a Redis store use http-01 or dns-01";
+        return NULL;
+    }
+    return config_store_path(config, err);
+}
+
 apr_status_t challenge_alpn_put(const expacme_config_t *config,
                                 const char *host, const char *keyauth,
                                 apr_int64_t expires, const char **err,
                                 apr_pool_t *pool)
 {
-    const char *store = config_store_path(config, err);
+    const char *store = answers_dir(config, err);
     if (store == NULL)
         return APR_EINVAL;
     const char *cert = NULL, *key = NULL;
@@ -44,7 +57,7 @@ apr_status_t challenge_alpn_del(const expacme_config_t *config,
                                 const char *host, const char **err,
                                 apr_pool_t *pool)
 {
-    const char *store = config_store_path(config, err);
+    const char *store = answers_dir(config, err);
     if (store == NULL)
         return APR_EINVAL;
     alpn_store_status_t st = alpn_store_del(store, host);

@@ -17,6 +17,7 @@
 #include "acme/acme_order.h"
 #include "base/config.h"
 #include "crypto/crypt_challenge.h"
+#include "ops/challenge_alpn.h"
 
 static char dir[] = "/tmp/expacme-challenges-test.XXXXXX";
 
@@ -124,6 +125,25 @@ static void test_values(apr_pool_t *pool)
     X509_free(x);
 }
 
+/* A Redis store has no place for the answer files: refused, saying so,
+ * and nothing written. */
+static void test_alpn_redis(apr_pool_t *pool)
+{
+    expacme_config_t config;
+    memset(&config, 0, sizeof(config));
+    config.challenge_store = "redis://127.0.0.1:1/x";
+    const char *err = NULL;
+    ok(challenge_alpn_put(&config, "www.example.test", "a.b", 1, &err, pool) !=
+           APR_SUCCESS,
+       "tls-alpn-01 answer refused on a Redis store");
+    ok(contains(err, "needs an shm: challenge store"), "saying why");
+    err = NULL;
+    ok(challenge_alpn_del(&config, "www.example.test", &err, pool) !=
+               APR_SUCCESS &&
+           contains(err, "Redis store"),
+       "withdrawal refused the same way");
+}
+
 int main(void)
 {
     apr_pool_t *pool = NULL;
@@ -134,6 +154,7 @@ int main(void)
     test_config(pool);
     test_type_for(pool);
     test_values(pool);
+    test_alpn_redis(pool);
     unlink(apr_pstrcat(pool, dir, "/c.conf", NULL));
     rmdir(dir);
     apr_pool_destroy(pool);
