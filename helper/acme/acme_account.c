@@ -36,8 +36,13 @@ apr_status_t acme_account_register(const char **url, json_t **account,
     if (eab != NULL) {
         json_t *binding = NULL;
         apr_status_t rv =
-            jws_build_eab(&binding, s->signer.jwk, eab->kid, eab->hmac_key,
-                          eab->hmac_key_len, s->new_account_url, err, pool);
+            eab->mac != NULL
+                ? jws_build_eab_with(&binding, s->signer.jwk, eab->kid,
+                                     eab->mac, eab->mac_baton,
+                                     s->new_account_url, err, pool)
+                : jws_build_eab(&binding, s->signer.jwk, eab->kid,
+                                eab->hmac_key, eab->hmac_key_len,
+                                s->new_account_url, err, pool);
         if (rv != APR_SUCCESS)
             return rv;
         json_object_set(payload, "externalAccountBinding", binding);

@@ -5,10 +5,14 @@
 
 #include "acme/acme.h"
 
+/* The HMAC key itself, or (mac set) a callback that computes HS256
+ * where the key is (the key process). */
 typedef struct {
     const char *kid;
     const unsigned char *hmac_key;
     apr_size_t hmac_key_len;
+    jws_sign_fn *mac;
+    void *mac_baton;
 } acme_eab_t;
 
 /* Registers (or finds, when the key already has one) the account of the

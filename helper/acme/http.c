@@ -207,7 +207,12 @@ static void set_common(http_client_t *c, transfer_t *t)
                      (curl_off_t)c->options.max_body);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->options.ca_bundle != NULL)
+    if (c->options.ca_pem != NULL) {
+        /* Read by root before the network process gave up the files. */
+        struct curl_blob blob = {(void *)c->options.ca_pem,
+                                 c->options.ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (c->options.ca_bundle != NULL)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->options.ca_bundle);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);

@@ -15,6 +15,8 @@ typedef struct {
     long total_timeout_s;   /* default 60 */
     apr_size_t max_body;    /* default 1 MiB */
     const char *ca_bundle;  /* PEM trust roots; NULL: the system's */
+    const char *ca_pem;     /* the same in memory (wins over ca_bundle) */
+    apr_size_t ca_pem_len;
     /* Set by signal handlers: aborts a transfer in progress. */
     volatile int *interrupted;
 } http_options_t;

@@ -101,15 +101,24 @@ static apr_status_t hmac_sign(unsigned char **sig, apr_size_t *sig_len,
     return crypt_jose_hmac_sha256(*sig, b->key, b->len, data, len);
 }
 
+apr_status_t jws_build_eab_with(json_t **out, const json_t *account_jwk,
+                                const char *eab_kid, jws_sign_fn *mac,
+                                void *baton, const char *new_account_url,
+                                const char **err, apr_pool_t *pool)
+{
+    /* The EAB header names the CA's key id where JWS would put the
+     * account URL, and carries no nonce (RFC 8555 §7.3.4). */
+    jws_signer_t signer = {"HS256", NULL, eab_kid, mac, baton};
+    return jws_build_json(out, &signer, new_account_url, NULL, account_jwk, err,
+                          pool);
+}
+
 apr_status_t jws_build_eab(json_t **out, const json_t *account_jwk,
                            const char *eab_kid, const unsigned char *hmac_key,
                            apr_size_t hmac_key_len, const char *new_account_url,
                            const char **err, apr_pool_t *pool)
 {
     hmac_baton_t baton = {hmac_key, hmac_key_len};
-    /* The EAB header names the CA's key id where JWS would put the
-     * account URL, and carries no nonce (RFC 8555 §7.3.4). */
-    jws_signer_t signer = {"HS256", NULL, eab_kid, hmac_sign, &baton};
-    return jws_build_json(out, &signer, new_account_url, NULL, account_jwk, err,
-                          pool);
+    return jws_build_eab_with(out, account_jwk, eab_kid, hmac_sign, &baton,
+                              new_account_url, err, pool);
 }

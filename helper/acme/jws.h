@@ -42,4 +42,10 @@ apr_status_t jws_build_eab(json_t **out, const json_t *account_jwk,
                            apr_size_t hmac_key_len, const char *new_account_url,
                            const char **err, apr_pool_t *pool);
 
+/* The same with the HS256 computed by mac (the key stays where it is). */
+apr_status_t jws_build_eab_with(json_t **out, const json_t *account_jwk,
+                                const char *eab_kid, jws_sign_fn *mac,
+                                void *baton, const char *new_account_url,
+                                const char **err, apr_pool_t *pool);
+
 #endif

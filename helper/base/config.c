@@ -39,6 +39,7 @@ static const string_key_t global_keys[] = {
     {"dns_resolver", offsetof(expacme_config_t, dns_resolver)},
     {"check_http_address", offsetof(expacme_config_t, check_http_address)},
     {"check_tls_address", offsetof(expacme_config_t, check_tls_address)},
+    {"network_user", offsetof(expacme_config_t, network_user)},
     {NULL, 0}};
 
 typedef struct {
@@ -116,6 +117,7 @@ static expacme_config_t *config_defaults(apr_pool_t *pool)
     config->dns_wait = 120;
     config->cluster_peer = host_name(pool);
     config->renew_concurrency = 8;
+    config->network_user = "expacme";
     config->certs = apr_array_make(pool, 4, sizeof(expacme_cert_conf_t *));
     cert_add(config, "server", pool);
     return config;

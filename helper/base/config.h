@@ -52,6 +52,9 @@ typedef struct {
     unsigned long dns_hook_timeout;   /* seconds for one hook run */
     unsigned long dns_wait;           /* seconds for a TXT record to show */
     unsigned long renew_concurrency;  /* orders renew runs at a time */
+    const char *network_user;         /* the network and key processes' user
+                                         (SPEC §10); "nobody" when it does not
+                                         exist */
     apr_array_header_t *certs;     /* expacme_cert_conf_t *; "server" first */
     struct apr_hash_t *cert_index; /* name -> cert, once loaded; or NULL */
 } expacme_config_t;

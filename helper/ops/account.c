@@ -10,7 +10,6 @@
 
 #include "apr_strings.h"
 
-#include "acme/acme_account.h"
 #include "base/state.h"
 #include "ops/provider.h"
 
@@ -42,20 +41,17 @@ static ops_status_t new_account(const char **url, json_t **account,
                                 provider_conn_t *c, const char *email)
 {
     const char *err = NULL;
-    acme_eab_t eab = {0};
     unsigned char *hmac = NULL;
-    if (c->provider->eab_kid != NULL) {
-        if (provider_eab_key(&hmac, &eab.hmac_key_len, ctx, c->provider,
-                             &err) != APR_SUCCESS)
-            return ops_fail(error, OPS_FAILED, 2306, ctx->pool, "%s", err);
-        eab.kid = c->provider->eab_kid;
-        eab.hmac_key = hmac;
-    }
-    apr_status_t rv =
-        acme_account_register(url, account, c->session, email, 1,
-                              hmac ? &eab : NULL, &err, ctx->pool);
+    apr_size_t hmac_len = 0;
+    if (c->provider->eab_kid != NULL &&
+        provider_eab_key(&hmac, &hmac_len, ctx, c->provider, &err) !=
+            APR_SUCCESS)
+        return ops_fail(error, OPS_FAILED, 2306, ctx->pool, "%s", err);
+    apr_status_t rv = net_account_register(url, account, c->session, email, 1,
+                                           hmac ? c->provider->eab_kid : NULL,
+                                           hmac, hmac_len, &err, ctx->pool);
     if (hmac != NULL)
-        OPENSSL_cleanse(hmac, eab.hmac_key_len);
+        OPENSSL_cleanse(hmac, hmac_len);
     if (rv != APR_SUCCESS) {
         error->problem = c->session->problem;
         return ops_fail(error, OPS_FAILED, 2307, ctx->pool,
@@ -71,7 +67,9 @@ static ops_status_t register_with_ca(account_register_result_t *result,
 {
     const char *err = NULL;
     json_t *account = NULL;
-    provider_signer(&c->session->signer, key, ctx->pool);
+    if (net_session_use_key(c->session, key, NULL, &err) != APR_SUCCESS)
+        return ops_fail(error, OPS_FAILED, 2314, ctx->pool, "account key: %s",
+                        err);
     ops_status_t st = new_account(&result->url, &account, error, ctx, c, email);
     if (st != OPS_OK)
         return st;
@@ -165,7 +163,7 @@ ops_status_t account_show(account_show_result_t *result, ops_error_t *error,
     if (st != OPS_OK)
         return st;
     json_t *account = NULL;
-    if (acme_account_fetch(&account, c.session, &err, ctx->pool) !=
+    if (net_account_fetch(&account, c.session, &err, ctx->pool) !=
         APR_SUCCESS) {
         error->problem = c.session->problem;
         return ops_fail(error, OPS_FAILED, 2312, ctx->pool, "account show: %s",
@@ -184,10 +182,7 @@ static ops_status_t key_change(provider_conn_t *c, ops_error_t *error,
                                const ops_ctx_t *ctx, EVP_PKEY *key)
 {
     const char *err = NULL;
-    jws_signer_t signer;
-    provider_signer(&signer, key, ctx->pool);
-    if (acme_account_key_change(c->session, &signer, &err, ctx->pool) ==
-        APR_SUCCESS)
+    if (net_account_key_change(c->session, key, &err, ctx->pool) == APR_SUCCESS)
         return OPS_OK;
     error->problem = c->session->problem;
     return ops_fail(error, OPS_FAILED, 2324, ctx->pool, "account rollover: %s",
@@ -254,7 +249,7 @@ ops_status_t account_deactivate(account_deactivate_result_t *result,
     if (st != OPS_OK)
         return st;
     json_t *account = NULL;
-    if (acme_account_deactivate(&account, c.session, &err, ctx->pool) !=
+    if (net_account_deactivate(&account, c.session, &err, ctx->pool) !=
         APR_SUCCESS) {
         error->problem = c.session->problem;
         return ops_fail(error, OPS_FAILED, 2332, ctx->pool,

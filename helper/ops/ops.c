@@ -1,6 +1,8 @@
 /* ops.c — the operation context and the error it reports. */
 #include "ops/ops.h"
 
+#include "net/net_start.h"
+
 #include <time.h>
 
 #include "apr_strings.h"
@@ -52,4 +54,11 @@ void ops_ctx_sub(ops_ctx_t *sub, const ops_ctx_t *ctx, apr_pool_t *pool)
 {
     *sub = *ctx;
     sub->pool = pool;
+}
+
+apr_status_t ops_net_start(const ops_ctx_t *ctx, const char **err)
+{
+    unsigned long channels = ctx->config->renew_concurrency;
+    return net_start(channels > 0 && channels < 1024 ? (int)channels : 1,
+                     ctx->config->network_user, err);
 }

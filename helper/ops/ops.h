@@ -33,9 +33,9 @@ typedef struct {
     ops_progress_fn *progress; /* may be NULL */
     void *progress_baton;
     volatile int *interrupted; /* set by SIGINT/SIGTERM; may be NULL */
-    /* A concurrent run's shared CA views (ops/provider.h), or NULL:
-     * each connection then opens a session of its own. */
-    struct provider_views *providers;
+    /* A concurrent run: its orders share one view of each CA in the
+     * network process (acme/acme_ca.h); 0: each opens its own. */
+    int shared_ca;
 } ops_ctx_t;
 
 typedef struct {
@@ -60,6 +60,11 @@ void ops_progress_relay(void *ctx, const char *fmt, ...)
 
 int ops_interrupted(const ops_ctx_t *ctx);
 apr_int64_t ops_now(const ops_ctx_t *ctx);
+
+/* The network and key processes (net/net_start.h), started once, with
+ * a channel for each order renew may run at once.  Called first before
+ * any thread of the run exists. */
+apr_status_t ops_net_start(const ops_ctx_t *ctx, const char **err);
 
 /* The same context with its own pool: one per certificate in renew, so
  * each certificate's allocations go when it is done. */

@@ -5,14 +5,12 @@
 
 #include <openssl/crypto.h>
 
-#include "apr_hash.h"
 #include "apr_strings.h"
-#include "apr_thread_mutex.h"
 
 #include "base/base64url.h"
 #include "crypto/crypt_jose.h"
 #include "ops/key_file.h"
-#include "acme/acme_ca.h"
+#include "acme/http.h"
 #include "acme/acme_json.h"
 #include "base/state.h"
 
@@ -223,30 +221,16 @@ apr_status_t provider_eab_key(unsigned char **key, apr_size_t *len,
     return rv;
 }
 
-static apr_status_t sign_with_key(unsigned char **sig, apr_size_t *sig_len,
-                                  const void *data, apr_size_t len, void *baton,
-                                  apr_pool_t *pool)
-{
-    return crypt_jose_sign(sig, sig_len, baton, data, len, pool);
-}
-
-void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool)
-{
-    memset(signer, 0, sizeof(*signer));
-    signer->alg = crypt_jose_alg(key);
-    signer->jwk = json_pool_bind(crypt_jose_jwk_public(key), pool);
-    signer->sign = sign_with_key;
-    signer->baton = key;
-}
-
-static void session_options(acme_options_t *o, const ops_ctx_t *ctx,
+static void session_options(net_open_t *o, const ops_ctx_t *ctx,
                             const provider_t *p)
 {
     memset(o, 0, sizeof(*o));
-    o->http.connect_timeout_s = (long)ctx->config->ca_connect_timeout;
-    o->http.total_timeout_s = (long)ctx->config->ca_timeout;
-    o->http.ca_bundle = p->ca_bundle;
-    o->http.interrupted = ctx->interrupted;
+    o->directory = p->directory;
+    o->ca_bundle = p->ca_bundle;
+    o->connect_timeout_s = (long)ctx->config->ca_connect_timeout;
+    o->total_timeout_s = (long)ctx->config->ca_timeout;
+    o->shared = ctx->shared_ca;
+    o->interrupted = ctx->interrupted;
     o->progress = ops_progress_relay;
     o->progress_baton = (void *)ctx;
 }
@@ -281,73 +265,17 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
         ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    provider_signer(&c->session->signer, c->account_key, ctx->pool);
-    c->session->signer.kid = c->account_url;
-    return APR_SUCCESS;
+    return net_session_use_key(c->session, c->account_key, c->account_url, err);
 }
 
-struct provider_views {
-    apr_pool_t *pool; /* used only under mutex */
-    apr_thread_mutex_t *mutex;
-    apr_hash_t *views; /* directory URL -> acme_ca_t * */
-};
-
-apr_status_t provider_views_create(provider_views_t **out, apr_pool_t *pool)
+/* The network and key processes start with the first connection (one
+ * channel per order renew may run at once). */
+static apr_status_t session_open(net_session_t **out, const ops_ctx_t *ctx,
+                                 const net_open_t *options, const char **err)
 {
-    provider_views_t *v = apr_pcalloc(pool, sizeof(*v));
-    *out = NULL;
-    apr_status_t rv = apr_pool_create(&v->pool, pool);
+    apr_status_t rv = ops_net_start(ctx, err);
     if (rv == APR_SUCCESS)
-        rv = apr_thread_mutex_create(&v->mutex, APR_THREAD_MUTEX_DEFAULT,
-                                     v->pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    v->views = apr_hash_make(v->pool);
-    *out = v;
-    return APR_SUCCESS;
-}
-
-/* The shared view of p, opened by the first thread that needs it (the
- * others wait for that one fetch); a CA that could not be reached is not
- * remembered, so each order tries for itself. */
-static apr_status_t view_get(acme_ca_t **out, provider_views_t *v,
-                             const provider_t *p, const acme_options_t *options,
-                             const char **err, apr_pool_t *pool)
-{
-    apr_thread_mutex_lock(v->mutex);
-    acme_ca_t *ca = apr_hash_get(v->views, p->directory, APR_HASH_KEY_STRING);
-    apr_status_t rv = APR_SUCCESS;
-    if (ca == NULL) {
-        const char *open_err = NULL;
-        rv = acme_ca_open(&ca, apr_pstrdup(v->pool, p->directory), options,
-                          &open_err, v->pool);
-        if (rv == APR_SUCCESS)
-            apr_hash_set(v->views, apr_pstrdup(v->pool, p->directory),
-                         APR_HASH_KEY_STRING, ca);
-        else
-            *err = apr_pstrdup(pool, open_err);
-    }
-    apr_thread_mutex_unlock(v->mutex);
-    *out = rv == APR_SUCCESS ? ca : NULL;
-    return rv;
-}
-
-static apr_status_t session_open(acme_session_t **out, const ops_ctx_t *ctx,
-                                 const provider_t *p,
-                                 const acme_options_t *options,
-                                 const char **err)
-{
-    if (ctx->providers == NULL)
-        return acme_session_open(out, p->directory, options, err, ctx->pool);
-    acme_ca_t *ca = NULL;
-    *out = NULL;
-    acme_options_t quiet = *options;
-    /* The view outlives this thread's context: it reports nothing. */
-    quiet.progress = NULL;
-    quiet.progress_baton = NULL;
-    apr_status_t rv = view_get(&ca, ctx->providers, p, &quiet, err, ctx->pool);
-    if (rv == APR_SUCCESS)
-        rv = acme_ca_attach(out, ca, options, err, ctx->pool);
+        rv = net_session_open(out, options, err, ctx->pool);
     return rv;
 }
 
@@ -364,10 +292,10 @@ static apr_status_t connect_chain(provider_conn_t *out, const ops_ctx_t *ctx,
         rv = provider_find(&p, ctx, name, err);
         if (rv != APR_SUCCESS)
             return rv;
-        acme_options_t options;
+        net_open_t options;
         session_options(&options, ctx, p);
         out->provider = p;
-        rv = session_open(&out->session, ctx, p, &options, err);
+        rv = session_open(&out->session, ctx, &options, err);
         int unreachable = http_error_unreachable(rv) || rv == APR_TIMEUP;
         if (rv == APR_SUCCESS)
             return need_account ? load_account(out, ctx, err) : APR_SUCCESS;

@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "acme/acme.h"
+#include "net/net_session.h"
 #include "ops/ops.h"
 
 typedef struct {
@@ -22,8 +22,8 @@ typedef struct {
 
 typedef struct {
     const provider_t *provider; /* the one actually reached */
-    acme_session_t *session;
-    EVP_PKEY *account_key; /* NULL without an account */
+    net_session_t *session;     /* requests go to the network process */
+    EVP_PKEY *account_key;      /* NULL without an account */
     const char *account_url;
     const char *account_dir;
     const char *unreachable; /* the primary's error when fallen back */
@@ -58,15 +58,5 @@ apr_status_t provider_connect(provider_conn_t *out, const ops_ctx_t *ctx,
                               const char **err);
 apr_status_t provider_connect_direct(provider_conn_t *out, const ops_ctx_t *ctx,
                                      const char *name, const char **err);
-
-/* One view per CA (acme/acme_ca.h) for every thread of a concurrent
- * run: set as ctx->providers, provider_connect attaches to the view of
- * the CA it reaches (opening it on first use) instead of fetching the
- * directory again.  Lives as long as pool. */
-typedef struct provider_views provider_views_t;
-apr_status_t provider_views_create(provider_views_t **out, apr_pool_t *pool);
-
-/* The jws signer of a key (signing callback over crypt_jose_sign). */
-void provider_signer(jws_signer_t *signer, EVP_PKEY *key, apr_pool_t *pool);
 
 #endif

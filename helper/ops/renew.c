@@ -144,8 +144,8 @@ static void ari_refresh(const ops_ctx_t *ctx, renew_cert_t *rc, apr_int64_t now)
     if (id == NULL ||
         provider_connect(&conn, ctx, NULL, 0, &err) != APR_SUCCESS)
         return;
-    apr_status_t rv = acme_renewal_info(&start, &end, &retry_after,
-                                        conn.session, id, &err, ctx->pool);
+    apr_status_t rv = net_renewal_info(&start, &end, &retry_after, conn.session,
+                                       id, &err, ctx->pool);
     json_object_set_new(rc->sched, "ari_next_check",
                         json_integer(now + clamp_recheck(retry_after)));
     if (rv != APR_SUCCESS) {
@@ -383,6 +383,14 @@ static void sign_job(void *baton, int i, apr_pool_t *scratch)
  * another. */
 static void sign_all(renew_run_t *run)
 {
+    int signing = 0;
+    for (int i = 0; i < run->count && !signing; i++)
+        signing = run->jobs[i].action == SCHEDULE_SIGN;
+    /* Forked before the threads exist; a failure is each order's to
+     * report (ops_net_start then answers at once). */
+    const char *err = NULL;
+    if (signing)
+        ops_net_start(run->ctx, &err);
     ops_parallel(run->count, (int)run->ctx->config->renew_concurrency, sign_job,
                  run);
 }
@@ -457,8 +465,7 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
     renew_run_t run;
     memset(&run, 0, sizeof(run));
     ops_ctx_t shared = *ctx;
-    if (provider_views_create(&shared.providers, ctx->pool) != APR_SUCCESS)
-        shared.providers = NULL;
+    shared.shared_ca = 1;
     run.ctx = &shared;
     run.count = n;
     run.now_flag = now_flag;

@@ -69,7 +69,9 @@ static ops_status_t use_cert_key(provider_conn_t *conn, ops_error_t *error,
                         "--key %s is not "
                         "the key of this certificate",
                         key_file);
-    provider_signer(&conn->session->signer, key, ctx->pool);
+    const char *why = NULL;
+    if (net_session_use_key(conn->session, key, NULL, &why) != APR_SUCCESS)
+        return ops_fail(error, OPS_FAILED, 2711, ctx->pool, "--key: %s", why);
     return OPS_OK;
 }
 
@@ -116,20 +118,16 @@ ops_status_t revoke_run(revoke_result_t *result, ops_error_t *error,
         return ops_fail(error, OPS_FAILED, 2708, ctx->pool,
                         "this CA offers "
                         "no revokeCert");
-    json_t *payload =
-        json_pool_bind(json_pack("{s:s, s:i}", "certificate",
-                                 crypt_cert_der_b64url(leaf, ctx->pool),
-                                 "reason", req->reason),
-                       ctx->pool);
     const char *err = NULL;
-    http_response_t *resp = NULL;
-    if (acme_post(&resp, conn.session, conn.session->revoke_cert_url, payload,
-                  NULL, &err, ctx->pool) != APR_SUCCESS) {
+    long ca_status = 0;
+    if (net_revoke(&ca_status, conn.session,
+                   crypt_cert_der_b64url(leaf, ctx->pool), req->reason, &err,
+                   ctx->pool) != APR_SUCCESS) {
         error->problem = conn.session->problem;
         return ops_fail(error, OPS_FAILED, 2709, ctx->pool, "revoke: %s", err);
     }
     result->serial = info.serial;
     result->provider = conn.provider->name;
-    result->ca_status = resp->status;
+    result->ca_status = ca_status;
     return OPS_OK;
 }

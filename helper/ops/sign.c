@@ -301,21 +301,21 @@ static apr_status_t stage_pending(sign_job_t *job,
     return rv;
 }
 
-static void request_init(acme_order_request_t *req, sign_job_t *job,
-                         X509_REQ *csr, sign_publisher_t *pub,
-                         acme_publisher_t *publisher, const char *profile)
+static void request_init(net_order_t *req, sign_job_t *job, X509_REQ *csr,
+                         sign_publisher_t *pub, acme_publisher_t *publisher,
+                         const char *profile)
 {
     apr_pool_t *pool = job->ctx->pool;
     memset(req, 0, sizeof(*req));
     publisher->publish = publish;
     publisher->withdraw = withdraw;
     publisher->baton = pub;
-    req->csr_der_b64url = crypt_csr_der_b64url(csr, pool);
+    req->csr_pem = crypt_csr_pem(csr, pool);
     req->names = job->names;
     req->thumbprint = crypt_jose_thumbprint(job->conn.account_key, pool);
     req->profile = profile ? profile : job->conn.provider->profile;
     req->preferred_chain = job->conn.provider->preferred_chain;
-    req->timeout = apr_time_from_sec(job->ctx->config->order_timeout);
+    req->timeout_s = (long)job->ctx->config->order_timeout;
     req->publisher = publisher;
     req->types = job->conf->challenge_types;
 }
@@ -369,12 +369,12 @@ static apr_status_t order_one(acme_order_result_t *res, sign_job_t *job,
                               const char *replaces, const char **err)
 {
     acme_publisher_t publisher;
-    acme_order_request_t req;
+    net_order_t req;
     request_init(&req, job, csr, pub, &publisher, profile);
     if (replaces != NULL && job->conn.session->renewal_info_url != NULL)
         req.replaces = replaces;
     apr_status_t rv =
-        acme_order_run(res, job->conn.session, &req, err, job->ctx->pool);
+        net_order_run(res, job->conn.session, &req, err, job->ctx->pool);
     if (rv == APR_SUCCESS)
         rv = check_chain(job, res, key, err);
     return rv;

@@ -1,0 +1,340 @@
+/* net_start.c — see net_start.h. */
+#include "net/net_start.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/privdrop.h"
+#include "base/wire.h"
+#include "net/keyproc.h"
+#include "net/net_proto.h"
+#include "net/netproc.h"
+
+/* What the network process may read: resolver and TLS set-up, shared
+ * libraries, the system's trust roots. */
+static const char *const net_readable[] = {"/etc", "/usr", "/lib", "/lib64",
+                                           NULL};
+
+typedef struct {
+    int fd;
+    int busy;
+} channel_t;
+
+static struct {
+    int started;
+    pid_t net_pid, key_pid;
+    int key_fd; /* root -> key process, under key_lock */
+    pthread_mutex_t key_lock;
+    char *slot_ids[NET_SLOTS];
+    int next_slot;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    channel_t *channels;
+    int count, dead;
+} net = {.key_lock = PTHREAD_MUTEX_INITIALIZER,
+         .lock = PTHREAD_MUTEX_INITIALIZER,
+         .freed = PTHREAD_COND_INITIALIZER};
+
+/* A child keeps only its own descriptors (and stderr for its last
+ * words); stdin and stdout become /dev/null. */
+static void keep_only(const int *keep, int count)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+    }
+    DIR *d = opendir("/proc/self/fd");
+    int dfd = d ? dirfd(d) : -1;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        int fd = atoi(e->d_name);
+        int wanted = fd <= 2 || fd == dfd;
+        for (int i = 0; i < count && !wanted; i++)
+            wanted = keep[i] == fd;
+        if (!wanted && e->d_name[0] != '.')
+            close(fd);
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+/* Dies with root; if root is already gone, at once. */
+static void child_setup(pid_t parent, const int *keep, int count)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    keep_only(keep, count);
+}
+
+static void stop(void)
+{
+    for (int i = 0; i < net.count; i++)
+        close(net.channels[i].fd);
+    close(net.key_fd);
+    pid_t pids[2] = {net.net_pid, net.key_pid};
+    /* Both end on EOF; a child that does not is not waited for long. */
+    for (int k = 0; k < 2; k++) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        int i = 0;
+        while (waitpid(pids[k], NULL, WNOHANG) == 0 && i++ < 400)
+            nanosleep(&tick, NULL);
+        if (i > 400) {
+            kill(pids[k], SIGKILL);
+            waitpid(pids[k], NULL, 0);
+        }
+    }
+}
+
+typedef struct {
+    int control[2];
+    int *root_pairs; /* 2 per channel: [root end, network end] */
+    int *key_pairs;  /* 2 per channel: [network end, key end] */
+} pairs_t;
+
+static int make_pairs(pairs_t *p, int count)
+{
+    p->root_pairs = calloc((size_t)count * 2, sizeof(int));
+    p->key_pairs = calloc((size_t)count * 2, sizeof(int));
+    if (p->root_pairs == NULL || p->key_pairs == NULL ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->control) != 0)
+        return -1;
+    for (int i = 0; i < count; i++)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                       p->root_pairs + 2 * i) != 0 ||
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                       p->key_pairs + 2 * i) != 0)
+            return -1;
+    return 0;
+}
+
+static pid_t fork_key(const pairs_t *p, int count, const privdrop_t *drop,
+                      uid_t uid, gid_t gid)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int *keep = calloc((size_t)count + 1, sizeof(int));
+    int *sign = calloc((size_t)count, sizeof(int));
+    if (keep == NULL || sign == NULL)
+        _exit(1);
+    keep[0] = p->control[1];
+    for (int i = 0; i < count; i++)
+        keep[i + 1] = sign[i] = p->key_pairs[2 * i + 1];
+    child_setup(parent, keep, count + 1);
+    signal(SIGINT, SIG_IGN); /* root ends it, when it is done */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    _exit(keyproc_main(p->control[1], sign, count, drop, uid, gid));
+}
+
+static pid_t fork_net(const pairs_t *p, int count, const privdrop_t *drop,
+                      uid_t uid, gid_t gid)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int *keep = calloc((size_t)count * 2, sizeof(int));
+    int *roots = calloc((size_t)count, sizeof(int));
+    int *keys = calloc((size_t)count, sizeof(int));
+    if (keep == NULL || roots == NULL || keys == NULL)
+        _exit(1);
+    for (int i = 0; i < count; i++) {
+        keep[2 * i] = roots[i] = p->root_pairs[2 * i + 1];
+        keep[2 * i + 1] = keys[i] = p->key_pairs[2 * i];
+    }
+    child_setup(parent, keep, count * 2);
+    signal(SIGHUP, SIG_IGN);
+    _exit(netproc_main(roots, keys, count, drop, uid, gid));
+}
+
+/* root keeps its ends only: a child's EOF is then its peer's going. */
+static void close_child_ends(const pairs_t *p, int count)
+{
+    close(p->control[1]);
+    for (int i = 0; i < count; i++) {
+        close(p->root_pairs[2 * i + 1]);
+        close(p->key_pairs[2 * i]);
+        close(p->key_pairs[2 * i + 1]);
+    }
+}
+
+static apr_status_t spawn(const pairs_t *p, int count, const char *user,
+                          const char **err)
+{
+    static char why[256];
+    uid_t uid = 0;
+    gid_t gid = 0;
+    const char *used = NULL;
+    if (geteuid() == 0 &&
+        privdrop_resolve(&uid, &gid, &used, user, why, sizeof(why)) != 0) {
+        *err = why;
+        return APR_EGENERAL;
+    }
+    privdrop_t key_drop = {used, NULL, 1};
+    privdrop_t net_drop = {used, net_readable, 1};
+    net.key_pid = fork_key(p, count, &key_drop, uid, gid);
+    net.net_pid =
+        net.key_pid > 0 ? fork_net(p, count, &net_drop, uid, gid) : -1;
+    if (net.key_pid < 0 || net.net_pid < 0) {
+        *err = "cannot fork the network and key processes";
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}
+
+/* The first start's failure, given to every later caller. */
+static const char *start_error;
+
+apr_status_t net_start(int count, const char *user, const char **err)
+{
+    pairs_t p;
+    pthread_mutex_lock(&net.lock);
+    int started = net.started;
+    net.started = 1;
+    pthread_mutex_unlock(&net.lock);
+    if (started) {
+        *err = start_error ? start_error : "the network process has gone";
+        return net.dead ? APR_EGENERAL : APR_SUCCESS;
+    }
+    net.dead = 1; /* until it is up */
+    if (count < 1)
+        count = 1;
+    memset(&p, 0, sizeof(p));
+    net.channels = calloc((size_t)count, sizeof(channel_t));
+    if (net.channels == NULL || make_pairs(&p, count) != 0) {
+        *err = start_error = "cannot make the channels to the network process";
+        return APR_ENOMEM;
+    }
+    apr_status_t rv = spawn(&p, count, user, err);
+    close_child_ends(&p, count);
+    if (rv != APR_SUCCESS) {
+        start_error = *err;
+        return rv;
+    }
+    net.key_fd = p.control[0];
+    for (int i = 0; i < count; i++)
+        net.channels[i].fd = p.root_pairs[2 * i];
+    net.count = count;
+    net.dead = 0;
+    free(p.root_pairs);
+    free(p.key_pairs);
+    atexit(stop);
+    return APR_SUCCESS;
+}
+
+int net_channel_take(void)
+{
+    pthread_mutex_lock(&net.lock);
+    int fd = -1;
+    while (!net.dead && net.started) {
+        for (int i = 0; i < net.count && fd < 0; i++)
+            if (!net.channels[i].busy) {
+                net.channels[i].busy = 1;
+                fd = net.channels[i].fd;
+            }
+        if (fd >= 0)
+            break;
+        pthread_cond_wait(&net.freed, &net.lock);
+    }
+    pthread_mutex_unlock(&net.lock);
+    return fd;
+}
+
+void net_channel_give(int fd, int broken)
+{
+    pthread_mutex_lock(&net.lock);
+    for (int i = 0; i < net.count; i++)
+        if (net.channels[i].fd == fd)
+            net.channels[i].busy = 0;
+    /* A channel out of step cannot be trusted again, nor can the
+     * process at its other end. */
+    if (broken) {
+        net.dead = 1;
+        kill(net.net_pid, SIGKILL);
+    }
+    pthread_cond_broadcast(&net.freed);
+    pthread_mutex_unlock(&net.lock);
+}
+
+pid_t net_pid(void)
+{
+    return net.net_pid;
+}
+
+static int key_call(wire_out_t *w, const char **err, apr_pool_t *pool)
+{
+    wire_in_t in;
+    const char *why = NULL;
+    if (wire_send(net.key_fd, w) != APR_SUCCESS ||
+        wire_recv(&in, net.key_fd, NET_STR_MAX + 64, -1, pool) != APR_SUCCESS) {
+        *err = "the key process has gone";
+        return -1;
+    }
+    if (in.type == KEY_DONE && wire_done(&in))
+        return 0;
+    if (in.type == KEY_REFUSED && wire_get_str(&in, &why, NET_STR_MAX, pool))
+        *err = why ? why : "the key process refused";
+    else
+        *err = "the key process answered out of turn";
+    return -1;
+}
+
+int net_key_load(const char *id, int kind, const void *bytes, apr_size_t len,
+                 const char **err)
+{
+    apr_pool_t *pool = NULL;
+    int slot = -1;
+    pthread_mutex_lock(&net.key_lock);
+    for (int i = 0; id != NULL && i < NET_SLOTS && slot < 0; i++)
+        if (net.slot_ids[i] != NULL && strcmp(net.slot_ids[i], id) == 0)
+            slot = i;
+    if (slot < 0 && apr_pool_create(&pool, NULL) == APR_SUCCESS) {
+        int candidate = net.next_slot;
+        net.next_slot = (net.next_slot + 1) % NET_SLOTS;
+        wire_out_t w;
+        wire_begin(&w, KEY_LOAD, pool);
+        wire_put_int(&w, candidate);
+        wire_put_int(&w, kind);
+        wire_put_bytes(&w, bytes, len);
+        if (key_call(&w, err, pool) == 0) {
+            free(net.slot_ids[candidate]);
+            net.slot_ids[candidate] = id ? strdup(id) : NULL;
+            slot = candidate;
+        }
+        /* The frame held the key: gone before the pool is. */
+        memset(w.buf, 0, w.len);
+        apr_pool_destroy(pool);
+    }
+    pthread_mutex_unlock(&net.key_lock);
+    return slot;
+}
+
+void net_key_drop(int slot)
+{
+    apr_pool_t *pool = NULL;
+    const char *err = NULL;
+    if (slot < 0 || apr_pool_create(&pool, NULL) != APR_SUCCESS)
+        return;
+    pthread_mutex_lock(&net.key_lock);
+    wire_out_t w;
+    wire_begin(&w, KEY_DROP, pool);
+    wire_put_int(&w, slot);
+    key_call(&w, &err, pool);
+    free(net.slot_ids[slot]);
+    net.slot_ids[slot] = NULL;
+    pthread_mutex_unlock(&net.key_lock);
+    apr_pool_destroy(pool);
+}

@@ -1,0 +1,129 @@
+/* netproc.c — see netproc.h. */
+#include "net/netproc.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "apr_allocator.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+
+#include "acme/acme_ca.h"
+#include "net/net_proto.h"
+#include "net/net_wire.h"
+#include "net/netproc_run.h"
+
+static volatile int interrupted;
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    interrupted = 1;
+}
+
+/* Every thread's pools come from an allocator of its own that keeps at
+ * most 1 MiB of freed memory (a fleet run's orders come and go). */
+static apr_pool_t *thread_pool(void)
+{
+    apr_allocator_t *allocator = NULL;
+    apr_pool_t *pool = NULL;
+    if (apr_allocator_create(&allocator) != APR_SUCCESS)
+        return NULL;
+    apr_allocator_max_free_set(allocator, 1024 * 1024);
+    if (apr_pool_create_unmanaged_ex(&pool, NULL, allocator) != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return NULL;
+    }
+    apr_allocator_owner_set(allocator, pool);
+    return pool;
+}
+
+static void *serve(void *data)
+{
+    netproc_thread_t *t = data;
+    t->pool = thread_pool();
+    if (t->pool == NULL)
+        return NULL;
+    for (;;) {
+        apr_pool_t *req = NULL;
+        wire_in_t in;
+        apr_pool_create(&req, t->pool);
+        apr_status_t rv = wire_recv(&in, t->root_fd, NET_FRAME_MAX, -1, req);
+        if (rv != APR_SUCCESS) {
+            apr_pool_destroy(req);
+            break; /* root has gone, or spoke out of turn */
+        }
+        netproc_run(t, &in, req);
+        apr_pool_destroy(req);
+    }
+    close(t->root_fd);
+    close(t->key_fd);
+    apr_pool_destroy(t->pool);
+    return NULL;
+}
+
+static void trap_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int start(netproc_t *np, const int *root_fds, const int *key_fds,
+                 int count)
+{
+    pthread_t *ids = calloc((size_t)count, sizeof(*ids));
+    np->threads = calloc((size_t)count, sizeof(*np->threads));
+    if (ids == NULL || np->threads == NULL)
+        return 1;
+    int started = 0;
+    for (int i = 0; i < count; i++) {
+        netproc_thread_t *t = &np->threads[i];
+        t->np = np;
+        t->root_fd = root_fds[i];
+        t->key_fd = key_fds[i];
+        if (pthread_create(&ids[i], NULL, serve, t) == 0)
+            started++;
+        else
+            ids[i] = 0;
+    }
+    for (int i = 0; i < count; i++)
+        if (ids[i] != 0)
+            pthread_join(ids[i], NULL);
+    free(ids);
+    return started == count ? 0 : 1;
+}
+
+int netproc_main(const int *root_fds, const int *key_fds, int count,
+                 const privdrop_t *drop, uid_t uid, gid_t gid)
+{
+    char why[256];
+    privdrop_result_t dropped;
+    netproc_t np;
+    memset(&np, 0, sizeof(np));
+    trap_signals();
+    /* Before the files go: libcurl and OpenSSL read their set-up now. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    if (privdrop_apply(&dropped, drop, uid, gid, why, sizeof(why)) != 0) {
+        fprintf(stderr, "expacmectl network process: %s\n", why);
+        return 1;
+    }
+    np.interrupted = &interrupted;
+    np.pool = thread_pool();
+    if (np.pool == NULL || pthread_mutex_init(&np.views_lock, NULL) != 0)
+        return 1;
+    np.views = apr_hash_make(np.pool);
+    netproc_test_escape(&dropped);
+    return start(&np, root_fds, key_fds, count);
+}
