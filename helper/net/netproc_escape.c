@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include "apr_strings.h"
+
+#include "acme/acme_order.h"
 
 #ifdef EXPACME_TEST_HOOKS
 static void attempt(const char *what, const char *path, int fd)
@@ -26,8 +31,10 @@ void netproc_test_escape(const privdrop_result_t *dropped)
         return;
     fprintf(stderr,
             "expacmectl network process (escape test): uid %ld gid %ld "
-            "landlock %d\n",
-            (long)dropped->uid, (long)dropped->gid, dropped->landlock_abi);
+            "landlock %d no_new_privs %d dumpable %d\n",
+            (long)dropped->uid, (long)dropped->gid, dropped->landlock_abi,
+            prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0),
+            prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     char *copy = strdup(paths), *save = NULL;
     for (char *p = strtok_r(copy, ":", &save); p != NULL;
          p = strtok_r(NULL, ":", &save)) {
@@ -40,9 +47,33 @@ void netproc_test_escape(const privdrop_result_t *dropped)
     }
     free(copy);
 }
+
+const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
+                                             apr_pool_t *pool)
+{
+    const char *what = getenv("EXPACME_TEST_NETPROC_FORGE");
+    if (what == NULL || list->nelts == 0)
+        return list;
+    apr_array_header_t *forged = apr_array_copy(pool, list);
+    acme_challenge_t *c = &APR_ARRAY_IDX(forged, 0, acme_challenge_t);
+    if (strcmp(what, "name") == 0)
+        c->name = c->host = "forged.example";
+    else
+        c->keyauth = apr_pstrcat(pool, c->token, ".forged-thumbprint", NULL);
+    fprintf(stderr, "expacmectl network process (forge test): %s forged\n",
+            what);
+    return forged;
+}
 #else
 void netproc_test_escape(const privdrop_result_t *dropped)
 {
     (void)dropped;
+}
+
+const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
+                                             apr_pool_t *pool)
+{
+    (void)pool;
+    return list;
 }
 #endif

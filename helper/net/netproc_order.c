@@ -38,6 +38,7 @@ static apr_status_t publish_remote(void *baton, const apr_array_header_t *list,
                                    apr_int64_t expires, const char **err,
                                    apr_pool_t *pool)
 {
+    list = netproc_test_forge(list, pool);
     wire_out_t w;
     wire_begin(&w, NET_PUBLISH, pool);
     wire_put_int(&w, expires);

@@ -49,4 +49,11 @@ void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool);
  * stderr. */
 void netproc_test_escape(const privdrop_result_t *dropped);
 
+/* Test builds only: with EXPACME_TEST_NETPROC_FORGE=name (or keyauth),
+ * what root is asked to publish is forged as a compromised network
+ * process would: the first challenge for another name (or with another
+ * key authorization).  Otherwise list itself. */
+const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
+                                             apr_pool_t *pool);
+
 #endif
