@@ -212,6 +212,10 @@ static void set_common(http_client_t *c, transfer_t *t)
         struct curl_blob blob = {(void *)c->options.ca_pem,
                                  c->options.ca_pem_len, CURL_BLOB_COPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+        /* Else libcurl loads its default bundle as well, for every
+         * connection: these roots alone, as with a file. */
+        curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
     } else if (c->options.ca_bundle != NULL)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->options.ca_bundle);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -8,10 +8,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/privdrop.h"
@@ -77,23 +78,28 @@ static void child_setup(pid_t parent, const int *keep, int count)
     keep_only(keep, count);
 }
 
+/* Waits up to ms for pid to end (a pidfd turns readable when it has). */
+static void reap(pid_t pid, int ms)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, ms) == 0)
+            kill(pid, SIGKILL);
+        close(fd);
+    } else if (waitpid(pid, NULL, WNOHANG) == 0)
+        kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Both end on EOF; one that does not is not waited for long. */
 static void stop(void)
 {
     for (int i = 0; i < net.count; i++)
         close(net.channels[i].fd);
     close(net.key_fd);
-    pid_t pids[2] = {net.net_pid, net.key_pid};
-    /* Both end on EOF; a child that does not is not waited for long. */
-    for (int k = 0; k < 2; k++) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        int i = 0;
-        while (waitpid(pids[k], NULL, WNOHANG) == 0 && i++ < 400)
-            nanosleep(&tick, NULL);
-        if (i > 400) {
-            kill(pids[k], SIGKILL);
-            waitpid(pids[k], NULL, 0);
-        }
-    }
+    reap(net.net_pid, 2000);
+    reap(net.key_pid, 2000);
 }
 
 typedef struct {
@@ -183,6 +189,7 @@ static apr_status_t spawn(const pairs_t *p, int count, const char *user,
         *err = why;
         return APR_EGENERAL;
     }
+    netproc_prepare();
     privdrop_t key_drop = {used, NULL, 1};
     privdrop_t net_drop = {used, net_readable, 1};
     net.key_pid = fork_key(p, count, &key_drop, uid, gid);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "apr_allocator.h"
 #include "apr_hash.h"
@@ -56,17 +58,13 @@ static void *serve(void *data)
         wire_in_t in;
         apr_pool_create(&req, t->pool);
         apr_status_t rv = wire_recv(&in, t->root_fd, NET_FRAME_MAX, -1, req);
-        if (rv != APR_SUCCESS) {
-            apr_pool_destroy(req);
-            break; /* root has gone, or spoke out of turn */
-        }
+        /* Root has gone (it closes the channels only when it exits) or
+         * spoke out of turn: nothing here is worth a clean-up. */
+        if (rv != APR_SUCCESS)
+            _exit(rv == APR_EOF ? 0 : 1);
         netproc_run(t, &in, req);
         apr_pool_destroy(req);
     }
-    close(t->root_fd);
-    close(t->key_fd);
-    apr_pool_destroy(t->pool);
-    return NULL;
 }
 
 static void trap_signals(void)
@@ -104,6 +102,24 @@ static int start(netproc_t *np, const int *root_fds, const int *key_fds,
     return started == count ? 0 : 1;
 }
 
+/* A P-256 public key: decoding it fetches what decoding an account key
+ * and verifying a TLS peer need. */
+static const char warm_key[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYaBS6DCUIFhCGr1fvMc39ebmVHTt\n"
+    "ixQlgffWOmmNQLLSqc5TYm/TJkB+2m+jN5QABRqLMcAp2GuHV98+KY6dmw==\n"
+    "-----END PUBLIC KEY-----\n";
+
+void netproc_prepare(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    SSL_CTX_free(SSL_CTX_new(TLS_client_method()));
+    BIO *bio = BIO_new_mem_buf(warm_key, (int)sizeof(warm_key) - 1);
+    EVP_PKEY_free(bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL);
+    BIO_free(bio);
+}
+
 int netproc_main(const int *root_fds, const int *key_fds, int count,
                  const privdrop_t *drop, uid_t uid, gid_t gid)
 {
@@ -112,7 +128,7 @@ int netproc_main(const int *root_fds, const int *key_fds, int count,
     netproc_t np;
     memset(&np, 0, sizeof(np));
     trap_signals();
-    /* Before the files go: libcurl and OpenSSL read their set-up now. */
+    /* Before the files go (root did it before the fork: at once). */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     if (privdrop_apply(&dropped, drop, uid, gid, why, sizeof(why)) != 0) {

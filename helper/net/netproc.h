@@ -9,6 +9,11 @@
 
 #include "base/privdrop.h"
 
+/* Called by root before it forks the two processes: libcurl and
+ * OpenSSL set up (configuration read, algorithms fetched) once, in the
+ * memory both inherit, instead of once in each. */
+void netproc_prepare(void);
+
 /* Serves root_fds[i] with key_fds[i] for signing, until root closes
  * them all; returns the exit status. */
 int netproc_main(const int *root_fds, const int *key_fds, int count,

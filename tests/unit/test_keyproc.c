@@ -95,8 +95,7 @@ static int es256_verifies(EVP_PKEY *key, const char *data,
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int good = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
                EVP_DigestVerify(md, der, (size_t)der_len,
-                                (const unsigned char *)data,
-                                strlen(data)) == 1;
+                                (const unsigned char *)data, strlen(data)) == 1;
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
     ECDSA_SIG_free(es);
@@ -115,8 +114,8 @@ static void signing(apr_pool_t *pool)
     crypt_key_type_parse(&type, "ec256", &err, pool);
     crypt_key_generate(&key, type, &err, pool);
     crypt_key_serialise_pem(&pem, &pem_len, key, &err, pool);
-    is_int(load(control[0], 3, KEY_KIND_PRIVATE, pem, pem_len, pool),
-           KEY_DONE, "root loads a key into slot 3");
+    is_int(load(control[0], 3, KEY_KIND_PRIVATE, pem, pem_len, pool), KEY_DONE,
+           "root loads a key into slot 3");
     is_int(sign_with(sign[0], 3, "header.payload", &sig, &len, pool),
            KEY_SIGNATURE, "the network side gets a signature with slot 3");
     ok(es256_verifies(key, "header.payload", sig, len),

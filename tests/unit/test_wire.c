@@ -35,7 +35,8 @@ static void round_trip(apr_pool_t *pool)
     const unsigned char *b = NULL;
     apr_size_t blen = 0;
     apr_int64_t i = 0, big = 0;
-    ok(wire_get_str(&in, &s, 64, pool) && s && strcmp(s, "https://ca.example/dir") == 0,
+    ok(wire_get_str(&in, &s, 64, pool) && s &&
+           strcmp(s, "https://ca.example/dir") == 0,
        "a string reads back");
     ok(wire_get_str(&in, &absent, 64, pool) && absent == NULL,
        "an absent string reads back as NULL");
@@ -83,8 +84,8 @@ static void refusals(apr_pool_t *pool)
     ok(wire_get_int(&in, &n, 0, 10) && !wire_get_int(&in, &n, 0, 10),
        "reading past the last field is refused");
     /* A string with a NUL inside, forged by hand. */
-    const unsigned char nul[] = {0, 0, 0, 7, 0, 0, 0, 8, 's', 0, 0, 0, 3,
-                                 'a', 0, 'b'};
+    const unsigned char nul[] = {0,   0, 0, 7, 0, 0,   0, 8,
+                                 's', 0, 0, 0, 3, 'a', 0, 'b'};
     send_raw(nul, sizeof(nul));
     ok(wire_recv(&in, pair[1], 64, 1000, pool) == APR_SUCCESS &&
            !wire_get_str(&in, &s, 9, pool),
