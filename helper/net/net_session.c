@@ -125,8 +125,11 @@ static const char *on_aside(net_session_t *s, call_t *call, wire_in_t *in,
         if (!wire_get_str(in, &line, NET_STR_MAX, pool) || line == NULL ||
             !wire_done(in))
             return OUT_OF_TURN;
+        /* Printed on root's terminal: nothing of the network process's
+         * reaches it unescaped. */
         if (s->progress != NULL)
-            s->progress(s->progress_baton, "%s", line);
+            s->progress(s->progress_baton, "%s",
+                        acme_escape(line, NET_STR_MAX, pool));
         return NULL;
     case NET_PUBLISH:
         return on_publish(s, call, in, pool);
@@ -163,6 +166,7 @@ static apr_status_t await(wire_in_t *in, net_session_t *s, call_t *call,
     apr_status_t status = APR_EGENERAL;
     if (!net_wire_get_failed(in, &status, err, &s->problem, pool))
         return broken(s, "the network process sent a malformed answer", err);
+    *err = acme_escape(*err, NET_STR_MAX, pool);
     return status;
 }
 

@@ -139,6 +139,7 @@ static pid_t fork_key(const pairs_t *p, int count, const privdrop_t *drop,
     for (int i = 0; i < count; i++)
         keep[i + 1] = sign[i] = p->key_pairs[2 * i + 1];
     child_setup(parent, keep, count + 1);
+    clearenv();              /* it needs nothing of root's environment */
     signal(SIGINT, SIG_IGN); /* root ends it, when it is done */
     signal(SIGTERM, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
