@@ -46,17 +46,18 @@ is($dumpable, 0, 'and not dumpable (no ptrace, no core)');
 my @attempts = $r->{stderr} =~ /escape test\): (\w+ \S+): (.*)/g;
 my %result = @attempts;
 is(scalar(keys %result), 3 * @paths, 'read, create and write tried on each path');
-for my $k (sort keys %result) {
+# The user alone keeps the state and the key out of reach; Landlock also
+# what anyone may read or write (valgrind, for one, runs without it).
+for my $k (sort grep { !m{ \Q$dir\E/open} } keys %result) {
     isnt($result{$k}, 'ALLOWED', "network process: $k refused ($result{$k})");
 }
 SKIP: {
-    skip 'no Landlock in this kernel', 2 unless $landlock;
-    like($result{"read $dir/open/world.txt"} // '', qr/Permission denied/,
-         'a world-readable file outside the system directories is refused too (Landlock)');
-    like($result{"create $dir/open/escape-test"} // '', qr/Permission denied/,
-         'and so is creating a file in a world-writable directory');
+    skip 'no Landlock here (kernel, or valgrind)', 7 unless $landlock;
+    for my $k (sort grep { m{ \Q$dir\E/open} } keys %result) {
+        isnt($result{$k}, 'ALLOWED', "network process (Landlock): $k refused ($result{$k})");
+    }
+    ok(!-e "$dir/open/escape-test", 'no file was made');
 }
-ok(!-e "$dir/open/escape-test", 'no file was made');
 chain_ok($env, 'escape', \@names);
 
 note 'the processes while an order is under way';
@@ -108,8 +109,11 @@ for my $c (@children) {
     like($c, qr/ uid=$unprivileged /, "child $pid runs as the unprivileged user");
     like($c, qr/ nnp=1 /, "child $pid has no_new_privs");
     my ($fds) = $c =~ / fds=(.*)$/;
+    # (under valgrind: its own log, the binary and its /proc copies too)
     my @files = grep { !/^(socket:|pipe:|anon_inode:|\/dev\/null$)/ &&
-                       !/\/logs\/ctl-\d+\.err$/ } split /,/, $fds;
+                       !/\/logs\/ctl-\d+\.err$/ &&
+                       !($ENV{EXPACME_IT_WRAP} && /valgrind|\/expacmectl$/) }
+                split /,/, $fds;
     is("@files", '', "child $pid holds no file (only its channels and stderr)");
 }
 my @threads = sort { $a <=> $b } map { / threads=(\d+)/ } @children;
