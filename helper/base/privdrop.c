@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/landlock.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -142,6 +143,13 @@ int privdrop_apply(privdrop_result_t *result, const privdrop_t *p, uid_t uid,
     if (geteuid() == 0 && p->user != NULL &&
         drop_ids(uid, gid, errbuf, errlen) != 0)
         return -1;
+    /* A change of uid clears the parent-death signal: armed again, and
+     * root's having gone meanwhile noticed. */
+    if (p->parent != 0 &&
+        (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != p->parent)) {
+        snprintf(errbuf, errlen, "root has gone");
+        return -1;
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return fail(errbuf, errlen, "no_new_privs");
     if (landlock(&result->landlock_abi, p, errbuf, errlen) != 0)

@@ -14,6 +14,7 @@ typedef struct {
      * made or removed anywhere. */
     const char *const *readable;
     int deny_tcp_bind;
+    pid_t parent; /* the process to die with (0: none) */
 } privdrop_t;
 
 typedef struct {

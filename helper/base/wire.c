@@ -99,12 +99,20 @@ apr_status_t wire_send(int fd, const wire_out_t *w)
     return APR_SUCCESS;
 }
 
+static apr_status_t wait_readable(int fd, int timeout_ms);
+
+/* A frame once begun arrives whole within this: a peer that sends half
+ * of one and stops does not hold the reader. */
+#define WIRE_REST_MS 10000
+
 /* Reads exactly len bytes; *got says how many came before EOF. */
 static apr_status_t read_full(int fd, unsigned char *p, apr_size_t len,
                               apr_size_t *got)
 {
     *got = 0;
     while (*got < len) {
+        if (*got > 0 && wait_readable(fd, WIRE_REST_MS) != APR_SUCCESS)
+            return APR_TIMEUP;
         ssize_t n = recv(fd, p + *got, len - *got, 0);
         if (n < 0 && errno == EINTR)
             continue;
@@ -119,6 +127,7 @@ static apr_status_t read_full(int fd, unsigned char *p, apr_size_t len,
 
 static apr_status_t wait_readable(int fd, int timeout_ms)
 {
+    /* (declared above read_full) */
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int n;
     do
@@ -139,7 +148,7 @@ apr_status_t wire_recv(wire_in_t *r, int fd, apr_size_t max, int timeout_ms,
     if (rv != APR_SUCCESS)
         return rv;
     rv = read_full(fd, head, sizeof(head), &got);
-    if (rv == APR_EOF && got > 0)
+    if ((rv == APR_EOF || rv == APR_TIMEUP) && got > 0)
         return APR_EGENERAL;
     if (rv != APR_SUCCESS)
         return rv;
@@ -148,6 +157,8 @@ apr_status_t wire_recv(wire_in_t *r, int fd, apr_size_t max, int timeout_ms,
     if (r->len > max || r->len > WIRE_FRAME_MAX)
         return APR_EGENERAL;
     unsigned char *body = apr_palloc(pool, r->len + 1);
+    if (r->len > 0 && wait_readable(fd, WIRE_REST_MS) != APR_SUCCESS)
+        return APR_EGENERAL;
     rv = read_full(fd, body, r->len, &got);
     if (rv != APR_SUCCESS)
         return APR_EGENERAL;

@@ -23,6 +23,7 @@ typedef struct {
     apr_uint32_t want;
     const net_order_t *order; /* NULL: no publishing in this request */
     int published;            /* withdraw still owed */
+    int publishes;            /* asked so far: one per order */
 } call_t;
 
 static apr_status_t session_release(void *data)
@@ -85,8 +86,10 @@ static const char *on_publish(net_session_t *s, call_t *call, wire_in_t *in,
     apr_array_header_t *list = NULL;
     const char *err = NULL;
     apr_int64_t now = (apr_int64_t)time(NULL);
-    if (call->order == NULL ||
-        !wire_get_int(in, &expires, now, now + 86400 * 8) ||
+    /* One publish per order (a second would replace the record of the
+     * first, whose tokens then nothing withdraws). */
+    if (call->order == NULL || call->publishes++ > 0 ||
+        !wire_get_int(in, &expires, now, now + call->order->timeout_s + 3600) ||
         !net_wire_get_challenges(in, &list, pool) || !wire_done(in))
         return OUT_OF_TURN;
     for (int i = 0; i < list->nelts; i++)
@@ -106,7 +109,7 @@ static const char *on_withdraw(net_session_t *s, call_t *call, wire_in_t *in,
                                apr_pool_t *pool)
 {
     const char *err = NULL;
-    if (call->order == NULL || !wire_done(in))
+    if (call->order == NULL || !call->published || !wire_done(in))
         return OUT_OF_TURN;
     const acme_publisher_t *p = call->order->publisher;
     apr_status_t rv = p->withdraw(p->baton, NULL, &err, pool);
@@ -140,24 +143,43 @@ static const char *on_aside(net_session_t *s, call_t *call, wire_in_t *in,
     }
 }
 
+/* How long root waits for an answer: what the network process's own
+ * timeouts allow, and then some (it is the backstop against one that
+ * hangs); after a signal was passed on, 30 s. */
+static apr_time_t deadline_of(const net_session_t *s, const call_t *call)
+{
+    long seconds = call->order ? call->order->timeout_s + 300
+                               : 10 * s->total_timeout_s + 300;
+    return apr_time_now() + apr_time_from_sec(seconds);
+}
+
 /* Waits for the answer; a signal to root is passed on (the orders then
  * end, withdrawing what they published). */
 static apr_status_t await(wire_in_t *in, net_session_t *s, call_t *call,
                           const char **err, apr_pool_t *pool)
 {
     int passed_on = 0;
+    apr_time_t deadline = deadline_of(s, call);
+    apr_pool_t *frame = NULL; /* the frames aside, one at a time */
+    apr_pool_create(&frame, pool);
     for (;;) {
-        apr_status_t rv = wire_recv(in, s->fd, NET_FRAME_MAX, 250, pool);
+        apr_pool_clear(frame);
+        apr_status_t rv = wire_recv(in, s->fd, NET_FRAME_MAX, 250, frame);
         if (rv == APR_TIMEUP) {
-            if (s->interrupted && *s->interrupted && !passed_on++)
+            if (s->interrupted && *s->interrupted && !passed_on++) {
                 kill(net_pid(), SIGTERM);
+                deadline = apr_time_now() + apr_time_from_sec(30);
+            }
+            if (apr_time_now() > deadline)
+                return broken(s, "the network process did not answer in time",
+                              err);
             continue;
         }
         if (rv != APR_SUCCESS)
             return broken(s, "the network process has gone", err);
         if (in->type == call->want || in->type == NET_FAILED)
             break;
-        const char *fault = on_aside(s, call, in, pool);
+        const char *fault = on_aside(s, call, in, frame);
         if (fault != NULL)
             return broken(s, fault, err);
     }
@@ -234,6 +256,7 @@ apr_status_t net_session_open(net_session_t **out, const net_open_t *o,
     s->progress = o->progress;
     s->progress_baton = o->progress_baton;
     s->interrupted = o->interrupted;
+    s->total_timeout_s = o->total_timeout_s;
     s->fd = net_channel_take();
     if (s->fd < 0) {
         *err = "the network process has gone";
@@ -248,7 +271,7 @@ apr_status_t net_session_open(net_session_t **out, const net_open_t *o,
     wire_put_int(&w, o->connect_timeout_s);
     wire_put_int(&w, o->total_timeout_s);
     wire_put_int(&w, o->shared);
-    call_t c = {NET_OPENED, NULL, 0};
+    call_t c = {NET_OPENED, NULL, 0, 0};
     rv = call(&in, s, &w, &c, err, pool);
     if (rv == APR_SUCCESS)
         rv = read_opened(s, &in, err);
@@ -288,7 +311,7 @@ static apr_status_t expect_ok(net_session_t *s, wire_out_t *w, const char **err,
                               apr_pool_t *pool)
 {
     wire_in_t in;
-    call_t c = {NET_OK, NULL, 0};
+    call_t c = {NET_OK, NULL, 0, 0};
     apr_status_t rv = call(&in, s, w, &c, err, pool);
     if (rv == APR_SUCCESS && !wire_done(&in))
         return broken(s, "the network process sent a malformed answer", err);
@@ -317,6 +340,18 @@ static apr_status_t read_account(json_t **account, const char **url,
         !wire_get_str(in, &status, 64, pool) ||
         !net_wire_get_strings(in, &contact, pool) || !wire_done(in))
         return broken(s, "the network process sent a malformed answer", err);
+    /* Stored and printed as they are: printable ASCII, no blanks. */
+    const char *fields[] = {*url, status};
+    for (int i = 0; i < 2; i++)
+        for (const char *c = fields[i]; c != NULL && *c; c++)
+            if (*c <= ' ' || *c > '~')
+                return broken(s,
+                              "the network process sent an account URL "
+                              "or status with control characters",
+                              err);
+    for (int i = 0; i < contact->nelts; i++)
+        APR_ARRAY_IDX(contact, i, const char *) =
+            acme_escape(APR_ARRAY_IDX(contact, i, const char *), 1000, pool);
     json_t *o = json_object();
     if (status != NULL)
         json_object_set_new(o, "status", json_string(status));
@@ -334,7 +369,7 @@ static apr_status_t account_call(json_t **account, const char **url,
                                  const char **err, apr_pool_t *pool)
 {
     wire_in_t in;
-    call_t c = {NET_ACCOUNT, NULL, 0};
+    call_t c = {NET_ACCOUNT, NULL, 0, 0};
     const char *ignored = NULL;
     *account = NULL;
     apr_status_t rv = call(&in, s, w, &c, err, pool);
@@ -440,7 +475,7 @@ apr_status_t net_order_run(acme_order_result_t *result, net_session_t *s,
     wire_put_str(&w, o->preferred_chain);
     wire_put_int(&w, o->timeout_s);
     net_wire_put_strings(&w, o->types);
-    call_t c = {NET_ORDERED, o, 0};
+    call_t c = {NET_ORDERED, o, 0, 0};
     apr_status_t rv = call(&in, s, &w, &c, err, pool);
     return rv == APR_SUCCESS ? read_ordered(result, s, &in, err, pool) : rv;
 }
@@ -455,7 +490,7 @@ apr_status_t net_revoke(long *http_status, net_session_t *s,
     wire_begin(&w, NET_REVOKE, pool);
     wire_put_str(&w, cert_der_b64url);
     wire_put_int(&w, reason);
-    call_t c = {NET_REVOKED, NULL, 0};
+    call_t c = {NET_REVOKED, NULL, 0, 0};
     apr_status_t rv = call(&in, s, &w, &c, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
@@ -476,7 +511,7 @@ apr_status_t net_renewal_info(apr_int64_t *start, apr_int64_t *end,
     *retry_after_s = -1;
     wire_begin(&w, NET_ARI, pool);
     wire_put_str(&w, cert_id);
-    call_t c = {NET_RENEWAL, NULL, 0};
+    call_t c = {NET_RENEWAL, NULL, 0, 0};
     apr_status_t rv = call(&in, s, &w, &c, err, pool);
     if (rv != APR_SUCCESS) {
         if (s->problem != NULL)

@@ -32,6 +32,7 @@ typedef struct net_session {
     acme_progress_fn *progress;
     void *progress_baton;
     volatile int *interrupted;
+    long total_timeout_s;
 } net_session_t;
 
 /* The session holds a channel until pool is cleared. */

@@ -46,35 +46,79 @@ static struct {
          .lock = PTHREAD_MUTEX_INITIALIZER,
          .freed = PTHREAD_COND_INITIALIZER};
 
+static int kept(int fd, const int *keep, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (keep[i] == fd)
+            return 1;
+    return fd <= 2;
+}
+
 /* A child keeps only its own descriptors (and stderr for its last
- * words); stdin and stdout become /dev/null. */
+ * words); stdin and stdout become /dev/null, and stderr too when it is
+ * a terminal (which a process may type into). */
 static void keep_only(const int *keep, int count)
 {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
+        if (isatty(2))
+            dup2(null, 2);
     }
     DIR *d = opendir("/proc/self/fd");
-    int dfd = d ? dirfd(d) : -1;
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+    if (d == NULL) { /* no /proc: every possible descriptor */
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            if (!kept(fd, keep, count))
+                close(fd);
+        return;
+    }
+    int dfd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
         int fd = atoi(e->d_name);
-        int wanted = fd <= 2 || fd == dfd;
-        for (int i = 0; i < count && !wanted; i++)
-            wanted = keep[i] == fd;
-        if (!wanted && e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && fd != dfd && !kept(fd, keep, count))
             close(fd);
     }
-    if (d != NULL)
-        closedir(d);
+    closedir(d);
 }
 
-/* Dies with root; if root is already gone, at once. */
+/* The network process keeps what libcurl reads of the environment (the
+ * proxies) and, in a test build, the test hooks' variables; nothing else
+ * of root's (a dns_hook's API token, say). */
+static void clean_environment(void)
+{
+    static const char *const keep[] = {"https_proxy",
+                                       "HTTPS_PROXY",
+                                       "all_proxy",
+                                       "ALL_PROXY",
+                                       "no_proxy",
+                                       "NO_PROXY",
+#ifdef EXPACME_TEST_HOOKS
+                                       "EXPACME_TEST_NETPROC_ESCAPE",
+                                       "EXPACME_TEST_NETPROC_FORGE",
+                                       "EXPACME_IT_RUN",
+#endif
+                                       NULL};
+    char *values[sizeof(keep) / sizeof(keep[0])];
+    for (int i = 0; keep[i] != NULL; i++) {
+        const char *v = getenv(keep[i]);
+        values[i] = v ? strdup(v) : NULL;
+    }
+    clearenv();
+    for (int i = 0; keep[i] != NULL; i++)
+        if (values[i] != NULL)
+            setenv(keep[i], values[i], 1);
+}
+
+/* Dies with root (if root is already gone, at once), in a session of
+ * its own: no controlling terminal to type into (TIOCSTI). */
 static void child_setup(pid_t parent, const int *keep, int count)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
+    setsid();
     keep_only(keep, count);
 }
 
@@ -163,6 +207,7 @@ static pid_t fork_net(const pairs_t *p, int count, const privdrop_t *drop,
         keep[2 * i + 1] = keys[i] = p->key_pairs[2 * i];
     }
     child_setup(parent, keep, count * 2);
+    clean_environment();
     signal(SIGHUP, SIG_IGN);
     _exit(netproc_main(roots, keys, count, drop, uid, gid));
 }
@@ -191,8 +236,8 @@ static apr_status_t spawn(const pairs_t *p, int count, const char *user,
         return APR_EGENERAL;
     }
     netproc_prepare();
-    privdrop_t key_drop = {used, NULL, 1};
-    privdrop_t net_drop = {used, net_readable, 1};
+    privdrop_t key_drop = {used, NULL, 1, getpid()};
+    privdrop_t net_drop = {used, net_readable, 1, getpid()};
     net.key_pid = fork_key(p, count, &key_drop, uid, gid);
     net.net_pid =
         net.key_pid > 0 ? fork_net(p, count, &net_drop, uid, gid) : -1;

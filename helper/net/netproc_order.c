@@ -79,9 +79,9 @@ static void send_ordered(netproc_thread_t *t, const acme_order_result_t *res,
 {
     wire_out_t w;
     wire_begin(&w, NET_ORDERED, pool);
-    wire_put_str(&w, res->order_url);
+    wire_put_str(&w, netproc_fit(res->order_url));
     wire_put_str(&w, res->chain_pem);
-    wire_put_str(&w, res->chain_issuer);
+    wire_put_str(&w, netproc_fit(res->chain_issuer));
     wire_put_int(&w, res->alternates);
     int n = res->validated ? res->validated->nelts : 0;
     wire_put_int(&w, n);

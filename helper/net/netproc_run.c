@@ -89,16 +89,23 @@ static apr_status_t view_get(acme_ca_t **out, netproc_t *np, const char *dir,
     return rv;
 }
 
+/* A CA's string as root accepts it, or none: an oversized one is no
+ * reason for root to give up on this process. */
+const char *netproc_fit(const char *s)
+{
+    return s != NULL && strlen(s) < NET_STR_MAX ? s : NULL;
+}
+
 static void send_opened(netproc_thread_t *t, apr_pool_t *pool)
 {
     const acme_session_t *s = t->session;
     wire_out_t w;
     wire_begin(&w, NET_OPENED, pool);
     wire_put_int(&w, s->eab_required);
-    wire_put_str(&w, s->terms_of_service);
-    wire_put_str(&w, s->renewal_info_url);
-    wire_put_str(&w, s->revoke_cert_url);
-    wire_put_str(&w, s->key_change_url);
+    wire_put_str(&w, netproc_fit(s->terms_of_service));
+    wire_put_str(&w, netproc_fit(s->renewal_info_url));
+    wire_put_str(&w, netproc_fit(s->revoke_cert_url));
+    wire_put_str(&w, netproc_fit(s->key_change_url));
     wire_send(t->root_fd, &w);
 }
 
@@ -194,8 +201,11 @@ static void send_account(netproc_thread_t *t, const char *url,
 {
     wire_out_t w;
     wire_begin(&w, NET_ACCOUNT, pool);
-    wire_put_str(&w, url);
-    wire_put_str(&w, json_string_value(json_object_get(account, "status")));
+    wire_put_str(&w, netproc_fit(url));
+    /* What root accepts, or nothing: a CA's odd status is no reason for
+     * root to give up on this process. */
+    const char *status = json_string_value(json_object_get(account, "status"));
+    wire_put_str(&w, status && strlen(status) <= 64 ? status : NULL);
     const json_t *contact = json_object_get(account, "contact");
     apr_array_header_t *list = apr_array_make(pool, 2, sizeof(const char *));
     for (size_t i = 0; json_is_array(contact) && i < json_array_size(contact);

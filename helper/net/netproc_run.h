@@ -40,6 +40,9 @@ struct netproc {
 /* Answers one request (every path sends exactly one final frame). */
 void netproc_run(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool);
 
+/* s, or NULL when it is over what root accepts of a string. */
+const char *netproc_fit(const char *s);
+
 /* NET_ORDER (netproc_order.c). */
 void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool);
 

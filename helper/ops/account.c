@@ -106,6 +106,7 @@ ops_status_t account_register(account_register_result_t *result,
                               ops_error_t *error, const ops_ctx_t *ctx,
                               const account_register_request_t *req)
 {
+    ops_net_early(ctx);
     provider_conn_t c;
     const char *err = NULL;
     memset(result, 0, sizeof(*result));
@@ -157,6 +158,7 @@ static const char *key_type_name(EVP_PKEY *key)
 ops_status_t account_show(account_show_result_t *result, ops_error_t *error,
                           const ops_ctx_t *ctx)
 {
+    ops_net_early(ctx);
     provider_conn_t c;
     const char *err = NULL;
     ops_status_t st = connect_account(&c, error, ctx, 2311);
@@ -197,6 +199,7 @@ ops_status_t account_rollover(account_rollover_result_t *result,
                               ops_error_t *error, const ops_ctx_t *ctx,
                               const crypt_key_type_t *key_type)
 {
+    ops_net_early(ctx);
     provider_conn_t c;
     const char *err = NULL;
     ops_status_t st = connect_account(&c, error, ctx, 2321);
@@ -243,6 +246,7 @@ static void note_deactivated(const provider_conn_t *c, const ops_ctx_t *ctx)
 ops_status_t account_deactivate(account_deactivate_result_t *result,
                                 ops_error_t *error, const ops_ctx_t *ctx)
 {
+    ops_net_early(ctx);
     provider_conn_t c;
     const char *err = NULL;
     ops_status_t st = connect_account(&c, error, ctx, 2331);

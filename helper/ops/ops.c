@@ -62,3 +62,9 @@ apr_status_t ops_net_start(const ops_ctx_t *ctx, const char **err)
     return net_start(channels > 0 && channels < 1024 ? (int)channels : 1,
                      ctx->config->network_user, err);
 }
+
+void ops_net_early(const ops_ctx_t *ctx)
+{
+    const char *err = NULL;
+    ops_net_start(ctx, &err);
+}

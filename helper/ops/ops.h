@@ -66,6 +66,12 @@ apr_int64_t ops_now(const ops_ctx_t *ctx);
  * any thread of the run exists. */
 apr_status_t ops_net_start(const ops_ctx_t *ctx, const char **err);
 
+/* The same at the start of an operation that will speak to a CA, before
+ * it reads a key, a CSR or a credential: the two processes are forked
+ * copies of root, and hold whatever root holds then.  A failure is
+ * reported by the connection that needs them. */
+void ops_net_early(const ops_ctx_t *ctx);
+
 /* The same context with its own pool: one per certificate in renew, so
  * each certificate's allocations go when it is done. */
 void ops_ctx_sub(ops_ctx_t *sub, const ops_ctx_t *ctx, apr_pool_t *pool);

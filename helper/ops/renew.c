@@ -181,6 +181,10 @@ static void note_failure(renew_cert_t *rc, apr_int64_t now)
     json_t *sign = json_object_get(rc->cert->status, "last_sign");
     json_t *problem = json_object_get(sign, "problem");
     json_int_t retry_after = int_member(problem, "retry_after");
+    /* A CA's Retry-After counts for at most a day: one of years would
+     * otherwise stop renewal past expiry. */
+    if (retry_after > 86400)
+        retry_after = 86400;
     if (retry_after > wait)
         wait = retry_after;
     json_object_set_new(rc->sched, "failures", json_integer(failures));
@@ -386,11 +390,10 @@ static void sign_all(renew_run_t *run)
     int signing = 0;
     for (int i = 0; i < run->count && !signing; i++)
         signing = run->jobs[i].action == SCHEDULE_SIGN;
-    /* Forked before the threads exist; a failure is each order's to
-     * report (ops_net_start then answers at once). */
-    const char *err = NULL;
+    /* Forked before the threads exist and before any order reads its
+     * key (planning reads none); a failure is each order's to report. */
     if (signing)
-        ops_net_start(run->ctx, &err);
+        ops_net_early(run->ctx);
     ops_parallel(run->count, (int)run->ctx->config->renew_concurrency, sign_job,
                  run);
 }

@@ -97,6 +97,7 @@ static ops_status_t open_session(provider_conn_t *conn, ops_error_t *error,
 ops_status_t revoke_run(revoke_result_t *result, ops_error_t *error,
                         const ops_ctx_t *ctx, const revoke_request_t *req)
 {
+    ops_net_early(ctx);
     X509 *leaf = NULL;
     crypt_cert_info_t info;
     ops_status_t st = load_target(&leaf, &info, error, ctx, req->cert_file);

@@ -20,6 +20,7 @@
 #include "crypto/crypt_jose.h"
 #include "crypto/crypt_csr.h"
 #include "crypto/crypt_chain.h"
+#include "crypto/crypt_cert.h"
 #include "ops/key_file.h"
 #include "ops/notify.h"
 #include "ops/provider.h"
@@ -256,7 +257,32 @@ static ops_status_t load_csr(sign_job_t *job)
     return load_second(job);
 }
 
-/* The CA's chain for key: it parses, links, and is for key and names. */
+/* A leaf that is not valid now (or not for long) is no certificate to
+ * stage, whoever made it: an expired one would be an outage, one
+ * valid from the future none. */
+static apr_status_t check_dates(const apr_array_header_t *chain,
+                                const char **err, apr_pool_t *pool)
+{
+    crypt_cert_info_t info;
+    apr_int64_t now = (apr_int64_t)time(NULL);
+    if (crypt_cert_info(&info, APR_ARRAY_IDX(chain, 0, X509 *), pool) !=
+        APR_SUCCESS) {
+        *err = "the certificate's dates do not parse";
+        return APR_EINVAL;
+    }
+    if (info.not_before > now + 3600 || info.not_after <= now + 60) {
+        *err = apr_psprintf(
+            pool,
+            "the certificate is not valid now (from %" APR_INT64_T_FMT
+            " to %" APR_INT64_T_FMT ", now %" APR_INT64_T_FMT ")",
+            info.not_before, info.not_after, now);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The CA's chain for key: it parses, links, is for key and names, and
+ * is valid now. */
 static apr_status_t check_chain(sign_job_t *job, const acme_order_result_t *res,
                                 EVP_PKEY *key, const char **err)
 {
@@ -266,6 +292,8 @@ static apr_status_t check_chain(sign_job_t *job, const acme_order_result_t *res,
                                         strlen(res->chain_pem), err, pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_verify(chain, key, job->names, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = check_dates(chain, err, pool);
     if (rv != APR_SUCCESS)
         *err = apr_psprintf(pool, "the CA's certificate fails the checks: %s",
                             *err);
@@ -281,7 +309,7 @@ static apr_status_t stage_pending(sign_job_t *job,
 {
     apr_pool_t *pool = job->ctx->pool;
     json_t *meta = json_pool_bind(
-        json_pack("{s:s, s:s?, s:s, s:I, s:i}", "provider",
+        json_pack("{s:s, s:s?, s:s?, s:I, s:i}", "provider",
                   job->conn.provider->name, "order", res->order_url, "issuer",
                   res->chain_issuer, "signed", (json_int_t)time(NULL),
                   "alternates", res->alternates),
@@ -486,6 +514,7 @@ ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
                       const char *profile, const char *replaces,
                       sign_check_t check)
 {
+    ops_net_early(ctx);
     sign_job_t job = {.ctx = ctx, .error = error};
     const char *err = NULL;
     memset(result, 0, sizeof(*result));

@@ -29,7 +29,7 @@ static void start(void)
     if (child == 0) {
         close(control[0]);
         close(sign[0]);
-        privdrop_t drop = {NULL, NULL, 1}; /* stays this uid; no files */
+        privdrop_t drop = {NULL, NULL, 1, 0}; /* stays this uid; no files */
         int fds[1] = {sign[1]};
         _exit(keyproc_main(control[1], fds, 1, &drop, 0, 0));
     }
