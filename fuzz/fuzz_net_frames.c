@@ -26,9 +26,9 @@ static void read_frame(int which, wire_in_t *in, apr_pool_t *pool)
             check_str(problem->type);
             check_str(problem->detail);
             for (int i = 0; i < problem->subproblems->nelts; i++)
-                check_str(APR_ARRAY_IDX(problem->subproblems, i,
-                                        acme_subproblem_t)
-                              .detail);
+                check_str(
+                    APR_ARRAY_IDX(problem->subproblems, i, acme_subproblem_t)
+                        .detail);
         }
         break;
     case 1:

@@ -314,5 +314,7 @@ long http_retry_after_seconds(const char *value, apr_time_t now)
         return -1;
     apr_int64_t when = (apr_int64_t)timegm(&tm);
     apr_int64_t now_s = (apr_int64_t)apr_time_sec(now);
+    if (when - now_s > 366L * 24 * 3600) /* as for delta-seconds */
+        return -1;
     return when <= now_s ? 0 : (long)(when - now_s);
 }

@@ -74,7 +74,8 @@ static void decide_renewal(schedule_decision_t *out, const schedule_facts_t *f,
         chance = f->resubmit[1];
     if (now < due) {
         out->why = "renewal not due yet";
-    } else if (f->next_attempt > now) {
+    } else if (f->next_attempt > now && f->next_attempt < f->not_after) {
+        /* (a wait that outlasts the certificate counts for nothing) */
         out->why = "waiting after a failed attempt";
     } else if (f->failures > 0) {
         out->action = SCHEDULE_SIGN;

@@ -103,7 +103,7 @@ static apr_status_t wait_readable(int fd, int timeout_ms);
 
 /* A frame once begun arrives whole within this: a peer that sends half
  * of one and stops does not hold the reader. */
-#define WIRE_REST_MS 10000
+#define WIRE_REST_MS 2000
 
 /* Reads exactly len bytes; *got says how many came before EOF. */
 static apr_status_t read_full(int fd, unsigned char *p, apr_size_t len,

@@ -322,3 +322,25 @@ apr_status_t crypt_chain_verify_root(const apr_array_header_t *chain,
     X509_STORE_free(store);
     return rv;
 }
+
+apr_status_t crypt_chain_check_dates(const apr_array_header_t *chain,
+                                     apr_int64_t now, const char **err,
+                                     apr_pool_t *pool)
+{
+    crypt_cert_info_t info;
+    if (chain->nelts == 0 ||
+        crypt_cert_info(&info, APR_ARRAY_IDX(chain, 0, X509 *), pool) !=
+            APR_SUCCESS) {
+        *err = "the certificate's dates do not parse";
+        return APR_EINVAL;
+    }
+    if (info.not_before > now + 3600 || info.not_after <= now + 60) {
+        *err = apr_psprintf(
+            pool,
+            "the certificate is not valid now (from %" APR_INT64_T_FMT
+            " to %" APR_INT64_T_FMT ", now %" APR_INT64_T_FMT ")",
+            info.not_before, info.not_after, now);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}

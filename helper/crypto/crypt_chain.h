@@ -27,6 +27,12 @@ apr_status_t crypt_chain_parse(apr_array_header_t **out, const char *pem,
  * case-insensitively, IPs as addresses; names NULL skips this check),
  * each certificate is issued and signed by the next one.  *err names the
  * first failure. */
+/* The leaf is valid at now (give or take an hour's clock skew for its
+ * start): an expired one would be an outage, one from the future none. */
+apr_status_t crypt_chain_check_dates(const apr_array_header_t *chain,
+                                     apr_int64_t now, const char **err,
+                                     apr_pool_t *pool);
+
 apr_status_t crypt_chain_verify(const apr_array_header_t *chain, EVP_PKEY *key,
                                 const apr_array_header_t *names,
                                 const char **err, apr_pool_t *pool);

@@ -154,27 +154,27 @@ static apr_time_t deadline_of(const net_session_t *s, const call_t *call)
 }
 
 /* Waits for the answer; a signal to root is passed on (the orders then
- * end, withdrawing what they published). */
+ * end, withdrawing what they published: each publish or withdraw root
+ * does for them gives them the grace again, progress does not). */
 static apr_status_t await(wire_in_t *in, net_session_t *s, call_t *call,
                           const char **err, apr_pool_t *pool)
 {
+    const apr_time_t grace = apr_time_from_sec(5);
     int passed_on = 0;
     apr_time_t deadline = deadline_of(s, call);
     apr_pool_t *frame = NULL; /* the frames aside, one at a time */
     apr_pool_create(&frame, pool);
     for (;;) {
+        if (s->interrupted && *s->interrupted && !passed_on++) {
+            kill(net_pid(), SIGTERM);
+            deadline = apr_time_now() + grace;
+        }
+        if (apr_time_now() > deadline)
+            return broken(s, "the network process did not answer in time", err);
         apr_pool_clear(frame);
         apr_status_t rv = wire_recv(in, s->fd, NET_FRAME_MAX, 250, frame);
-        if (rv == APR_TIMEUP) {
-            if (s->interrupted && *s->interrupted && !passed_on++) {
-                kill(net_pid(), SIGTERM);
-                deadline = apr_time_now() + apr_time_from_sec(30);
-            }
-            if (apr_time_now() > deadline)
-                return broken(s, "the network process did not answer in time",
-                              err);
+        if (rv == APR_TIMEUP)
             continue;
-        }
         if (rv != APR_SUCCESS)
             return broken(s, "the network process has gone", err);
         if (in->type == call->want || in->type == NET_FAILED)
@@ -182,6 +182,8 @@ static apr_status_t await(wire_in_t *in, net_session_t *s, call_t *call,
         const char *fault = on_aside(s, call, in, frame);
         if (fault != NULL)
             return broken(s, fault, err);
+        if (passed_on && in->type != NET_PROGRESS)
+            deadline = apr_time_now() + grace;
     }
     if (in->type == call->want)
         return APR_SUCCESS;
@@ -330,6 +332,16 @@ apr_status_t net_session_use_key(net_session_t *s, EVP_PKEY *key,
     return expect_ok(s, &w, err, s->pool);
 }
 
+static int printable_word(const char *s, apr_size_t max)
+{
+    if (s != NULL && strlen(s) > max)
+        return 0;
+    for (; s != NULL && *s; s++)
+        if (*s <= ' ' || *s > '~')
+            return 0;
+    return 1;
+}
+
 static apr_status_t read_account(json_t **account, const char **url,
                                  net_session_t *s, wire_in_t *in,
                                  const char **err, apr_pool_t *pool)
@@ -337,18 +349,19 @@ static apr_status_t read_account(json_t **account, const char **url,
     const char *status = NULL;
     apr_array_header_t *contact = NULL;
     if (!wire_get_str(in, url, NET_STR_MAX, pool) ||
-        !wire_get_str(in, &status, 64, pool) ||
+        !wire_get_str(in, &status, NET_STR_MAX, pool) ||
         !net_wire_get_strings(in, &contact, pool) || !wire_done(in))
         return broken(s, "the network process sent a malformed answer", err);
-    /* Stored and printed as they are: printable ASCII, no blanks. */
-    const char *fields[] = {*url, status};
-    for (int i = 0; i < 2; i++)
-        for (const char *c = fields[i]; c != NULL && *c; c++)
-            if (*c <= ' ' || *c > '~')
-                return broken(s,
-                              "the network process sent an account URL "
-                              "or status with control characters",
-                              err);
+    /* Stored and printed as they are: printable ASCII, no blanks.  An
+     * odd status is dropped (a CA's word, noted only); an odd URL, the
+     * account's name in every request, ends the channel. */
+    if (!printable_word(*url, NET_STR_MAX))
+        return broken(s,
+                      "the network process sent an account URL with "
+                      "control characters",
+                      err);
+    if (!printable_word(status, 64))
+        status = NULL;
     for (int i = 0; i < contact->nelts; i++)
         APR_ARRAY_IDX(contact, i, const char *) =
             acme_escape(APR_ARRAY_IDX(contact, i, const char *), 1000, pool);

@@ -58,11 +58,22 @@ const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
     acme_challenge_t *c = &APR_ARRAY_IDX(forged, 0, acme_challenge_t);
     if (strcmp(what, "name") == 0)
         c->name = c->host = "forged.example";
-    else
+    else if (strcmp(what, "keyauth") == 0)
         c->keyauth = apr_pstrcat(pool, c->token, ".forged-thumbprint", NULL);
+    else { /* "twice": decoys, well formed, other tokens */
+        const char *dot = strchr(c->keyauth, '.');
+        c->token = apr_pstrcat(pool, "decoy", c->token, NULL);
+        c->keyauth = apr_pstrcat(pool, c->token, dot ? dot : "", NULL);
+    }
     fprintf(stderr, "expacmectl network process (forge test): %s forged\n",
             what);
     return forged;
+}
+
+int netproc_test_twice(void)
+{
+    const char *what = getenv("EXPACME_TEST_NETPROC_FORGE");
+    return what != NULL && strcmp(what, "twice") == 0;
 }
 #else
 void netproc_test_escape(const privdrop_result_t *dropped)
@@ -75,5 +86,10 @@ const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
 {
     (void)pool;
     return list;
+}
+
+int netproc_test_twice(void)
+{
+    return 0;
 }
 #endif

@@ -58,5 +58,8 @@ void netproc_test_escape(const privdrop_result_t *dropped);
  * key authorization).  Otherwise list itself. */
 const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
                                              apr_pool_t *pool);
+/* ...=twice: the forged list (decoys) is asked for first, then the real
+ * one. */
+int netproc_test_twice(void);
 
 #endif

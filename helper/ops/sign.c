@@ -20,7 +20,6 @@
 #include "crypto/crypt_jose.h"
 #include "crypto/crypt_csr.h"
 #include "crypto/crypt_chain.h"
-#include "crypto/crypt_cert.h"
 #include "ops/key_file.h"
 #include "ops/notify.h"
 #include "ops/provider.h"
@@ -257,30 +256,6 @@ static ops_status_t load_csr(sign_job_t *job)
     return load_second(job);
 }
 
-/* A leaf that is not valid now (or not for long) is no certificate to
- * stage, whoever made it: an expired one would be an outage, one
- * valid from the future none. */
-static apr_status_t check_dates(const apr_array_header_t *chain,
-                                const char **err, apr_pool_t *pool)
-{
-    crypt_cert_info_t info;
-    apr_int64_t now = (apr_int64_t)time(NULL);
-    if (crypt_cert_info(&info, APR_ARRAY_IDX(chain, 0, X509 *), pool) !=
-        APR_SUCCESS) {
-        *err = "the certificate's dates do not parse";
-        return APR_EINVAL;
-    }
-    if (info.not_before > now + 3600 || info.not_after <= now + 60) {
-        *err = apr_psprintf(
-            pool,
-            "the certificate is not valid now (from %" APR_INT64_T_FMT
-            " to %" APR_INT64_T_FMT ", now %" APR_INT64_T_FMT ")",
-            info.not_before, info.not_after, now);
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
-}
-
 /* The CA's chain for key: it parses, links, is for key and names, and
  * is valid now. */
 static apr_status_t check_chain(sign_job_t *job, const acme_order_result_t *res,
@@ -293,7 +268,7 @@ static apr_status_t check_chain(sign_job_t *job, const acme_order_result_t *res,
     if (rv == APR_SUCCESS)
         rv = crypt_chain_verify(chain, key, job->names, err, pool);
     if (rv == APR_SUCCESS)
-        rv = check_dates(chain, err, pool);
+        rv = crypt_chain_check_dates(chain, (apr_int64_t)time(NULL), err, pool);
     if (rv != APR_SUCCESS)
         *err = apr_psprintf(pool, "the CA's certificate fails the checks: %s",
                             *err);

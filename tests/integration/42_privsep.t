@@ -84,10 +84,26 @@ if (\$ARGV[0] eq 'add') {
         opendir my \$fd, "/proc/\$pid/fd";
         my \@fds = map { readlink("/proc/\$pid/fd/\$_") // '?' }
                    grep { /^\\d+\$/ } readdir \$fd;
+        open my \$st, '<', "/proc/\$pid/stat";
+        my \@stat = split ' ', ((<\$st> // '') =~ s/^.*\\) //r);
         print \$o "child \$pid uid=", (split ' ', field(\$pid, 'Uid'))[0],
             " nnp=", field(\$pid, 'NoNewPrivs'), " threads=",
-            field(\$pid, 'Threads'), " fds=", join(',', \@fds), "\\n";
+            field(\$pid, 'Threads'), " sid=\$stat[3] tty=\$stat[4]",
+            " fds=", join(',', \@fds), "\\n";
+        push \@::children, \$pid;
         kill 'KILL', \$pid if -e '$dir/kill-network' && field(\$pid, 'Threads') > 1;
+    }
+    if (-e '$dir/kill-root') {
+        # root killed with -9: its children must follow (they changed
+        # their uid after asking for that)
+        kill 'KILL', \$root;
+        my \$until = time + 10;
+        select(undef, undef, undef, 0.01) while time < \$until && grep { -e "/proc/\$_/status" && field(\$_, 'State') !~ /^Z/ } \@::children;
+        my \@alive = grep { -e "/proc/\$_/status" && field(\$_, 'State') !~ /^Z/ } \@::children;
+        open my \$r, '>', '$dir/after-root.log';
+        print \$r scalar(\@::children), " children, alive after root: ", scalar(\@alive), "\\n";
+        close \$r;
+        exit 0;
     }
 }
 exec '$real', \@ARGV;
@@ -108,6 +124,9 @@ for my $c (@children) {
     my ($pid) = $c =~ /^(\d+)/;
     like($c, qr/ uid=$unprivileged /, "child $pid runs as the unprivileged user");
     like($c, qr/ nnp=1 /, "child $pid has no_new_privs");
+    my ($sid, $tty) = $c =~ / sid=(\d+) tty=(\d+)/;
+    is($sid, $pid, "child $pid leads a session of its own");
+    is($tty, 0, "child $pid has no controlling terminal (nothing to type into)");
     my ($fds) = $c =~ / fds=(.*)$/;
     # (under valgrind: its own log, the binary and its /proc copies too)
     my @files = grep { !/^(socket:|pipe:|anon_inode:|\/dev\/null$)/ &&
@@ -122,7 +141,9 @@ cmp_ok($threads[-1] // 0, '>', 1, 'the network process has a thread per channel'
 
 note 'a network process that forges what root should publish';
 for my $case (['name', qr/asked to publish a challenge for a name not in the CSR/],
-              ['keyauth', qr/asked to publish a key authorization not of this account/]) {
+              ['keyauth', qr/asked to publish a key authorization not of this account/],
+              # decoys with other tokens first: one publish per order
+              ['twice', qr/the network process spoke out of turn/]) {
     my ($what, $why) = @$case;
     my $cert = "forge-$what";
     $env->make_csr(cert => $cert, names => [$env->names(1, "forge-$what-")]);
@@ -152,6 +173,25 @@ ok(!%open, 'every TXT record added was deleted') or diag(explain(\%open));
 unlink "$dir/kill-network";
 $r = $env->ctl('--cert', 'dns', 'sign');
 exit_is($r, 0, 'the next run starts a new network process and signs');
+
+note 'root killed with -9 in the middle of an order';
+open my $kr, '>', "$dir/kill-root" or die;
+close $kr;
+$env->make_csr(cert => 'dns', names => [$env->names(1, 'rootkill-')]);
+$r = $env->ctl('--cert', 'dns', 'sign');
+ok($r->{exit} != 0, 'the sign ends with root');
+my $after = '';
+for (1 .. 200) { # the hook writes when it has seen the children go
+    $after = slurp("$dir/after-root.log");
+    last if $after;
+    select(undef, undef, undef, 0.05);
+}
+like($after, qr/^2 children, alive after root: 0$/,
+     'the network and key processes die with root');
+unlink "$dir/kill-root";
+$r = $env->ctl('--cert', 'dns', 'sign');
+exit_is($r, 0, 'the next run recovers and signs');
+no_tokens($env, 'nothing of the killed run is left published');
 
 note 'network_user';
 for my $case (['no-such-user-here', (getpwnam('nobody'))[2]],
