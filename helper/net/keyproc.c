@@ -15,6 +15,7 @@
 #include "base/wire.h"
 #include "crypto/crypt_jose.h"
 #include "crypto/crypt_key.h"
+#include "net/keyproc_policy.h"
 #include "net/net_proto.h"
 
 typedef struct {
@@ -26,6 +27,7 @@ typedef struct {
 } key_slot_t;
 
 static key_slot_t slots[NET_SLOTS];
+static keyproc_policy_t *policy;
 
 static void slot_clear(key_slot_t *slot)
 {
@@ -75,6 +77,10 @@ static void on_control(wire_in_t *in, int fd, apr_pool_t *pool)
         wire_get_int(in, &kind, KEY_KIND_PRIVATE, KEY_KIND_HMAC) &&
         wire_get_bytes(in, &bytes, &len, NET_KEY_MAX) && wire_done(in))
         why = slot_load(&slots[slot], kind, bytes, len);
+    else if (in->type == KEY_ALLOW &&
+             wire_get_int(in, &kind, KEY_ALLOW_CSR, KEY_ALLOW_EAB_JWK) &&
+             wire_get_bytes(in, &bytes, &len, NET_STR_MAX) && wire_done(in))
+        why = keyproc_policy_allow(policy, (int)kind, bytes, len);
     else if (in->type == KEY_DROP &&
              wire_get_int(in, &slot, 0, NET_SLOTS - 1) && wire_done(in)) {
         slot_clear(&slots[slot]);
@@ -96,6 +102,15 @@ static void on_sign(wire_in_t *in, int fd, apr_pool_t *pool)
         return;
     }
     key_slot_t *slot = &slots[n];
+    const char *why =
+        slot->kind ? keyproc_policy_check(policy, (const char *)data, len,
+                                          slot->kind == KEY_KIND_HMAC, pool)
+                   : NULL;
+    if (why != NULL) {
+        answer(fd, KEY_REFUSED, apr_pstrcat(pool, "refused: ", why, NULL),
+               pool);
+        return;
+    }
     unsigned char *sig = NULL;
     apr_size_t sig_len = 0;
     apr_status_t rv = APR_EINVAL;
@@ -144,8 +159,10 @@ int keyproc_main(int control_fd, const int *sign_fds, int count,
         return 1;
     }
     struct pollfd *fds = calloc((size_t)count + 1, sizeof(*fds));
-    if (fds == NULL)
+    apr_pool_t *pool = NULL;
+    if (fds == NULL || apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return 1;
+    policy = keyproc_policy_create(pool);
     fds[0] = (struct pollfd){.fd = control_fd, .events = POLLIN};
     for (int i = 0; i < count; i++)
         fds[i + 1] = (struct pollfd){.fd = sign_fds[i], .events = POLLIN};

@@ -42,12 +42,25 @@ enum {
     KEY_LOAD = 0x4b01, /* slot, kind (KEY_KIND_*), bytes */
     KEY_DROP,          /* slot */
     KEY_SIGN,          /* slot, bytes to sign */
+    KEY_ALLOW,         /* what (KEY_ALLOW_*), value */
     KEY_DONE = 0x4b40, /* (nothing) */
     KEY_SIGNATURE,     /* bytes */
     KEY_REFUSED        /* why */
 };
 
 enum { KEY_KIND_PRIVATE = 1, KEY_KIND_HMAC = 2 };
+
+/* What root lets the key process sign beyond plain requests (keyproc.c):
+ * a finalize only for a CSR root sent, a keyChange, a deactivation or a
+ * revocation only once root asked for one, an EAB binding only of the
+ * account key root loaded. */
+enum {
+    KEY_ALLOW_CSR = 1,    /* value: the CSR, DER base64url */
+    KEY_ALLOW_KEY_CHANGE, /* once */
+    KEY_ALLOW_DEACTIVATE, /* once */
+    KEY_ALLOW_REVOKE,     /* value: the certificate, DER base64url; once */
+    KEY_ALLOW_EAB_JWK     /* value: the account's public JWK (JSON) */
+};
 
 #define NET_STR_MAX (16 * 1024)   /* URLs, errors, details, names */
 #define NET_PEM_MAX (1024 * 1024) /* a chain as http.c caps bodies */

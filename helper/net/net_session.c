@@ -13,6 +13,7 @@
 #include "base/json_pool.h"
 #include "base/state.h"
 #include "crypto/crypt_jose.h"
+#include "crypto/crypt_csr.h"
 #include "crypto/crypt_key.h"
 #include "net/net_proto.h"
 #include "net/net_start.h"
@@ -284,8 +285,9 @@ apr_status_t net_session_open(net_session_t **out, const net_open_t *o,
 
 /* The key goes to the key process (once per run: its thumbprint names
  * its slot), the network process learns its slot and public half. */
-static apr_status_t signer_frame(wire_out_t *w, net_session_t *s, EVP_PKEY *key,
-                                 const char **err, apr_pool_t *pool)
+static apr_status_t signer_frame(wire_out_t *w, const char **jwk_out,
+                                 EVP_PKEY *key, const char **err,
+                                 apr_pool_t *pool)
 {
     char *pem = NULL;
     apr_size_t len = 0;
@@ -304,8 +306,8 @@ static apr_status_t signer_frame(wire_out_t *w, net_session_t *s, EVP_PKEY *key,
     wire_put_int(w, slot);
     wire_put_str(w, crypt_jose_alg(key));
     wire_put_str(w, jwk_text);
+    *jwk_out = apr_pstrdup(pool, jwk_text);
     free(jwk_text);
-    (void)s;
     return slot < 0 ? APR_EGENERAL : APR_SUCCESS;
 }
 
@@ -325,7 +327,7 @@ apr_status_t net_session_use_key(net_session_t *s, EVP_PKEY *key,
 {
     wire_out_t w;
     wire_begin(&w, NET_SIGNER, s->pool);
-    apr_status_t rv = signer_frame(&w, s, key, err, s->pool);
+    apr_status_t rv = signer_frame(&w, &s->jwk, key, err, s->pool);
     if (rv != APR_SUCCESS)
         return rv;
     wire_put_str(&w, kid);
@@ -400,7 +402,8 @@ apr_status_t net_account_register(const char **url, json_t **account,
     int slot = 0;
     *url = NULL;
     if (eab_kid != NULL &&
-        (slot = net_key_load(NULL, KEY_KIND_HMAC, hmac, len, err)) < 0)
+        (net_key_allow(KEY_ALLOW_EAB_JWK, s->jwk, err) != APR_SUCCESS ||
+         (slot = net_key_load(NULL, KEY_KIND_HMAC, hmac, len, err)) < 0))
         return APR_EGENERAL;
     wire_out_t w;
     wire_begin(&w, NET_REGISTER, pool);
@@ -433,6 +436,8 @@ apr_status_t net_account_deactivate(json_t **account, net_session_t *s,
 {
     wire_out_t w;
     wire_begin(&w, NET_DEACTIVATE, pool);
+    if (net_key_allow(KEY_ALLOW_DEACTIVATE, NULL, err) != APR_SUCCESS)
+        return APR_EGENERAL;
     return account_call(account, NULL, s, &w, err, pool);
 }
 
@@ -440,8 +445,11 @@ apr_status_t net_account_key_change(net_session_t *s, EVP_PKEY *key,
                                     const char **err, apr_pool_t *pool)
 {
     wire_out_t w;
+    const char *jwk = NULL;
     wire_begin(&w, NET_KEY_CHANGE, pool);
-    apr_status_t rv = signer_frame(&w, s, key, err, pool);
+    apr_status_t rv = signer_frame(&w, &jwk, key, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = net_key_allow(KEY_ALLOW_KEY_CHANGE, jwk, err);
     return rv == APR_SUCCESS ? expect_ok(s, &w, err, pool) : rv;
 }
 
@@ -480,6 +488,14 @@ apr_status_t net_order_run(acme_order_result_t *result, net_session_t *s,
     wire_out_t w;
     wire_in_t in;
     memset(result, 0, sizeof(*result));
+    /* The key process signs a finalize for this CSR, and no other. */
+    X509_REQ *csr = NULL;
+    apr_status_t rv =
+        crypt_csr_load(&csr, o->csr_pem, strlen(o->csr_pem), err, pool);
+    if (rv == APR_SUCCESS)
+        rv = net_key_allow(KEY_ALLOW_CSR, crypt_csr_der_b64url(csr, pool), err);
+    if (rv != APR_SUCCESS)
+        return rv;
     wire_begin(&w, NET_ORDER, pool);
     wire_put_str(&w, o->csr_pem);
     wire_put_str(&w, o->thumbprint);
@@ -489,7 +505,7 @@ apr_status_t net_order_run(acme_order_result_t *result, net_session_t *s,
     wire_put_int(&w, o->timeout_s);
     net_wire_put_strings(&w, o->types);
     call_t c = {NET_ORDERED, o, 0, 0};
-    apr_status_t rv = call(&in, s, &w, &c, err, pool);
+    rv = call(&in, s, &w, &c, err, pool);
     return rv == APR_SUCCESS ? read_ordered(result, s, &in, err, pool) : rv;
 }
 
@@ -500,6 +516,8 @@ apr_status_t net_revoke(long *http_status, net_session_t *s,
     wire_out_t w;
     wire_in_t in;
     apr_int64_t status = 0;
+    if (net_key_allow(KEY_ALLOW_REVOKE, cert_der_b64url, err) != APR_SUCCESS)
+        return APR_EGENERAL;
     wire_begin(&w, NET_REVOKE, pool);
     wire_put_str(&w, cert_der_b64url);
     wire_put_int(&w, reason);

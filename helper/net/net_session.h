@@ -33,6 +33,7 @@ typedef struct net_session {
     void *progress_baton;
     volatile int *interrupted;
     long total_timeout_s;
+    const char *jwk; /* the signing key's public JWK (JSON), or NULL */
 } net_session_t;
 
 /* The session holds a channel until pool is cleared. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -338,9 +339,13 @@ static int key_call(wire_out_t *w, const char **err, apr_pool_t *pool)
     }
     if (in.type == KEY_DONE && wire_done(&in))
         return 0;
-    if (in.type == KEY_REFUSED && wire_get_str(&in, &why, NET_STR_MAX, pool))
-        *err = why ? why : "the key process refused";
-    else
+    /* (the frame's pool goes when the caller is done: a copy) */
+    static __thread char refused[512];
+    if (in.type == KEY_REFUSED && wire_get_str(&in, &why, NET_STR_MAX, pool)) {
+        snprintf(refused, sizeof(refused), "the key process refused: %s",
+                 why ? why : "no reason given");
+        *err = refused;
+    } else
         *err = "the key process answered out of turn";
     return -1;
 }
@@ -390,4 +395,20 @@ void net_key_drop(int slot)
     net.slot_ids[slot] = NULL;
     pthread_mutex_unlock(&net.key_lock);
     apr_pool_destroy(pool);
+}
+
+apr_status_t net_key_allow(int what, const char *value, const char **err)
+{
+    apr_pool_t *pool = NULL;
+    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+        return APR_ENOMEM;
+    pthread_mutex_lock(&net.key_lock);
+    wire_out_t w;
+    wire_begin(&w, KEY_ALLOW, pool);
+    wire_put_int(&w, what);
+    wire_put_bytes(&w, value ? value : "", value ? strlen(value) : 0);
+    int rc = key_call(&w, err, pool);
+    pthread_mutex_unlock(&net.key_lock);
+    apr_pool_destroy(pool);
+    return rc == 0 ? APR_SUCCESS : APR_EGENERAL;
 }

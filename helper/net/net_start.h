@@ -29,4 +29,7 @@ int net_key_load(const char *id, int kind, const void *bytes, apr_size_t len,
                  const char **err);
 void net_key_drop(int slot);
 
+/* Lets the key process sign what only root may ask for (KEY_ALLOW_*). */
+apr_status_t net_key_allow(int what, const char *value, const char **err);
+
 #endif

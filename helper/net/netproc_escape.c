@@ -14,6 +14,8 @@
 #include "apr_strings.h"
 
 #include "acme/acme_order.h"
+#include "crypto/crypt_csr.h"
+#include "crypto/crypt_key.h"
 
 #ifdef EXPACME_TEST_HOOKS
 static void attempt(const char *what, const char *path, int fd)
@@ -52,7 +54,9 @@ const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
                                              apr_pool_t *pool)
 {
     const char *what = getenv("EXPACME_TEST_NETPROC_FORGE");
-    if (what == NULL || list->nelts == 0)
+    if (what == NULL || list->nelts == 0 ||
+        (strcmp(what, "name") && strcmp(what, "keyauth") &&
+         strcmp(what, "twice")))
         return list;
     apr_array_header_t *forged = apr_array_copy(pool, list);
     acme_challenge_t *c = &APR_ARRAY_IDX(forged, 0, acme_challenge_t);
@@ -75,6 +79,31 @@ int netproc_test_twice(void)
     const char *what = getenv("EXPACME_TEST_NETPROC_FORGE");
     return what != NULL && strcmp(what, "twice") == 0;
 }
+
+/* ...=csr: the order finalized with a CSR of a key made here, for the
+ * same names: what a compromised network process wants a certificate
+ * for. */
+const char *netproc_test_forge_csr(const char *csr_der_b64url,
+                                   const apr_array_header_t *names,
+                                   apr_pool_t *pool)
+{
+    const char *what = getenv("EXPACME_TEST_NETPROC_FORGE");
+    crypt_key_type_t type;
+    EVP_PKEY *key = NULL;
+    X509_REQ *csr = NULL;
+    const char *err = NULL;
+    if (what == NULL || strcmp(what, "csr") != 0)
+        return csr_der_b64url;
+    crypt_csr_spec_t spec = {.cn = APR_ARRAY_IDX(names, 0, const char *),
+                             .names = (apr_array_header_t *)names,
+                             .digest = CRYPT_DIGEST_SHA256};
+    if (crypt_key_type_parse(&type, "ec256", &err, pool) != APR_SUCCESS ||
+        crypt_key_generate(&key, type, &err, pool) != APR_SUCCESS ||
+        crypt_csr_create(&csr, key, &spec, &err, pool) != APR_SUCCESS)
+        return csr_der_b64url;
+    fprintf(stderr, "expacmectl network process (forge test): csr forged\n");
+    return crypt_csr_der_b64url(csr, pool);
+}
 #else
 void netproc_test_escape(const privdrop_result_t *dropped)
 {
@@ -91,5 +120,14 @@ const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
 int netproc_test_twice(void)
 {
     return 0;
+}
+
+const char *netproc_test_forge_csr(const char *csr_der_b64url,
+                                   const apr_array_header_t *names,
+                                   apr_pool_t *pool)
+{
+    (void)names;
+    (void)pool;
+    return csr_der_b64url;
 }
 #endif

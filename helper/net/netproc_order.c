@@ -132,7 +132,8 @@ void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool)
     }
     acme_publisher_t publisher = {publish_remote, withdraw_remote, t};
     acme_order_request_t req = {
-        .csr_der_b64url = crypt_csr_der_b64url(csr, pool),
+        .csr_der_b64url = netproc_test_forge_csr(
+            crypt_csr_der_b64url(csr, pool), crypt_csr_names(csr, pool), pool),
         .names = crypt_csr_names(csr, pool),
         .thumbprint = a.thumbprint,
         .profile = a.profile,
@@ -147,6 +148,9 @@ void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool)
     apr_status_t rv = acme_order_run(&res, t->session, &req, &err, pool);
     if (rv == APR_SUCCESS)
         rv = check_chain(&res, csr, req.names, &err, pool);
+    if (rv != APR_SUCCESS && t->key_refused[0] != '\0')
+        err =
+            apr_psprintf(pool, "%s (the key process %s)", err, t->key_refused);
     if (rv != APR_SUCCESS)
         net_wire_send_failed(t->root_fd, rv, err, t->session->problem, pool);
     else

@@ -1,6 +1,7 @@
 /* netproc_run.c — see netproc_run.h. */
 #include "net/netproc_run.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "apr_hash.h"
@@ -50,10 +51,14 @@ static apr_status_t sign_remote(unsigned char **sig, apr_size_t *sig_len,
     wire_put_int(&w, key->slot);
     wire_put_bytes(&w, data, len);
     const unsigned char *p = NULL;
+    const char *why = NULL;
     if (wire_send(key->thread->key_fd, &w) != APR_SUCCESS ||
-        wire_recv(&in, key->thread->key_fd, 16 * 1024, -1, pool) !=
-            APR_SUCCESS ||
-        in.type != KEY_SIGNATURE || !wire_get_bytes(&in, &p, sig_len, 8192) ||
+        wire_recv(&in, key->thread->key_fd, 16 * 1024, -1, pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    if (in.type == KEY_REFUSED && wire_get_str(&in, &why, 1024, pool) && why)
+        snprintf(key->thread->key_refused, sizeof(key->thread->key_refused),
+                 "%s", why);
+    if (in.type != KEY_SIGNATURE || !wire_get_bytes(&in, &p, sig_len, 8192) ||
         !wire_done(&in))
         return APR_EGENERAL;
     *sig = apr_pmemdup(pool, p, *sig_len);
@@ -335,6 +340,7 @@ static void on_renewal_info(netproc_thread_t *t, wire_in_t *in,
 
 void netproc_run(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool)
 {
+    t->key_refused[0] = '\0';
     if (in->type == NET_OPEN) {
         on_open(t, in, pool);
         return;

@@ -27,6 +27,7 @@ struct netproc_thread {
     apr_pool_t *session_pool; /* the session's, remade by each NET_OPEN */
     acme_session_t *session;
     netproc_key_t account, next, eab;
+    char key_refused[256]; /* why the key process last refused, or "" */
 };
 
 struct netproc {
@@ -61,5 +62,9 @@ const apr_array_header_t *netproc_test_forge(const apr_array_header_t *list,
 /* ...=twice: the forged list (decoys) is asked for first, then the real
  * one. */
 int netproc_test_twice(void);
+/* ...=csr: another key's CSR for the names, to finalize with. */
+const char *netproc_test_forge_csr(const char *csr_der_b64url,
+                                   const apr_array_header_t *names,
+                                   apr_pool_t *pool);
 
 #endif

@@ -10,7 +10,9 @@
 #include <openssl/evp.h>
 
 #include "apr_general.h"
+#include "apr_strings.h"
 
+#include "base/base64url.h"
 #include "base/wire.h"
 #include "crypto/crypt_jose.h"
 #include "crypto/crypt_key.h"
@@ -81,6 +83,9 @@ static apr_uint32_t sign_with(int fd, int slot, const char *data,
     return ask(fd, &w, sig, len, pool);
 }
 
+static const char *input(const char *payload, apr_pool_t *pool);
+static apr_uint32_t allow(int what, const char *value, apr_pool_t *pool);
+
 /* ES256 in JOSE form (r || s, 32 bytes each) checked with the public
  * key. */
 static int es256_verifies(EVP_PKEY *key, const char *data,
@@ -116,9 +121,10 @@ static void signing(apr_pool_t *pool)
     crypt_key_serialise_pem(&pem, &pem_len, key, &err, pool);
     is_int(load(control[0], 3, KEY_KIND_PRIVATE, pem, pem_len, pool), KEY_DONE,
            "root loads a key into slot 3");
-    is_int(sign_with(sign[0], 3, "header.payload", &sig, &len, pool),
-           KEY_SIGNATURE, "the network side gets a signature with slot 3");
-    ok(es256_verifies(key, "header.payload", sig, len),
+    const char *request = input("{\"identifiers\":[]}", pool);
+    is_int(sign_with(sign[0], 3, request, &sig, &len, pool), KEY_SIGNATURE,
+           "the network side gets a signature with slot 3");
+    ok(es256_verifies(key, request, sig, len),
        "and it verifies with the key's public half");
     is_int(sign_with(sign[0], 5, "x", &sig, &len, pool), KEY_REFUSED,
            "an empty slot signs nothing");
@@ -128,17 +134,20 @@ static void signing(apr_pool_t *pool)
            "and the slot it was meant for is empty after it");
     is_int(load(control[0], 9, KEY_KIND_HMAC, "secret", 6, pool), KEY_DONE,
            "an EAB HMAC key is loaded");
+    const char *jwk = "{\"kty\":\"EC\"}";
+    const char *binding = input(jwk, pool);
     unsigned char want[32];
-    crypt_jose_hmac_sha256(want, "secret", 6, "eab", 3);
-    ok(sign_with(sign[0], 9, "eab", &sig, &len, pool) == KEY_SIGNATURE &&
+    allow(KEY_ALLOW_EAB_JWK, jwk, pool);
+    crypt_jose_hmac_sha256(want, "secret", 6, binding, strlen(binding));
+    ok(sign_with(sign[0], 9, binding, &sig, &len, pool) == KEY_SIGNATURE &&
            len == 32 && memcmp(sig, want, 32) == 0,
-       "it computes HS256 with it");
+       "it computes HS256 with it (over the binding of root's key)");
     wire_out_t w;
     const unsigned char *f;
     wire_begin(&w, KEY_DROP, pool);
     wire_put_int(&w, 9);
     is_int(ask(control[0], &w, &f, &len, pool), KEY_DONE, "root drops it");
-    is_int(sign_with(sign[0], 9, "eab", &sig, &len, pool), KEY_REFUSED,
+    is_int(sign_with(sign[0], 9, binding, &sig, &len, pool), KEY_REFUSED,
            "and it signs no more");
 }
 
@@ -165,6 +174,101 @@ static void refusals(apr_pool_t *pool)
        "a frame over the cap ends that channel");
 }
 
+/* "header.payload" as jws.c makes it, the payload given as JSON. */
+static const char *input(const char *payload, apr_pool_t *pool)
+{
+    const char *h = base64url_encode(pool, "{\"alg\":\"ES256\"}", 15);
+    return apr_pstrcat(pool, h, ".",
+                       base64url_encode(pool, payload, strlen(payload)), NULL);
+}
+
+static apr_uint32_t allow(int what, const char *value, apr_pool_t *pool)
+{
+    wire_out_t w;
+    const unsigned char *f;
+    apr_size_t len;
+    wire_begin(&w, KEY_ALLOW, pool);
+    wire_put_int(&w, what);
+    wire_put_bytes(&w, value, strlen(value));
+    return ask(control[0], &w, &f, &len, pool);
+}
+
+static int signs(int slot, const char *payload, apr_pool_t *pool)
+{
+    const unsigned char *sig;
+    apr_size_t len;
+    return sign_with(sign[0], slot, input(payload, pool), &sig, &len, pool) ==
+           KEY_SIGNATURE;
+}
+
+/* A keyChange's outer payload: the inner JWS, its header naming jwk. */
+static const char *key_change(const char *jwk, apr_pool_t *pool)
+{
+    const char *h = apr_psprintf(pool, "{\"alg\":\"ES256\",\"jwk\":%s}", jwk);
+    const char *p = "{\"account\":\"https://ca/acct/1\",\"oldKey\":{}}";
+    return apr_psprintf(pool,
+                        "{\"protected\":\"%s\",\"payload\":\"%s\","
+                        "\"signature\":\"x\"}",
+                        base64url_encode(pool, h, strlen(h)),
+                        base64url_encode(pool, p, strlen(p)));
+}
+
+/* What the key process signs with the account key beyond plain
+ * requests: only what root allowed (net/keyproc_policy.h). */
+static void policy(apr_pool_t *pool)
+{
+    EVP_PKEY *key = NULL;
+    char *pem = NULL;
+    apr_size_t pem_len = 0;
+    const char *err = NULL;
+    crypt_key_type_t type;
+    crypt_key_type_parse(&type, "ec256", &err, pool);
+    crypt_key_generate(&key, type, &err, pool);
+    crypt_key_serialise_pem(&pem, &pem_len, key, &err, pool);
+    load(control[0], 4, KEY_KIND_PRIVATE, pem, pem_len, pool);
+    ok(signs(4, "{\"identifiers\":[]}", pool), "a newOrder is signed");
+    const unsigned char *sig;
+    apr_size_t len;
+    const char *get =
+        apr_pstrcat(pool, base64url_encode(pool, "{}", 2), ".", NULL);
+    ok(sign_with(sign[0], 4, get, &sig, &len, pool) == KEY_SIGNATURE,
+       "a POST-as-GET is signed");
+    ok(!signs(4, "{\"csr\":\"MIIBcsr\"}", pool),
+       "a finalize for a CSR root did not send is refused");
+    is_int(allow(KEY_ALLOW_CSR, "MIIBcsr", pool), KEY_DONE,
+           "root allows its CSR");
+    ok(signs(4, "{\"csr\":\"MIIBcsr\"}", pool), "its finalize is signed");
+    ok(!signs(4, "{\"csr\":\"MIIBother\"}", pool), "and still no other CSR's");
+    const char *mine =
+        "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"a\",\"y\":\"b\"}";
+    const char *theirs =
+        "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"c\",\"y\":\"d\"}";
+    ok(!signs(4, key_change(mine, pool), pool),
+       "a keyChange root did not ask for is refused");
+    allow(KEY_ALLOW_KEY_CHANGE, mine, pool);
+    ok(!signs(4, key_change(theirs, pool), pool),
+       "a keyChange to another key than root's is refused");
+    ok(signs(4, key_change(mine, pool), pool),
+       "the keyChange to root's new key is signed");
+    ok(!signs(4, key_change(mine, pool), pool), "once");
+    ok(!signs(4, "{\"status\":\"deactivated\"}", pool),
+       "a deactivation root did not ask for is refused");
+    allow(KEY_ALLOW_DEACTIVATE, "", pool);
+    ok(signs(4, "{\"status\":\"deactivated\"}", pool) &&
+           !signs(4, "{\"status\":\"deactivated\"}", pool),
+       "the one root asked for is signed, once");
+    allow(KEY_ALLOW_REVOKE, "MIICcert", pool);
+    ok(!signs(4, "{\"certificate\":\"MIICother\",\"reason\":0}", pool),
+       "a revocation of another certificate is refused");
+    ok(signs(4, "{\"certificate\":\"MIICcert\",\"reason\":0}", pool) &&
+           !signs(4, "{\"certificate\":\"MIICcert\",\"reason\":0}", pool),
+       "the one root asked for is signed, once");
+    load(control[0], 5, KEY_KIND_HMAC, "secret", 6, pool);
+    allow(KEY_ALLOW_EAB_JWK, mine, pool);
+    ok(!signs(5, theirs, pool), "an EAB binding of another key is refused");
+    ok(signs(5, mine, pool), "the binding of root's account key is signed");
+}
+
 int main(void)
 {
     apr_pool_t *pool = NULL;
@@ -172,6 +276,7 @@ int main(void)
     apr_pool_create(&pool, NULL);
     start();
     signing(pool);
+    policy(pool);
     refusals(pool);
     close(control[0]);
     int status = -1;
