@@ -181,10 +181,10 @@ static void note_failure(renew_cert_t *rc, apr_int64_t now)
     json_t *sign = json_object_get(rc->cert->status, "last_sign");
     json_t *problem = json_object_get(sign, "problem");
     json_int_t retry_after = int_member(problem, "retry_after");
-    /* A CA's Retry-After counts for at most a day: one of years would
-     * otherwise stop renewal past expiry. */
-    if (retry_after > 86400)
-        retry_after = 86400;
+    /* At most what http.c accepts from a CA (366 days); a wait that
+     * would outlast the certificate counts for nothing (schedule.c). */
+    if (retry_after > 366L * 86400)
+        retry_after = 366L * 86400;
     if (retry_after > wait)
         wait = retry_after;
     json_object_set_new(rc->sched, "failures", json_integer(failures));
