@@ -259,7 +259,12 @@ static void root_side(void)
     printf("# flood of %d progress frames: root grew by %ld KiB\n",
            FLOOD_FRAMES, grown);
     ok(finished, "the flood ended (root answered)");
+#ifdef __SANITIZE_ADDRESS__
+    (void)grown; /* ASan's quarantine keeps what is freed */
+    ok(1, "progress frames do not pile up in root's memory # SKIP ASan");
+#else
     ok(grown < 16 * 1024, "progress frames do not pile up in root's memory");
+#endif
     apr_pool_destroy(o.pool);
 }
 
@@ -357,6 +362,14 @@ static int child_finds(const unsigned char *masked, size_t len)
 
 static void fork_after_key(apr_pool_t *parent)
 {
+#ifdef __SANITIZE_ADDRESS__
+    /* The scan reads every mapping, ASan's shadow memory too. */
+    (void)parent;
+    ok(1, "premise: a process forked after a key was loaded holds it # SKIP "
+          "ASan");
+    ok(1, "control: forked after the key is freed # SKIP ASan");
+    return;
+#endif
     EVP_PKEY *key = NULL, *loaded = NULL;
     const char *err = NULL;
     crypt_key_type_t type;
@@ -593,6 +606,10 @@ static void hostile_account(apr_pool_t *pool)
  * password in EXPACME_ATTACK_REDIS_PASSWORD). */
 static void redis_password_at_fork(apr_pool_t *parent)
 {
+#ifdef __SANITIZE_ADDRESS__
+    (void)parent;
+    return; /* the scan, as above */
+#endif
     const char *url = getenv("EXPACME_ATTACK_REDIS_URL");
     const char *auth = getenv("EXPACME_ATTACK_REDIS_AUTH");
     const char *password = getenv("EXPACME_ATTACK_REDIS_PASSWORD");
