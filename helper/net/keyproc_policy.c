@@ -17,7 +17,7 @@
 struct keyproc_policy {
     apr_pool_t *pool;
     apr_hash_t *csrs; /* DER base64url -> "" */
-    json_t *new_jwk; /* a keyChange allowed to this key, or NULL */
+    json_t *new_jwk;  /* a keyChange allowed to this key, or NULL */
     int deactivate;
     const char *revoke; /* the certificate, or NULL */
     json_t *eab_jwk;    /* or NULL */
@@ -70,13 +70,15 @@ static const char *payload_of(json_t **out, const char *data, apr_size_t len,
     *out = NULL;
     if (dot == NULL)
         return "not a JWS signing input";
-    const char *p64 = apr_pstrmemdup(pool, dot + 1, len - (apr_size_t)(dot + 1 - data));
+    const char *p64 =
+        apr_pstrmemdup(pool, dot + 1, len - (apr_size_t)(dot + 1 - data));
     if (*p64 == '\0')
         return NULL;
     if (base64url_decode(&bytes, &n, p64, pool) != APR_SUCCESS)
         return "the payload is not base64url";
     *out = json_pool_bind(json_loadb((const char *)bytes, n, 0, NULL), pool);
-    return *out && json_is_object(*out) ? NULL : "the payload is no JSON object";
+    return *out && json_is_object(*out) ? NULL
+                                        : "the payload is no JSON object";
 }
 
 /* One allowance, used up. */
@@ -126,7 +128,8 @@ static const char *check_account_key(keyproc_policy_t *p, json_t *payload,
         json_string_value(json_object_get(payload, "certificate"));
     const char *status = json_string_value(json_object_get(payload, "status"));
     if (json_object_get(payload, "csr") != NULL &&
-        (csr == NULL || apr_hash_get(p->csrs, csr, APR_HASH_KEY_STRING) == NULL))
+        (csr == NULL ||
+         apr_hash_get(p->csrs, csr, APR_HASH_KEY_STRING) == NULL))
         return "a finalize for a CSR root did not send";
     /* (a keyChange's inner JWS, signed by the new key, carries oldKey:
      * it is the outer one, by the account key, that counts) */
