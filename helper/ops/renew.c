@@ -341,6 +341,9 @@ static void record(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx,
         entry->save_failed = 1;
         return;
     }
+    /* A first success changes nothing in it: not rewritten (a thousand
+     * file replacements fewer in a fleet's first run). */
+    json_t *before = json_pool_bind(json_deep_copy(rc.sched), ctx->pool);
     if (st == OPS_OK)
         note_success(&rc);
     else
@@ -350,7 +353,7 @@ static void record(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx,
         entry->error = keep(run, error->message);
         entry->logno = error->logno;
     }
-    schedule_save_changed(run, entry, ctx, &rc, NULL);
+    schedule_save_changed(run, entry, ctx, &rc, before);
 }
 
 static void sign_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
