@@ -15,8 +15,7 @@
 struct acme_ca {
     acme_session_t *base; /* the directory, read only once opened */
     apr_thread_mutex_t *mutex;
-    http_handles_t *handles;       /* every session's libcurl handle, reused */
-    apr_thread_mutex_t *new_order; /* one newOrder in flight at a time */
+    http_handles_t *handles; /* every session's libcurl handle, reused */
     char nonces[NONCE_SLOTS][NONCE_MAX];
     int nonce_count;
     apr_time_t gate_until;
@@ -32,12 +31,6 @@ apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
     *out = NULL;
     apr_status_t rv =
         apr_thread_mutex_create(&ca->mutex, APR_THREAD_MUTEX_DEFAULT, pool);
-    if (rv != APR_SUCCESS) {
-        *err = "cannot create the CA view's mutex";
-        return rv;
-    }
-    rv =
-        apr_thread_mutex_create(&ca->new_order, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
         *err = "cannot create the CA view's mutex";
         return rv;
@@ -160,16 +153,4 @@ void acme_ca_gate_close(acme_ca_t *ca, const acme_problem_t *why, long seconds)
         copy_text(ca->gate_detail, sizeof(ca->gate_detail), why->detail);
     }
     apr_thread_mutex_unlock(ca->mutex);
-}
-
-void acme_ca_new_order_begin(acme_ca_t *ca)
-{
-    if (ca != NULL)
-        apr_thread_mutex_lock(ca->new_order);
-}
-
-void acme_ca_new_order_end(acme_ca_t *ca)
-{
-    if (ca != NULL)
-        apr_thread_mutex_unlock(ca->new_order);
 }

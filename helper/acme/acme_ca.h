@@ -41,14 +41,4 @@ long acme_ca_gate_remaining(acme_ca_t *ca, acme_problem_t **why,
                             apr_pool_t *pool);
 void acme_ca_gate_close(acme_ca_t *ca, const acme_problem_t *why, long seconds);
 
-/* Around a newOrder request: one at a time per CA for a whole run.  It
- * is the request a CA works hardest on (and rate-limits first); Pebble
- * scans every authorization it holds under its store's lock for each,
- * and with several at once under load its store deadlocked (a writer
- * queued behind a scan waiting for an authorization's lock): 1,000
- * orders of a fleet stopped after a few hundred.  The orders' other
- * requests still run side by side.  ca NULL: nothing to do. */
-void acme_ca_new_order_begin(acme_ca_t *ca);
-void acme_ca_new_order_end(acme_ca_t *ca);
-
 #endif

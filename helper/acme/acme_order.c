@@ -10,21 +10,19 @@
 
 #include "crypto/crypt_cert.h"
 #include "crypto/crypt_chain.h"
-#include "acme/acme_ca.h"
 #include "acme/acme_json.h"
 #include "base/json_pool.h"
 #include "token_rules.h"
 
 #define MAX_AUTHZ 1000
 #define POLL_FIRST (apr_time_from_msec(20))
-/* The first look at an order being finalized.  Pebble (2.4 up to at
- * least 2.10) deadlocks when an order is read while its issuance
- * completes: the read takes the order's read lock twice, the issuing
- * goroutine's write lock queues between the two, and the whole store
- * wedges (letsencrypt/pebble#554); at 20 ms, under a fleet's load,
- * that happened in about one run of 1,000 orders in two.  Issuance
- * takes a few ms: a first look after 100 ms rarely meets it, and a
- * CA that finalizes at once answers "valid" without any look. */
+/* The first look at an order being finalized.  Issuance takes a few ms
+ * at a CA that finalizes in the background (a CA that finalizes at once
+ * answers "valid" and is not looked at again); a look while it completes
+ * is what Pebble (2.4 up to at least 2.10) can deadlock on: the read
+ * takes the order's read lock twice and the issuer's write lock queues
+ * between the two (letsencrypt/pebble#554).  20 ms met that moment under
+ * a fleet's load; 100 ms rarely does. */
 #define POLL_FINALIZE_FIRST (apr_time_from_msec(100))
 #define POLL_MAX (apr_time_from_sec(2))
 #define POLL_RETRY_AFTER_MAX (apr_time_from_sec(30))
@@ -153,10 +151,8 @@ static apr_status_t order_create(order_run_t *run, const char **err)
     json_t *order = NULL;
     http_response_t *resp = NULL;
     json_t *payload = json_pool_bind(order_payload(run), run->pool);
-    acme_ca_new_order_begin(run->s->ca);
     apr_status_t rv = acme_post_json(
         &order, &resp, run->s, run->s->new_order_url, payload, err, run->pool);
-    acme_ca_new_order_end(run->s->ca);
     if (rv != APR_SUCCESS)
         return rv;
     json_t *urls = acme_json_array_member(order, "authorizations");
