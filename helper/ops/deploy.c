@@ -523,7 +523,8 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
         if (rv == APR_SUCCESS && (i < 2 || job->npairs == 2))
             rv = state_remove(cert_state_file(job->cert, spent[i]), err, pool);
     }
-    deploy_live_prune(&job->live, job->new_gen, job->old_gen, pool);
+    /* job_start recovered (and pruned) what a killed helper left. */
+    deploy_live_prune_generations(&job->live, job->new_gen, job->old_gen, pool);
     return rv;
 }
 
