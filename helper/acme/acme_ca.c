@@ -15,6 +15,7 @@
 struct acme_ca {
     acme_session_t *base; /* the directory, read only once opened */
     apr_thread_mutex_t *mutex;
+    http_handles_t *handles; /* every session's libcurl handle, reused */
     char nonces[NONCE_SLOTS][NONCE_MAX];
     int nonce_count;
     apr_time_t gate_until;
@@ -32,6 +33,11 @@ apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
         apr_thread_mutex_create(&ca->mutex, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
         *err = "cannot create the CA view's mutex";
+        return rv;
+    }
+    rv = http_handles_create(&ca->handles, pool);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot create the CA view's handle cache";
         return rv;
     }
     ca->base = base;
@@ -64,6 +70,9 @@ apr_status_t acme_ca_attach(acme_session_t **out, acme_ca_t *ca,
     s->ca = ca;
     s->options = *options;
     acme_options_defaults(&s->options);
+    /* A thousand orders, one TLS handshake per thread rather than per
+     * order: the connection of the previous order to this CA is kept. */
+    s->options.http.handles = ca->handles;
     s->nonces = apr_array_make(pool, 4, sizeof(const char *));
     memset(&s->signer, 0, sizeof(s->signer));
     s->problem = NULL;

@@ -16,6 +16,14 @@
 
 #define MAX_AUTHZ 1000
 #define POLL_FIRST (apr_time_from_msec(20))
+/* The first look at an order being finalized.  Issuance takes a few ms
+ * at a CA that finalizes in the background (a CA that finalizes at once
+ * answers "valid" and is not looked at again); a look while it completes
+ * is what Pebble (2.4 up to at least 2.10) can deadlock on: the read
+ * takes the order's read lock twice and the issuer's write lock queues
+ * between the two (letsencrypt/pebble#554).  20 ms met that moment under
+ * a fleet's load; 100 ms rarely does. */
+#define POLL_FINALIZE_FIRST (apr_time_from_msec(100))
 #define POLL_MAX (apr_time_from_sec(2))
 #define POLL_RETRY_AFTER_MAX (apr_time_from_sec(30))
 
@@ -453,7 +461,7 @@ static apr_status_t authz_wait(order_run_t *run, const char **err)
 static apr_status_t order_wait_valid(order_run_t *run, json_t *order,
                                      const char **err)
 {
-    apr_interval_time_t delay = POLL_FIRST;
+    apr_interval_time_t delay = POLL_FINALIZE_FIRST;
     for (;;) {
         const char *status = acme_json_string_member(order, "status");
         if (status != NULL && strcmp(status, "valid") == 0) {

@@ -29,10 +29,64 @@ typedef struct {
     int too_large;
 } transfer_t;
 
+#define HANDLES_MAX 64
+
+struct http_handles {
+    pthread_mutex_t mutex;
+    CURL *idle[HANDLES_MAX];
+    int count;
+};
+
+static apr_status_t handles_cleanup(void *data)
+{
+    http_handles_t *h = data;
+    while (h->count > 0)
+        curl_easy_cleanup(h->idle[--h->count]);
+    pthread_mutex_destroy(&h->mutex);
+    return APR_SUCCESS;
+}
+
+apr_status_t http_handles_create(http_handles_t **out, apr_pool_t *pool)
+{
+    http_handles_t *h = apr_pcalloc(pool, sizeof(*h));
+    *out = NULL;
+    if (pthread_mutex_init(&h->mutex, NULL) != 0)
+        return APR_ENOMEM;
+    apr_pool_cleanup_register(pool, h, handles_cleanup, apr_pool_cleanup_null);
+    *out = h;
+    return APR_SUCCESS;
+}
+
+static CURL *handle_take(http_handles_t *h)
+{
+    CURL *curl = NULL;
+    if (h != NULL) {
+        pthread_mutex_lock(&h->mutex);
+        if (h->count > 0)
+            curl = h->idle[--h->count];
+        pthread_mutex_unlock(&h->mutex);
+    }
+    return curl != NULL ? curl : curl_easy_init();
+}
+
+static void handle_give(http_handles_t *h, CURL *curl)
+{
+    if (h != NULL) {
+        pthread_mutex_lock(&h->mutex);
+        if (h->count < HANDLES_MAX) {
+            h->idle[h->count++] = curl;
+            curl = NULL;
+        }
+        pthread_mutex_unlock(&h->mutex);
+    }
+    if (curl != NULL)
+        curl_easy_cleanup(curl);
+}
+
 static apr_status_t client_cleanup(void *data)
 {
     http_client_t *client = data;
-    curl_easy_cleanup(client->curl);
+    handle_give(client->options.handles, client->curl);
     return APR_SUCCESS;
 }
 
@@ -64,7 +118,7 @@ apr_status_t http_client_create(http_client_t **out,
     if (client->options.max_body == 0)
         client->options.max_body = 1024 * 1024;
     client->pool = pool;
-    client->curl = curl_easy_init();
+    client->curl = handle_take(client->options.handles);
     if (client->curl == NULL) {
         *err = "cannot create a libcurl handle";
         return APR_ENOMEM;

@@ -10,6 +10,14 @@
 
 typedef struct http_client http_client_t;
 
+/* Idle libcurl handles kept for the next client: a client created with
+ * options.handles takes one there (with its open connections, TLS
+ * session and DNS cache, so the next order to the same CA skips the
+ * connect and handshake) and gives it back when its pool goes.  Any
+ * thread may take or give; the handles left are closed with pool. */
+typedef struct http_handles http_handles_t;
+apr_status_t http_handles_create(http_handles_t **out, apr_pool_t *pool);
+
 typedef struct {
     long connect_timeout_s; /* default 10 */
     long total_timeout_s;   /* default 60 */
@@ -19,6 +27,7 @@ typedef struct {
     apr_size_t ca_pem_len;
     /* Set by signal handlers: aborts a transfer in progress. */
     volatile int *interrupted;
+    http_handles_t *handles; /* NULL: a handle of its own */
 } http_options_t;
 
 typedef struct {

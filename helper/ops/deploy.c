@@ -7,9 +7,14 @@
  * whose check failed are switched back (with one more graceful for all
  * of them).  A deploy of one certificate is a batch of one.
  *
- * Every step is written to each certificate's status.json ("deploying")
- * before it starts, so a helper killed at any point leaves enough for the
- * next deploy or status to put the previous pair back. */
+ * Every step is journalled before it starts, so a helper killed at any
+ * point leaves enough for the next deploy or status to put the previous
+ * pair back: a certificate's own steps in its status.json ("deploying"),
+ * the steps taken once for the whole batch (configtest, graceful,
+ * check-up, check-served) once, in the batch's journal beside the
+ * certificates (state_dir/deploy-batch.PID.json), which each
+ * certificate's entry names.  A thousand certificates cost four writes
+ * there instead of four thousand. */
 #include "ops/deploy.h"
 
 #include <limits.h>
@@ -92,9 +97,10 @@ typedef struct {
     int npairs;
     const char *sni;
     apr_time_t started;
-    int active;      /* still in the batch: nothing failed so far */
-    int reload;      /* recovering it switched a pair back: httpd must reload */
-    apr_status_t rv; /* of the last step run in a thread */
+    int active; /* still in the batch: nothing failed so far */
+    int reload; /* recovering it switched a pair back: httpd must reload */
+    const char *batch; /* the batch journal's id */
+    apr_status_t rv;   /* of the last step run in a thread */
     const char *err;
 } deploy_job_t;
 
@@ -133,11 +139,17 @@ static apr_status_t x509_free_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Records the step about to run.  EXPACME_TEST_CRASH_AT=<step> makes the
- * helper kill itself right there: how the tests prove that a kill -9 at
+/* EXPACME_TEST_CRASH_AT=<step> makes the helper kill itself as the step
+ * starts, once it is journalled: how the tests prove that a kill -9 at
  * any step leaves a working pair (never set it outside tests). */
-static apr_status_t enter_step(deploy_job_t *job, deploy_step_t step,
-                               const char **err)
+static void crash_point(deploy_step_t step)
+{
+    const char *crash = getenv("EXPACME_TEST_CRASH_AT");
+    if (crash != NULL && strcmp(crash, step_names[step]) == 0)
+        raise(SIGKILL);
+}
+
+static void step_progress(deploy_job_t *job, deploy_step_t step)
 {
     job->step = step;
     if (job->started == 0)
@@ -145,16 +157,51 @@ static apr_status_t enter_step(deploy_job_t *job, deploy_step_t step,
     ops_progress(&job->ctx, "deploy %s: %s (%" APR_TIME_T_FMT " ms)",
                  job->cert->name, step_names[step],
                  apr_time_as_msec(apr_time_now() - job->started));
+}
+
+/* Records one of the certificate's own steps about to run. */
+static apr_status_t enter_step(deploy_job_t *job, deploy_step_t step,
+                               const char **err)
+{
+    step_progress(job, step);
     json_object_set_new(
         job->cert->status, "deploying",
-        json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "pid", (json_int_t)getpid(),
-                  "started", (json_int_t)time(NULL), "step", step_names[step],
-                  "old_gen", job->old_gen, "new_gen", job->new_gen));
+        json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?}", "pid",
+                  (json_int_t)getpid(), "started", (json_int_t)time(NULL),
+                  "step", step_names[step], "old_gen", job->old_gen, "new_gen",
+                  job->new_gen, "batch", job->batch));
     apr_status_t rv = cert_state_save(job->cert, err);
-    const char *crash = getenv("EXPACME_TEST_CRASH_AT");
-    if (crash != NULL && strcmp(crash, step_names[step]) == 0)
-        raise(SIGKILL);
+    crash_point(step);
     return rv;
+}
+
+static const char *batch_journal_path(const expacme_config_t *config,
+                                      json_int_t pid, apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "%s/deploy-batch.%" APR_INT64_T_FMT ".json",
+                        config->state_dir, (apr_int64_t)pid);
+}
+
+/* The batch step a killed helper had reached when it is later than the
+ * certificate's own (its entry names the batch; the journal must be the
+ * same batch's, not one a reused pid wrote since). */
+static int batch_step_reached(const ops_ctx_t *ctx, json_t *d, int step)
+{
+    const char *id = acme_json_string_member(d, "batch");
+    json_t *j = NULL;
+    const char *err = NULL;
+    if (id == NULL ||
+        state_read_json(
+            &j,
+            batch_journal_path(ctx->config,
+                               json_integer_value(json_object_get(d, "pid")),
+                               ctx->pool),
+            &err, ctx->pool) != APR_SUCCESS)
+        return step;
+    const char *their = acme_json_string_member(j, "id");
+    int reached = step_from_name(acme_json_string_member(j, "step"));
+    return their != NULL && strcmp(their, id) == 0 && reached > step ? reached
+                                                                     : step;
 }
 
 static tls_probe_kind_t leaf_kind(X509 *leaf)
@@ -476,7 +523,8 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
         if (rv == APR_SUCCESS && (i < 2 || job->npairs == 2))
             rv = state_remove(cert_state_file(job->cert, spent[i]), err, pool);
     }
-    deploy_live_prune(&job->live, job->new_gen, job->old_gen, pool);
+    /* job_start recovered (and pruned) what a killed helper left. */
+    deploy_live_prune_generations(&job->live, job->new_gen, job->old_gen, pool);
     return rv;
 }
 
@@ -505,6 +553,8 @@ apr_status_t deploy_recover_deferred(const ops_ctx_t *ctx, cert_state_t *cert,
     deploy_live_init(&job.live, conf, ctx->pool);
     deploy_live_init_second(&job.live, conf);
     int step = step_from_name(acme_json_string_member(d, "step"));
+    if (step >= 0)
+        step = batch_step_reached(ctx, d, step);
     job.old_gen = acme_json_string_member(d, "old_gen");
     job.new_gen = acme_json_string_member(d, "new_gen");
     deploy_step_t at = step < 0 ? STEP_SWITCH : (deploy_step_t)step;
@@ -655,8 +705,9 @@ typedef struct {
     deploy_job_t *jobs;
     int n;
     int threads;
-    deploy_step_t step; /* what enter_one journals */
     const ops_ctx_t *ctx;
+    const char *journal; /* its path */
+    const char *id;
 } batch_t;
 
 static void start_one(void *baton, int i, apr_pool_t *scratch)
@@ -665,38 +716,45 @@ static void start_one(void *baton, int i, apr_pool_t *scratch)
     job_start(&((batch_t *)baton)->jobs[i]);
 }
 
-static void enter_one(void *baton, int i, apr_pool_t *scratch)
+/* A step taken once for the whole batch, journalled once for all the
+ * certificates still in it. */
+static apr_status_t batch_enter(batch_t *b, deploy_step_t step, int *count,
+                                const char **err)
 {
-    batch_t *b = baton;
-    deploy_job_t *job = &b->jobs[i];
-    (void)scratch;
-    if (job->active)
-        job->rv = enter(job, b->step, &job->err);
+    *count = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->jobs[i].active) {
+            step_progress(&b->jobs[i], step);
+            (*count)++;
+        }
+    }
+    if (*count == 0)
+        return APR_SUCCESS;
+    json_t *j =
+        json_pool_bind(json_pack("{s:I, s:s, s:s}", "pid", (json_int_t)getpid(),
+                                 "id", b->id, "step", step_names[step]),
+                       b->ctx->pool);
+    apr_status_t rv =
+        state_write_json_journal(b->journal, j, err, b->ctx->pool);
+    crash_point(step);
+    return rv;
 }
 
-/* A step taken once for the whole batch: journalled in every active
- * certificate first (in parallel: a thousand fsyncs); a failure fails
- * them all. */
+/* A step taken once for the whole batch: a failure fails them all. */
 static void batch_step(batch_t *b, deploy_step_t step, batch_step_fn *fn)
 {
     const ops_ctx_t *ctx = b->ctx;
     deploy_job_t **active = apr_pcalloc(ctx->pool, sizeof(*active) * b->n);
     int count = 0;
     const char *err = NULL;
-    apr_status_t rv = APR_SUCCESS;
-    b->step = step;
-    ops_parallel(b->n, b->threads, enter_one, b);
-    for (int i = 0; i < b->n; i++) {
-        if (!b->jobs[i].active)
-            continue;
-        active[count++] = &b->jobs[i];
-        if (rv == APR_SUCCESS && b->jobs[i].rv != APR_SUCCESS) {
-            rv = b->jobs[i].rv;
-            err = apr_pstrdup(ctx->pool, b->jobs[i].err);
-        }
-    }
+    apr_status_t rv = batch_enter(b, step, &count, &err);
     if (count == 0)
         return;
+    count = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->jobs[i].active)
+            active[count++] = &b->jobs[i];
+    }
     if (rv == APR_SUCCESS)
         rv = fn(ctx, &err);
     if (rv == APR_SUCCESS)
@@ -715,7 +773,7 @@ static void check_one(void *baton, int i, apr_pool_t *scratch)
     (void)scratch;
     if (!job->active)
         return;
-    job->rv = enter(job, STEP_CHECK_SERVED, &job->err);
+    job->rv = APR_SUCCESS;
     apr_pool_t *keep = scratch_begin(job);
     if (job->rv == APR_SUCCESS)
         job->rv = check_served(job, &job->err);
@@ -725,19 +783,25 @@ static void check_one(void *baton, int i, apr_pool_t *scratch)
 }
 
 /* Each active certificate checked with its SNI (in parallel); those not
- * served go back together. */
+ * served go back together (all of them when the step could not even be
+ * journalled). */
 static void check_each(batch_t *b)
 {
     const ops_ctx_t *ctx = b->ctx;
     deploy_job_t **failed = apr_pcalloc(ctx->pool, sizeof(*failed) * b->n);
     const char **errs = apr_pcalloc(ctx->pool, sizeof(*errs) * b->n);
     int count = 0;
-    ops_parallel(b->n, b->threads, check_one, b);
+    const char *err = NULL;
+    int journalled =
+        batch_enter(b, STEP_CHECK_SERVED, &count, &err) == APR_SUCCESS;
+    if (journalled)
+        ops_parallel(b->n, b->threads, check_one, b);
+    count = 0;
     for (int i = 0; i < b->n; i++) {
         if (!b->jobs[i].active)
             continue;
         failed[count] = &b->jobs[i];
-        errs[count++] = b->jobs[i].err;
+        errs[count++] = journalled ? b->jobs[i].err : err;
     }
     if (count > 0)
         fail_together(failed, count, errs, ctx);
@@ -761,12 +825,18 @@ static void batch_finish(batch_t *b)
 
 void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
 {
-    batch_t b = {NULL, batch->nelts, (int)ctx->config->renew_concurrency,
-                 STEP_VERIFY, ctx};
+    batch_t b = {NULL,
+                 batch->nelts,
+                 (int)ctx->config->renew_concurrency,
+                 ctx,
+                 batch_journal_path(ctx->config, getpid(), ctx->pool),
+                 apr_psprintf(ctx->pool, "%" APR_TIME_T_FMT ".%ld",
+                              apr_time_now(), (long)getpid())};
     b.jobs = apr_pcalloc(ctx->pool, sizeof(*b.jobs) * (b.n ? b.n : 1));
     for (int i = 0; i < b.n; i++) {
         deploy_job_t *job = &b.jobs[i];
         job->req = &APR_ARRAY_IDX(batch, i, deploy_request_t);
+        job->batch = b.id;
         job->ctx = *ctx;
         job->ctx.pool = ops_parallel_pool();
         if (job->ctx.pool == NULL)
@@ -787,6 +857,10 @@ void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
     batch_step(&b, STEP_CHECK_UP, wait_listening);
     check_each(&b);
     batch_finish(&b);
+    /* Every certificate's journal entry is gone: so can the batch's go. */
+    const char *err = NULL;
+    if (state_remove(b.journal, &err, ctx->pool) != APR_SUCCESS)
+        ops_progress(ctx, "warning: %s", err);
 }
 
 ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,

@@ -322,8 +322,8 @@ static const char *base_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-void deploy_live_prune(const deploy_live_t *live, const char *keep,
-                       const char *keep_too, apr_pool_t *pool)
+void deploy_live_prune_generations(const deploy_live_t *live, const char *keep,
+                                   const char *keep_too, apr_pool_t *pool)
 {
     apr_dir_t *dir = NULL;
     apr_finfo_t fi;
@@ -339,6 +339,12 @@ void deploy_live_prune(const deploy_live_t *live, const char *keep,
     }
     apr_dir_close(dir);
     remove_stale_links(live->root, "current", pool);
+}
+
+void deploy_live_prune(const deploy_live_t *live, const char *keep,
+                       const char *keep_too, apr_pool_t *pool)
+{
+    deploy_live_prune_generations(live, keep, keep_too, pool);
     remove_stale_links(dir_of(live->cert_file, pool), base_of(live->cert_file),
                        pool);
     remove_stale_links(dir_of(live->key_file, pool), base_of(live->key_file),

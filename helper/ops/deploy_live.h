@@ -68,8 +68,18 @@ apr_status_t deploy_live_write_second(const deploy_live_t *live,
 apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
                                 const char **err, apr_pool_t *pool);
 
-/* Removes generations other than keep and keep_too. */
+/* Removes generations other than keep and keep_too, and the temporary
+ * links a killed helper left beside the live files and `current`. */
 void deploy_live_prune(const deploy_live_t *live, const char *keep,
                        const char *keep_too, apr_pool_t *pool);
+
+/* The generations and `current`'s temporary link only: after a deploy
+ * that was not interrupted, whose start recovered (and so pruned)
+ * whatever a killed helper had left.  It reads only the certificate's own
+ * directory, never the directory of the live files, which a fleet's thousand
+ * vhosts may share: read once per certificate, that was a thousand scans of
+ * three thousand names. */
+void deploy_live_prune_generations(const deploy_live_t *live, const char *keep,
+                                   const char *keep_too, apr_pool_t *pool);
 
 #endif
