@@ -99,7 +99,17 @@ apr_status_t wire_send(int fd, const wire_out_t *w)
     return APR_SUCCESS;
 }
 
-static apr_status_t wait_readable(int fd, int timeout_ms);
+static apr_status_t wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do
+        n = poll(&p, 1, timeout_ms);
+    while (n < 0 && errno == EINTR && timeout_ms < 0);
+    if (n < 0)
+        return errno == EINTR ? APR_TIMEUP : APR_FROM_OS_ERROR(errno);
+    return n == 0 ? APR_TIMEUP : APR_SUCCESS;
+}
 
 /* A frame once begun arrives whole within this: a peer that sends half
  * of one and stops does not hold the reader. */
@@ -123,19 +133,6 @@ static apr_status_t read_full(int fd, unsigned char *p, apr_size_t len,
         *got += (apr_size_t)n;
     }
     return APR_SUCCESS;
-}
-
-static apr_status_t wait_readable(int fd, int timeout_ms)
-{
-    /* (declared above read_full) */
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
-    do
-        n = poll(&p, 1, timeout_ms);
-    while (n < 0 && errno == EINTR && timeout_ms < 0);
-    if (n < 0)
-        return errno == EINTR ? APR_TIMEUP : APR_FROM_OS_ERROR(errno);
-    return n == 0 ? APR_TIMEUP : APR_SUCCESS;
 }
 
 apr_status_t wire_recv(wire_in_t *r, int fd, apr_size_t max, int timeout_ms,

@@ -26,17 +26,6 @@ static json_t *checks_json(const preflight_result_t *checks)
     return list;
 }
 
-static json_t *validated_json(const apr_array_header_t *validated)
-{
-    json_t *o = json_object();
-    for (int i = 0; validated != NULL && i < validated->nelts; i++) {
-        const acme_validated_t *v =
-            &APR_ARRAY_IDX(validated, i, acme_validated_t);
-        json_object_set_new(o, v->name, json_string(v->type));
-    }
-    return o;
-}
-
 cli_exit_t cmd_sign_run(cli_t *cli)
 {
     cli_exit_t code = cli_parse_options(cli, sign_options, 0, 0);
@@ -69,8 +58,8 @@ cli_exit_t cmd_sign_run(cli_t *cli)
     cli->result = json_pack(
         "{s:s, s:s, s:s, s:s?, s:i, s:o, s:o}", "cert", cli->cert_name, "state",
         "pending", "provider", res.provider, "issuer", res.issuer, "alternates",
-        res.alternates, "validated", validated_json(res.validated), "checks",
-        checks_json(&res.checks));
+        res.alternates, "validated", sign_validated_json(res.validated),
+        "checks", checks_json(&res.checks));
     cli_say(cli,
             "signed by %s: pending certificate for %s staged (see "
             "'expacmectl pending show')\n",

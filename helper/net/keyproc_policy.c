@@ -60,13 +60,20 @@ const char *keyproc_policy_allow(keyproc_policy_t *p, int what,
     }
 }
 
+static json_t *decode_json(const char *b64, apr_pool_t *pool)
+{
+    unsigned char *bytes = NULL;
+    apr_size_t n = 0;
+    if (b64 == NULL || base64url_decode(&bytes, &n, b64, pool) != APR_SUCCESS)
+        return NULL;
+    return json_pool_bind(json_loadb((const char *)bytes, n, 0, NULL), pool);
+}
+
 /* The payload of a signing input: NULL for POST-as-GET's empty one. */
 static const char *payload_of(json_t **out, const char *data, apr_size_t len,
                               apr_pool_t *pool)
 {
     const char *dot = memchr(data, '.', len);
-    unsigned char *bytes = NULL;
-    apr_size_t n = 0;
     *out = NULL;
     if (dot == NULL)
         return "not a JWS signing input";
@@ -74,11 +81,9 @@ static const char *payload_of(json_t **out, const char *data, apr_size_t len,
         apr_pstrmemdup(pool, dot + 1, len - (apr_size_t)(dot + 1 - data));
     if (*p64 == '\0')
         return NULL;
-    if (base64url_decode(&bytes, &n, p64, pool) != APR_SUCCESS)
-        return "the payload is not base64url";
-    *out = json_pool_bind(json_loadb((const char *)bytes, n, 0, NULL), pool);
-    return *out && json_is_object(*out) ? NULL
-                                        : "the payload is no JSON object";
+    *out = decode_json(p64, pool);
+    return json_is_object(*out) ? NULL
+                                : "the payload is no base64url JSON object";
 }
 
 /* One allowance, used up. */
@@ -88,15 +93,6 @@ static const char *take(int *flag, const char *what)
         return what;
     *flag = 0;
     return NULL;
-}
-
-static json_t *decode_json(const char *b64, apr_pool_t *pool)
-{
-    unsigned char *bytes = NULL;
-    apr_size_t n = 0;
-    if (b64 == NULL || base64url_decode(&bytes, &n, b64, pool) != APR_SUCCESS)
-        return NULL;
-    return json_pool_bind(json_loadb((const char *)bytes, n, 0, NULL), pool);
 }
 
 /* An outer JWS whose payload is itself a JWS: a keyChange (RFC 8555

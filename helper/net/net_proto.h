@@ -31,7 +31,8 @@ enum {
                               keyauth) ... */
     NET_WITHDRAW,          /* (nothing) */
     NET_OK,                /* (nothing) */
-    NET_OPENED,  /* eab required, terms, renewalInfo, revokeCert, keyChange */
+    NET_OPENED,  /* terms, renewalInfo, revokeCert (what root uses; the
+                    rest of the directory stays here) */
     NET_ACCOUNT, /* url|absent, status|absent, contact count, contacts */
     NET_ORDERED, /* order url, chain PEM, issuer, alternates, count,
                     (name, type) ... */

@@ -233,15 +233,11 @@ static apr_status_t read_ca_bundle(const char **pem, apr_size_t *len,
 static apr_status_t read_opened(net_session_t *s, wire_in_t *in,
                                 const char **err)
 {
-    apr_int64_t eab = 0;
-    if (!wire_get_int(in, &eab, 0, 1) ||
-        !wire_get_str(in, &s->terms_of_service, NET_STR_MAX, s->pool) ||
+    if (!wire_get_str(in, &s->terms_of_service, NET_STR_MAX, s->pool) ||
         !wire_get_str(in, &s->renewal_info_url, NET_STR_MAX, s->pool) ||
         !wire_get_str(in, &s->revoke_cert_url, NET_STR_MAX, s->pool) ||
-        !wire_get_str(in, &s->key_change_url, NET_STR_MAX, s->pool) ||
         !wire_done(in))
         return broken(s, "the network process sent a malformed answer", err);
-    s->eab_required = (int)eab;
     return APR_SUCCESS;
 }
 

@@ -20,11 +20,9 @@ typedef struct {
 } net_open_t;
 
 typedef struct net_session {
-    int eab_required;
     const char *terms_of_service;
     const char *renewal_info_url; /* NULL unless the CA offers ARI */
     const char *revoke_cert_url;
-    const char *key_change_url;
     acme_problem_t *problem; /* of the last failed request, or NULL */
     /* the rest is the channel's */
     int fd;

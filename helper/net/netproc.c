@@ -13,11 +13,11 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "apr_allocator.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "acme/acme_ca.h"
+#include "base/own_pool.h"
 #include "net/net_proto.h"
 #include "net/net_wire.h"
 #include "net/netproc_run.h"
@@ -30,27 +30,10 @@ static void on_signal(int signo)
     interrupted = 1;
 }
 
-/* Every thread's pools come from an allocator of its own that keeps at
- * most 1 MiB of freed memory (a fleet run's orders come and go). */
-static apr_pool_t *thread_pool(void)
-{
-    apr_allocator_t *allocator = NULL;
-    apr_pool_t *pool = NULL;
-    if (apr_allocator_create(&allocator) != APR_SUCCESS)
-        return NULL;
-    apr_allocator_max_free_set(allocator, 1024 * 1024);
-    if (apr_pool_create_unmanaged_ex(&pool, NULL, allocator) != APR_SUCCESS) {
-        apr_allocator_destroy(allocator);
-        return NULL;
-    }
-    apr_allocator_owner_set(allocator, pool);
-    return pool;
-}
-
 static void *serve(void *data)
 {
     netproc_thread_t *t = data;
-    t->pool = thread_pool();
+    t->pool = own_pool_create();
     if (t->pool == NULL)
         return NULL;
     for (;;) {
@@ -136,7 +119,7 @@ int netproc_main(const int *root_fds, const int *key_fds, int count,
         return 1;
     }
     np.interrupted = &interrupted;
-    np.pool = thread_pool();
+    np.pool = own_pool_create();
     if (np.pool == NULL || pthread_mutex_init(&np.views_lock, NULL) != 0)
         return 1;
     np.views = apr_hash_make(np.pool);

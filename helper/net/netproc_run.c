@@ -106,11 +106,9 @@ static void send_opened(netproc_thread_t *t, apr_pool_t *pool)
     const acme_session_t *s = t->session;
     wire_out_t w;
     wire_begin(&w, NET_OPENED, pool);
-    wire_put_int(&w, s->eab_required);
     wire_put_str(&w, netproc_fit(s->terms_of_service));
     wire_put_str(&w, netproc_fit(s->renewal_info_url));
     wire_put_str(&w, netproc_fit(s->revoke_cert_url));
-    wire_put_str(&w, netproc_fit(s->key_change_url));
     wire_send(t->root_fd, &w);
 }
 

@@ -5,14 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "apr_allocator.h"
-
-/* What an allocator keeps of the blocks its pools gave back; the rest
- * goes back to malloc at once.  APR's default keeps every block for
- * good: a deploy batch holds a thousand job pools, each with its own
- * allocator, and each kept the peak of its own steps (about 100 KiB a
- * certificate, 120 MiB at 1,000) although it needed none of it later. */
-#define PARALLEL_MAX_FREE (16 * 1024)
+#include "base/own_pool.h"
 
 typedef struct {
     ops_parallel_fn *fn;
@@ -23,17 +16,7 @@ typedef struct {
 
 apr_pool_t *ops_parallel_pool(void)
 {
-    apr_allocator_t *allocator = NULL;
-    apr_pool_t *pool = NULL;
-    if (apr_allocator_create(&allocator) != APR_SUCCESS)
-        return NULL;
-    if (apr_pool_create_unmanaged_ex(&pool, NULL, allocator) != APR_SUCCESS) {
-        apr_allocator_destroy(allocator);
-        return NULL;
-    }
-    apr_allocator_owner_set(allocator, pool);
-    apr_allocator_max_free_set(allocator, PARALLEL_MAX_FREE);
-    return pool;
+    return own_pool_create();
 }
 
 static void *worker(void *data)

@@ -335,8 +335,7 @@ static apr_status_t mark_signing(sign_job_t *job, const char **err)
     return cert_state_save(job->cert, err);
 }
 
-/* {"www.example.org": "http-01", "*.example.org": "dns-01"} */
-static json_t *validated_json(const apr_array_header_t *validated)
+json_t *sign_validated_json(const apr_array_header_t *validated)
 {
     json_t *o = json_object();
     for (int i = 0; validated != NULL && i < validated->nelts; i++) {
@@ -361,7 +360,7 @@ static void record_outcome(sign_job_t *job, apr_status_t rv, const char *err,
                         rv == APR_SUCCESS ? NULL : job->conn.session->problem);
     if (rv == APR_SUCCESS)
         json_object_set_new(json_object_get(job->cert->status, "last_sign"),
-                            "validated", validated_json(validated));
+                            "validated", sign_validated_json(validated));
     const char *save_err = NULL;
     cert_state_save(job->cert, &save_err);
 }

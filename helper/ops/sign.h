@@ -33,4 +33,9 @@ ops_status_t sign_run(sign_result_t *result, ops_error_t *error,
                       const char *profile, const char *replaces,
                       sign_check_t check);
 
+/* How a sign's validations read in status.json and --json output:
+ * {"www.example.org": "http-01", "*.example.org": "dns-01"} (a new
+ * reference). */
+json_t *sign_validated_json(const apr_array_header_t *validated);
+
 #endif

@@ -47,6 +47,27 @@ static inline void ops_fixture_ctx(ops_ctx_t *ctx, apr_pool_t *pool,
     ctx->config = config;
 }
 
+/* A deploy test's case in dir (made here, with dir/live): state and
+ * store inside it, the server pair under dir/live, configtest /bin/true
+ * and a graceful that makes marker. */
+static inline expacme_config_t *
+ops_fixture_deploy_config(apr_pool_t *pool, const char *dir, const char *marker)
+{
+    mkdir(dir, 0700);
+    mkdir(apr_pstrcat(pool, dir, "/live", NULL), 0755);
+    const char *text =
+        apr_psprintf(pool,
+                     "state_dir = %s/state\nchallenge_store = shm:%s/run/ch\n"
+                     "https_address = 127.0.0.1:1\n"
+                     "configtest_command = /bin/true\n"
+                     "graceful_command = /usr/bin/touch %s\n"
+                     "[cert server]\ncert_file = %s/live/server.pem\n"
+                     "key_file = %s/live/server.key\n",
+                     dir, dir, marker, dir, dir);
+    return ops_fixture_config(
+        pool, apr_pstrcat(pool, dir, "/expacme.conf", NULL), text);
+}
+
 /* Permission bits of path (not following a symlink), or -1. */
 static inline int ops_fixture_mode(const char *path)
 {
@@ -191,14 +212,6 @@ static inline int ops_fixture_drop(void)
     if (getuid() != 0)
         return 1;
     return setgid(OPS_FIXTURE_NOBODY) == 0 && setuid(OPS_FIXTURE_NOBODY) == 0;
-}
-
-static inline void ops_fixture_remove(const char *dir)
-{
-    char command[256];
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    if (system(command) != 0)
-        printf("# cannot remove %s\n", dir);
 }
 
 #endif

@@ -4,6 +4,7 @@
  * names of SPEC §2, and the recovery of an order a killed helper left
  * behind, against a real shm: challenge store. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <time.h>
 
@@ -541,12 +542,8 @@ static void test_recover_no_store(apr_pool_t *pool)
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     test_open_new(pool);
     test_save_reopen(pool);
     test_has(pool);
@@ -559,7 +556,7 @@ int main(void)
     test_recover_window(pool);
     test_recover_no_store(pool);
     apr_pool_destroy(pool);
-    ops_fixture_remove(dir);
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

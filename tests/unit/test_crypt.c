@@ -3,6 +3,7 @@
  * disk, JWK/JWS, HMAC, names, CSRs, and certificate chains made here from
  * a test CA (root -> intermediate -> leaf) built with OpenSSL. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -1209,23 +1210,11 @@ static void test_chains(apr_pool_t *pool)
     free_test_ca(&ca);
 }
 
-static void remove_dir(void)
-{
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    if (system(command) != 0)
-        printf("# cannot remove %s\n", dir);
-}
-
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     test_type_names(pool);
     test_generate(pool);
     test_save_load(pool);
@@ -1248,7 +1237,7 @@ int main(void)
     test_chains(pool);
     ok(ERR_peek_error() == 0, "no OpenSSL error left queued");
     apr_pool_destroy(pool);
-    remove_dir();
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

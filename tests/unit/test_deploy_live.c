@@ -6,6 +6,7 @@
  * The live pair must always be the whole old or the whole new one, and
  * the next deploy must succeed and leave nothing behind. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -620,23 +621,11 @@ static void test_crash_every_syscall(apr_pool_t *pool)
     }
 }
 
-static void remove_dir(void)
-{
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    if (system(command) != 0)
-        printf("# cannot remove %s\n", dir);
-}
-
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     pairs_make(pool);
     test_adopt_nothing(pool);
     test_adopt_files(pool);
@@ -647,7 +636,7 @@ int main(void)
     test_crash_between_steps(pool);
     test_crash_every_syscall(pool);
     apr_pool_destroy(pool);
-    remove_dir();
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

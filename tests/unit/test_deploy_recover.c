@@ -7,6 +7,7 @@
  * have read the new pair.  configtest and graceful are commands of our
  * own, so no httpd is needed; graceful leaves a mark to count. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <time.h>
 
@@ -71,19 +72,7 @@ static int case_make(case_t *c, apr_pool_t *pool)
     memset(c, 0, sizeof(*c));
     c->dir = apr_psprintf(pool, "%s/case-%d", dir, ++case_count);
     c->marker = apr_pstrcat(pool, c->dir, "/graceful-ran", NULL);
-    mkdir(c->dir, 0700);
-    mkdir(apr_pstrcat(pool, c->dir, "/live", NULL), 0755);
-    const char *text =
-        apr_psprintf(pool,
-                     "state_dir = %s/state\nchallenge_store = shm:%s/run/ch\n"
-                     "https_address = 127.0.0.1:1\n"
-                     "configtest_command = /bin/true\n"
-                     "graceful_command = /usr/bin/touch %s\n"
-                     "[cert server]\ncert_file = %s/live/server.pem\n"
-                     "key_file = %s/live/server.key\n",
-                     c->dir, c->dir, c->marker, c->dir, c->dir);
-    c->config = ops_fixture_config(
-        pool, apr_pstrcat(pool, c->dir, "/expacme.conf", NULL), text);
+    c->config = ops_fixture_deploy_config(pool, c->dir, c->marker);
     if (c->config == NULL)
         return 0;
     ops_fixture_ctx(&c->ctx, pool, c->config);
@@ -419,19 +408,15 @@ static void test_live_unsignalled(apr_pool_t *pool)
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     test_each_step(pool);
     test_live_pid(pool);
     test_unknown_step(pool);
     test_nothing(pool);
     test_live_unsignalled(pool);
     apr_pool_destroy(pool);
-    ops_fixture_remove(dir);
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

@@ -472,8 +472,7 @@ static void send_opened(int fd, apr_pool_t *pool)
 {
     wire_out_t w;
     wire_begin(&w, NET_OPENED, pool);
-    wire_put_int(&w, 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++) /* terms, renewalInfo, revokeCert */
         wire_put_str(&w, NULL);
     wire_send(fd, &w);
 }

@@ -5,6 +5,7 @@
  * checks `provider add` makes before it saves anything — none of which
  * needs the network. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <string.h>
 
@@ -533,12 +534,8 @@ static void test_admin_add_ok(apr_pool_t *pool)
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     test_builtins(pool);
     test_round_trip(pool);
     test_eab_key(pool);
@@ -549,7 +546,7 @@ int main(void)
     test_admin_add_key_file(pool);
     test_admin_add_ok(pool);
     apr_pool_destroy(pool);
-    ops_fixture_remove(dir);
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

@@ -8,6 +8,7 @@
  * as the helper writes them; the PEM files hold no PEM at all, so a plan
  * that parsed one would fail. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include "apr_general.h"
 
@@ -285,13 +286,9 @@ static void test_plan_now(const ops_ctx_t *ctx)
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    text_pool = pool;
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
+    text_pool = pool;
     const expacme_config_t *config = fleet_config(pool);
     if (config == NULL) {
         printf("Bail out! the configuration does not load\n");
@@ -305,7 +302,7 @@ int main(void)
     test_plan_again(&ctx, pool);
     test_plan_now(&ctx);
     apr_pool_destroy(pool);
-    ops_fixture_remove(dir);
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }

@@ -2,6 +2,7 @@
  * JSON (base/json_pool.h): atomic writes and their modes, capped reads,
  * directories, JSON files and the one-helper-at-a-time lock. */
 #include "tap.h"
+#include "test_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -683,23 +684,11 @@ static void test_lock_wait(apr_pool_t *pool)
     close(down[1]);
 }
 
-static void remove_dir(void)
-{
-    char command[128];
-    snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-    if (system(command) != 0)
-        printf("# cannot remove %s\n", dir);
-}
-
 int main(void)
 {
     apr_pool_t *pool = NULL;
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    if (mkdtemp(dir) == NULL) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (!test_dir_begin(&pool, dir))
         return 1;
-    }
     test_write_modes(pool);
     test_write_replace(pool);
     test_write_refused(pool);
@@ -717,7 +706,7 @@ int main(void)
     test_lock(pool);
     test_lock_wait(pool);
     apr_pool_destroy(pool);
-    remove_dir();
+    test_dir_remove(dir);
     apr_terminate();
     return done_testing();
 }
