@@ -4,7 +4,7 @@
  * names of SPEC §2, and the recovery of an order a killed helper left
  * behind, against a real shm: challenge store. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <time.h>
 

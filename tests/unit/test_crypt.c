@@ -3,7 +3,7 @@
  * disk, JWK/JWS, HMAC, names, CSRs, and certificate chains made here from
  * a test CA (root -> intermediate -> leaf) built with OpenSSL. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

@@ -7,7 +7,7 @@
  * the rollback reloads — and must not take the step of another batch
  * that reused the pid, nor invent one when the batch journal is gone. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <time.h>
 

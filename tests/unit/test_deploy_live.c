@@ -6,7 +6,7 @@
  * The live pair must always be the whole old or the whole new one, and
  * the next deploy must succeed and leave nothing behind. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <errno.h>
 #include <limits.h>

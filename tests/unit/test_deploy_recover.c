@@ -7,7 +7,7 @@
  * have read the new pair.  configtest and graceful are commands of our
  * own, so no httpd is needed; graceful leaves a mark to count. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <time.h>
 

@@ -5,7 +5,7 @@
  * checks `provider add` makes before it saves anything — none of which
  * needs the network. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * as the helper writes them; the PEM files hold no PEM at all, so a plan
  * that parsed one would fail. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include "apr_general.h"
 

@@ -2,7 +2,7 @@
  * JSON (base/json_pool.h): atomic writes and their modes, capped reads,
  * directories, JSON files and the one-helper-at-a-time lock. */
 #include "tap.h"
-#include "test_dir.h"
+#include "dir_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
