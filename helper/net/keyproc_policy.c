@@ -86,17 +86,9 @@ static const char *payload_of(json_t **out, const char *data, apr_size_t len,
                                 : "the payload is no base64url JSON object";
 }
 
-/* One allowance, used up. */
-static const char *take(int *flag, const char *what)
-{
-    if (!*flag)
-        return what;
-    *flag = 0;
-    return NULL;
-}
-
 /* An outer JWS whose payload is itself a JWS: a keyChange (RFC 8555
- * §7.3.5), to the key root asked for, once. */
+ * §7.3.5), to the key root asked for.  (An allowance lasts: a badNonce
+ * answer makes the same request signed again with a new nonce.) */
 static const char *check_nested(keyproc_policy_t *p, json_t *payload,
                                 apr_pool_t *pool)
 {
@@ -109,8 +101,6 @@ static const char *check_nested(keyproc_policy_t *p, json_t *payload,
     if (p->new_jwk == NULL ||
         !json_equal(json_object_get(header, "jwk"), p->new_jwk))
         return "a keyChange root did not ask for";
-    json_decref(p->new_jwk);
-    p->new_jwk = NULL;
     return NULL;
 }
 
@@ -130,11 +120,10 @@ static const char *check_account_key(keyproc_policy_t *p, json_t *payload,
     /* (a keyChange's inner JWS, signed by the new key, carries oldKey:
      * it is the outer one, by the account key, that counts) */
     if (status != NULL && strcmp(status, "deactivated") == 0)
-        return take(&p->deactivate, "a deactivation root did not ask for");
+        return p->deactivate ? NULL : "a deactivation root did not ask for";
     if (json_object_get(payload, "certificate") != NULL) {
         if (cert == NULL || p->revoke == NULL || strcmp(cert, p->revoke) != 0)
             return "a revocation root did not ask for";
-        p->revoke = NULL;
     }
     return NULL;
 }

@@ -18,8 +18,9 @@ const char *keyproc_policy_allow(keyproc_policy_t *policy, int what,
                                  const unsigned char *value, apr_size_t len);
 
 /* NULL when data (a JWS signing input, "header.payload" in base64url)
- * may be signed — with an HMAC key when hmac — else why not.  A one-time
- * allowance is used up by the request that uses it. */
+ * may be signed — with an HMAC key when hmac — else why not.  An
+ * allowance holds until root gives another of its kind (a request
+ * refused for a bad nonce is signed again, with a new one). */
 const char *keyproc_policy_check(keyproc_policy_t *policy, const char *data,
                                  apr_size_t len, int hmac, apr_pool_t *pool);
 

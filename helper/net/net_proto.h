@@ -57,10 +57,10 @@ enum { KEY_KIND_PRIVATE = 1, KEY_KIND_HMAC = 2 };
  * account key root loaded. */
 enum {
     KEY_ALLOW_CSR = 1,    /* value: the CSR, DER base64url */
-    KEY_ALLOW_KEY_CHANGE, /* once */
-    KEY_ALLOW_DEACTIVATE, /* once */
-    KEY_ALLOW_REVOKE,     /* value: the certificate, DER base64url; once */
-    KEY_ALLOW_EAB_JWK     /* value: the account's public JWK (JSON) */
+    KEY_ALLOW_KEY_CHANGE, /* value: the new key's public JWK (JSON) */
+    KEY_ALLOW_DEACTIVATE,
+    KEY_ALLOW_REVOKE, /* value: the certificate, DER base64url */
+    KEY_ALLOW_EAB_JWK /* value: the account's public JWK (JSON) */
 };
 
 #define NET_STR_MAX (16 * 1024)   /* URLs, errors, details, names */
