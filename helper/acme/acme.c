@@ -242,8 +242,19 @@ static apr_status_t post_once(http_response_t **out, acme_session_t *s,
     rv = jws_build(&body, &s->signer, url, nonce, payload, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
+    acme_lane_t lane = s->lane;
+    if (s->new_order_url != NULL && strcmp(url, s->new_order_url) == 0)
+        lane = ACME_LANE_NEW_ORDER;
+    if (s->ca != NULL &&
+        acme_ca_lane_enter(s->ca, lane, s->options.http.interrupted) !=
+            APR_SUCCESS) {
+        *err = "interrupted";
+        return APR_EINTR;
+    }
     rv = http_request(out, s->http, "POST", url, JOSE_TYPE, accept, body,
                       strlen(body), err, pool);
+    if (s->ca != NULL)
+        acme_ca_lane_leave(s->ca, lane);
     if (rv == APR_SUCCESS)
         nonce_keep(s, *out);
     return rv;

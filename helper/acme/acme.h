@@ -47,6 +47,15 @@ typedef struct {
 /* A CA shared by the sessions of a concurrent run (acme/acme_ca.h). */
 typedef struct acme_ca acme_ca_t;
 
+/* Which kind of request a session is making, for the CA view's lanes
+ * (acme_ca.h); ANY requests pass freely. */
+typedef enum {
+    ACME_LANE_ANY = 0,
+    ACME_LANE_NEW_ORDER,
+    ACME_LANE_AUTHZ,
+    ACME_LANES
+} acme_lane_t;
+
 typedef struct acme_session {
     apr_pool_t *pool;
     acme_ca_t *ca; /* the shared view, or NULL for a session of its own */
@@ -66,6 +75,7 @@ typedef struct acme_session {
     apr_array_header_t *nonces; /* const char * */
     jws_signer_t signer;
     acme_problem_t *problem; /* of the last failed request */
+    acme_lane_t lane; /* of the requests now made: the order code sets it */
 } acme_session_t;
 
 /* Fills in the defaults of what options leaves 0. */

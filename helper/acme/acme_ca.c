@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "apr_strings.h"
+#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 #include "apr_time.h"
 
@@ -22,6 +23,10 @@ struct acme_ca {
     int gate_status;
     char gate_type[128];
     char gate_detail[512];
+    apr_thread_cond_t *lane_changed;
+    int lane_active[ACME_LANES];
+    int lane_waiting[ACME_LANES];
+    acme_lane_t lane_turn; /* the lane next in when both have waiters */
 };
 
 apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
@@ -33,6 +38,11 @@ apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
         apr_thread_mutex_create(&ca->mutex, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv != APR_SUCCESS) {
         *err = "cannot create the CA view's mutex";
+        return rv;
+    }
+    rv = apr_thread_cond_create(&ca->lane_changed, pool);
+    if (rv != APR_SUCCESS) {
+        *err = "cannot create the CA view's condition";
         return rv;
     }
     rv = http_handles_create(&ca->handles, pool);
@@ -153,4 +163,60 @@ void acme_ca_gate_close(acme_ca_t *ca, const acme_problem_t *why, long seconds)
         copy_text(ca->gate_detail, sizeof(ca->gate_detail), why->detail);
     }
     apr_thread_mutex_unlock(ca->mutex);
+}
+
+static acme_lane_t lane_other(acme_lane_t lane)
+{
+    return lane == ACME_LANE_NEW_ORDER ? ACME_LANE_AUTHZ : ACME_LANE_NEW_ORDER;
+}
+
+/* A lane waits while the other has requests in flight, or has waiters
+ * and the turn.  The first to wait behind the other lane takes the turn,
+ * so neither lane starves the other under a steady stream. */
+apr_status_t acme_ca_lane_enter(acme_ca_t *ca, acme_lane_t lane,
+                                volatile int *interrupted)
+{
+    if (lane == ACME_LANE_ANY)
+        return APR_SUCCESS;
+    acme_lane_t other = lane_other(lane);
+    apr_status_t rv = APR_SUCCESS;
+    apr_thread_mutex_lock(ca->mutex);
+    ca->lane_waiting[lane]++;
+    while (ca->lane_active[other] > 0 ||
+           (ca->lane_waiting[other] > 0 && ca->lane_turn == other)) {
+        if (ca->lane_active[other] > 0)
+            ca->lane_turn = lane;
+        if (interrupted != NULL && *interrupted) {
+            rv = APR_EINTR;
+            break;
+        }
+        /* Timed, so an interrupted run does not wait out a slow CA. */
+        apr_thread_cond_timedwait(ca->lane_changed, ca->mutex, 100000);
+    }
+    ca->lane_waiting[lane]--;
+    if (rv == APR_SUCCESS)
+        ca->lane_active[lane]++;
+    apr_thread_mutex_unlock(ca->mutex);
+    return rv;
+}
+
+void acme_ca_lane_leave(acme_ca_t *ca, acme_lane_t lane)
+{
+    if (lane == ACME_LANE_ANY)
+        return;
+    apr_thread_mutex_lock(ca->mutex);
+    if (--ca->lane_active[lane] == 0) {
+        ca->lane_turn = lane_other(lane);
+        apr_thread_cond_broadcast(ca->lane_changed);
+    }
+    apr_thread_mutex_unlock(ca->mutex);
+}
+
+int acme_ca_lane_waiting(acme_ca_t *ca, acme_lane_t lane)
+{
+    apr_thread_mutex_lock(ca->mutex);
+    int n =
+        lane > ACME_LANE_ANY && lane < ACME_LANES ? ca->lane_waiting[lane] : 0;
+    apr_thread_mutex_unlock(ca->mutex);
+    return n;
 }

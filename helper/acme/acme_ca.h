@@ -41,4 +41,20 @@ long acme_ca_gate_remaining(acme_ca_t *ca, acme_problem_t **why,
                             apr_pool_t *pool);
 void acme_ca_gate_close(acme_ca_t *ca, const acme_problem_t *why, long seconds);
 
+/* The lanes: a newOrder and a read or update of an authorization are
+ * never in flight at the same time to one CA, while any number of
+ * either kind may be.  Pebble (2.4 and later) deadlocks for good when
+ * an authorization request, which holds that authorization's lock while
+ * it looks up the account, meets a newOrder scanning every
+ * authorization under the store's read lock and a third request waiting
+ * for the store's write lock; at renew_concurrency 8 over a thousand
+ * certificates that happened in most runs.  A CA without the bug loses
+ * little: each request waits at most for the other kind's requests
+ * then in flight.  enter fails only with APR_EINTR (interrupted set). */
+apr_status_t acme_ca_lane_enter(acme_ca_t *ca, acme_lane_t lane,
+                                volatile int *interrupted);
+void acme_ca_lane_leave(acme_ca_t *ca, acme_lane_t lane);
+/* How many requests wait to enter lane now (for tests and progress). */
+int acme_ca_lane_waiting(acme_ca_t *ca, acme_lane_t lane);
+
 #endif

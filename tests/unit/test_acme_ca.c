@@ -1,16 +1,20 @@
 /* Unit tests of the shared CA view (acme/acme_ca.h) under threads: every
  * nonce handed out once and none lost, the rate gate seen by every
- * thread and only lengthened, and sessions attached with their own
- * handle and pool but the directory shared. */
+ * thread and only lengthened, the lanes (a newOrder and an
+ * authorization request never in flight together, neither starved), and
+ * sessions attached with their own handle and pool but the directory
+ * shared. */
 #include "tap.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "apr_general.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
+#include "apr_time.h"
 
 #include "acme/acme_ca.h"
 
@@ -138,6 +142,120 @@ static void test_gate(void)
        "a zero wait changes nothing");
 }
 
+static volatile int in_lane[ACME_LANES];
+static volatile int lane_clash;
+
+static void *lane_worker(void *data)
+{
+    acme_lane_t lane = *(acme_lane_t *)data;
+    acme_lane_t other =
+        lane == ACME_LANE_AUTHZ ? ACME_LANE_NEW_ORDER : ACME_LANE_AUTHZ;
+    for (int i = 0; i < ROUNDS / 4; i++) {
+        if (acme_ca_lane_enter(ca, lane, NULL) != APR_SUCCESS)
+            __atomic_store_n(&lane_clash, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&in_lane[lane], 1, __ATOMIC_SEQ_CST);
+        for (int spin = 0; spin < 200; spin++)
+            if (__atomic_load_n(&in_lane[other], __ATOMIC_SEQ_CST) != 0)
+                __atomic_store_n(&lane_clash, 1, __ATOMIC_SEQ_CST);
+        __atomic_sub_fetch(&in_lane[lane], 1, __ATOMIC_SEQ_CST);
+        acme_ca_lane_leave(ca, lane);
+    }
+    return NULL;
+}
+
+typedef struct {
+    acme_lane_t lane;
+    volatile int entered;
+} lane_probe_t;
+
+static void *lane_probe(void *data)
+{
+    lane_probe_t *p = data;
+    if (acme_ca_lane_enter(ca, p->lane, NULL) == APR_SUCCESS)
+        __atomic_store_n(&p->entered, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&p->entered, __ATOMIC_SEQ_CST) == 1)
+        sched_yield(); /* held until the test lets go (entered = 2) */
+    acme_ca_lane_leave(ca, p->lane);
+    return NULL;
+}
+
+/* Polls cond with a deadline of 10 s; 1 when it came true. */
+static int lane_until(int (*cond)(void *), void *arg)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (cond(arg))
+            return 1;
+        apr_sleep(1000);
+    }
+    return 0;
+}
+
+static int authz_waits(void *arg)
+{
+    (void)arg;
+    return acme_ca_lane_waiting(ca, ACME_LANE_AUTHZ) == 1;
+}
+
+static int order_waits(void *arg)
+{
+    (void)arg;
+    return acme_ca_lane_waiting(ca, ACME_LANE_NEW_ORDER) == 1;
+}
+
+static int probe_entered(void *arg)
+{
+    return __atomic_load_n(&((lane_probe_t *)arg)->entered, __ATOMIC_SEQ_CST) ==
+           1;
+}
+
+static void test_lane_turns(void)
+{
+    ok(acme_ca_lane_enter(ca, ACME_LANE_NEW_ORDER, NULL) == APR_SUCCESS &&
+           acme_ca_lane_enter(ca, ACME_LANE_NEW_ORDER, NULL) == APR_SUCCESS,
+       "two newOrders are in flight together");
+    acme_ca_lane_leave(ca, ACME_LANE_NEW_ORDER);
+    lane_probe_t authz = {ACME_LANE_AUTHZ, 0};
+    lane_probe_t order = {ACME_LANE_NEW_ORDER, 0};
+    pthread_t ta, to;
+    pthread_create(&ta, NULL, lane_probe, &authz);
+    ok(lane_until(authz_waits, NULL), "an authorization waits for it");
+    pthread_create(&to, NULL, lane_probe, &order);
+    ok(lane_until(order_waits, NULL),
+       "a newOrder coming after the waiting authorization waits too");
+    volatile int stop = 1;
+    is_int(acme_ca_lane_enter(ca, ACME_LANE_AUTHZ, &stop), APR_EINTR,
+           "an interrupted wait gives up");
+    acme_ca_lane_leave(ca, ACME_LANE_NEW_ORDER);
+    ok(lane_until(probe_entered, &authz),
+       "the authorization goes first when the newOrder is done");
+    ok(!order.entered && acme_ca_lane_waiting(ca, ACME_LANE_NEW_ORDER) == 1,
+       "the later newOrder still waits");
+    __atomic_store_n(&authz.entered, 2, __ATOMIC_SEQ_CST);
+    ok(lane_until(probe_entered, &order), "then the newOrder goes");
+    __atomic_store_n(&order.entered, 2, __ATOMIC_SEQ_CST);
+    pthread_join(ta, NULL);
+    pthread_join(to, NULL);
+    is_int(acme_ca_lane_enter(ca, ACME_LANE_ANY, &stop), APR_SUCCESS,
+           "a request of no lane never waits");
+}
+
+static void test_lanes(void)
+{
+    pthread_t t[THREADS];
+    acme_lane_t lanes[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        lanes[i] = i % 2 ? ACME_LANE_AUTHZ : ACME_LANE_NEW_ORDER;
+        pthread_create(&t[i], NULL, lane_worker, &lanes[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    ok(!lane_clash, "a newOrder and an authorization were never in together");
+    is_int(acme_ca_lane_waiting(ca, ACME_LANE_AUTHZ) +
+               acme_ca_lane_waiting(ca, ACME_LANE_NEW_ORDER),
+           0, "nobody left waiting");
+    test_lane_turns();
+}
+
 static void test_attach(void)
 {
     acme_options_t o;
@@ -172,6 +290,7 @@ int main(int argc, const char *const *argv)
     }
     test_nonces();
     test_gate();
+    test_lanes();
     test_attach();
     int rc = done_testing();
     apr_pool_destroy(pool);
