@@ -10,10 +10,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/fs.h> /* RENAME_EXCHANGE */
 
 #include "apr_file_io.h"
 #include "apr_strings.h"
+#include "apr_portable.h"
+#include "apr_time.h"
 
 static const char *sys_error(apr_pool_t *pool, const char *what,
                              const char *path, int error)
@@ -99,6 +104,70 @@ static apr_status_t write_file(const char *path, const void *data,
     return rv;
 }
 
+/* The spare of a journal file: its previous text, kept so that the next
+ * write reuses the inode rather than making one (journal_write). */
+static const char *spare_of(const char *path, apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, path, ".spare", NULL);
+}
+
+/* The spare opened for rewriting, locked and emptied: a regular file of
+ * ours with one link that no reader holds (state_read_json takes a
+ * shared lock while it reads), or else a new one (what else sits there
+ * is removed, never written into; a reader keeps the inode it has).
+ * -1 with errno when neither can be had. */
+static int spare_open(const char *spare)
+{
+    int fd = open(spare, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid() && st.st_nlink == 1 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0)
+            return fd;
+        close(fd);
+    }
+    unlink(spare);
+    return open(spare, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                0600);
+}
+
+/* A journal file rewritten without a new inode: the text goes into the
+ * spare, which then trades names with path in one atomic exchange, so
+ * that a reader sees the old file or the new one, whole (the lock keeps
+ * a reader that opened the spare before it was traded away from reading
+ * it while it is rewritten).  A fleet's
+ * renew rewrites status.json a dozen times per certificate; a rename
+ * over it frees an inode each time, and on ext4 without a journal every
+ * new inode is then found only past each one freed in the last 30 s, a
+ * cost that grows with the fleet.  The first write makes the spare; on
+ * a file system without RENAME_EXCHANGE each write makes one and renames
+ * it over path, as state_write_file does. */
+static apr_status_t journal_write(const char *path, const void *data,
+                                  apr_size_t len, const char **err,
+                                  apr_pool_t *pool)
+{
+    const char *spare = spare_of(path, pool);
+    int fd = spare_open(spare);
+    if (fd < 0) {
+        *err = sys_error(pool, "cannot create", spare, errno);
+        return errno;
+    }
+    apr_status_t rv = write_all(fd, data, len);
+    if (close(fd) != 0 && rv == APR_SUCCESS)
+        rv = errno;
+    if (rv == APR_SUCCESS && syscall(SYS_renameat2, AT_FDCWD, spare, AT_FDCWD,
+                                     path, RENAME_EXCHANGE) != 0) {
+        /* No exchange here (or no path yet): the spare becomes path. */
+        rv = rename(spare, path) == 0 ? APR_SUCCESS : errno;
+    }
+    if (rv != APR_SUCCESS) {
+        *err = sys_error(pool, "cannot write", path, rv);
+        unlink(spare);
+    }
+    return rv;
+}
+
 apr_status_t state_write_file(const char *path, const void *data,
                               apr_size_t len, apr_fileperms_t mode,
                               const char **err, apr_pool_t *pool)
@@ -106,8 +175,21 @@ apr_status_t state_write_file(const char *path, const void *data,
     return write_file(path, data, len, mode, 1, err, pool);
 }
 
-apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
-                             apr_size_t max, const char **err, apr_pool_t *pool)
+/* A shared lock while a journal file is read: waits out a writer
+ * rewriting this inode as a spare (microseconds), at most about 1 s for
+ * one that is stopped, then reads anyway. */
+static void read_lock(apr_file_t *file)
+{
+    apr_os_file_t fd = -1;
+    if (apr_os_file_get(&fd, file) != APR_SUCCESS)
+        return;
+    for (int i = 0; i < 1000 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++)
+        apr_sleep(1000);
+}
+
+static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
+                              apr_size_t max, int lock, const char **err,
+                              apr_pool_t *pool)
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
@@ -120,6 +202,8 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
         &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return rv;
+    if (rv == APR_SUCCESS && lock)
+        read_lock(file);
     if (rv == APR_SUCCESS)
         rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
     if (rv != APR_SUCCESS) {
@@ -150,6 +234,12 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
     *out = data;
     *len = got;
     return APR_SUCCESS;
+}
+
+apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
+                             apr_size_t max, const char **err, apr_pool_t *pool)
+{
+    return read_file(out, len, path, max, 0, err, pool);
 }
 
 /* Why an existing directory cannot be used, or NULL.  It is used as it
@@ -273,6 +363,15 @@ apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+apr_status_t state_remove_journal(const char *path, const char **err,
+                                  apr_pool_t *pool)
+{
+    apr_status_t rv = state_remove(path, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = state_remove(spare_of(path, pool), err, pool);
+    return rv;
+}
+
 apr_status_t state_read_json(json_t **out, const char *path, const char **err,
                              apr_pool_t *pool)
 {
@@ -288,7 +387,7 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
         return APR_EINVAL;
     }
     apr_status_t rv =
-        state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
+        read_file(&data, &len, path, STATE_FILE_MAX, 1, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_error_t jerr;
@@ -313,6 +412,8 @@ static apr_status_t write_json(const char *path, json_t *json, int sync,
     }
     char *copy = apr_pstrcat(pool, text, "\n", NULL);
     free(text);
+    if (!sync)
+        return journal_write(path, copy, strlen(copy), err, pool);
     return write_file(path, copy, strlen(copy), 0600, sync, err, pool);
 }
 

@@ -69,12 +69,17 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
 apr_status_t state_write_json(const char *path, json_t *json, const char **err,
                               apr_pool_t *pool);
 
-/* The same, atomic (rename) but not fsynced: for a journal that must
- * outlive a killed helper, which the page cache does, but whose loss in
- * a power cut costs nothing (status.json: what is in flight, last
- * results).  A fleet's renew writes thousands; each fsync costs ms. */
+/* The same, atomic but not fsynced: for a journal that must outlive a
+ * killed helper, which the page cache does, but whose loss in a power
+ * cut costs nothing (status.json: what is in flight, last results).  A
+ * fleet's renew writes thousands; each fsync costs ms, each new inode
+ * more (the text goes into path.spare, then the two trade names). */
 apr_status_t state_write_json_journal(const char *path, json_t *json,
                                       const char **err, apr_pool_t *pool);
+/* Removes a journal file and the spare beside it (path.spare: its
+ * previous text, whose inode the next write reuses); absent is fine. */
+apr_status_t state_remove_journal(const char *path, const char **err,
+                                  apr_pool_t *pool);
 
 /* Paths, creating the directories (0700) on the way. */
 apr_status_t state_cert_dir(const char **out, const expacme_config_t *config,

@@ -859,7 +859,7 @@ void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
     batch_finish(&b);
     /* Every certificate's journal entry is gone: so can the batch's go. */
     const char *err = NULL;
-    if (state_remove(b.journal, &err, ctx->pool) != APR_SUCCESS)
+    if (state_remove_journal(b.journal, &err, ctx->pool) != APR_SUCCESS)
         ops_progress(ctx, "warning: %s", err);
 }
 

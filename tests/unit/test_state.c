@@ -471,6 +471,108 @@ static void test_write_json(apr_pool_t *pool)
     unlink(path);
 }
 
+static unsigned long inode_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+/* A journal file's rewrites reuse two inodes, each whole and 0600; what
+ * sits at the spare and is not a plain file of ours is never written
+ * through; removing the journal removes its spare. */
+static void test_write_journal(apr_pool_t *pool)
+{
+    const char *path = in_dir(pool, "j.json");
+    const char *spare = in_dir(pool, "j.json.spare");
+    const char *err = NULL;
+    json_t *v = json_pool_bind(json_pack("{s:i}", "n", 0), pool);
+    int ok_all = 1;
+    unsigned long a = 0, b = 0;
+    for (int i = 0; i < 10; i++) {
+        json_object_set_new(v, "n", json_integer(i));
+        json_t *back = NULL;
+        if (state_write_json_journal(path, v, &err, pool) != APR_SUCCESS ||
+            state_read_json(&back, path, &err, pool) != APR_SUCCESS ||
+            json_integer_value(json_object_get(back, "n")) != i ||
+            mode_of(path) != 0600)
+            ok_all = 0;
+        if (i == 1) {
+            a = inode_of(path);
+            b = inode_of(spare);
+        } else if (i > 1) {
+            unsigned long want = i % 2 ? a : b;
+            if (inode_of(path) != want || inode_of(spare) != (i % 2 ? b : a))
+                ok_all = 0;
+        }
+    }
+    ok(ok_all, "ten rewrites, each read back whole, mode 0600");
+    ok(a != 0 && b != 0 && a != b,
+       "from the second write on, the file and its spare trade two inodes");
+    is_int(mode_of(spare), 0600, "the spare (the previous text) is 0600 too");
+
+    const char *target = in_dir(pool, "j-target");
+    state_write_file(target, "keep", 4, 0644, &err, pool);
+    unlink(spare);
+    ok(symlink(target, spare) == 0, "a symlink planted at the spare");
+    ok(state_write_json_journal(path, v, &err, pool) == APR_SUCCESS,
+       "the next write still succeeds");
+    is_str(slurp(pool, target), "keep", "nothing written through the symlink");
+    unlink(spare);
+    ok(link(target, spare) == 0, "a hard link planted at the spare");
+    state_write_json_journal(path, v, &err, pool);
+    is_str(slurp(pool, target), "keep", "nothing written into the linked file");
+
+    ok(state_remove_journal(path, &err, pool) == APR_SUCCESS && !exists(path) &&
+           !exists(spare),
+       "removing the journal removes its spare");
+    unlink(target);
+}
+
+/* A reader of a journal file while it is rewritten (small and large
+ * texts in turn) parses every read. */
+static void test_journal_for_readers(apr_pool_t *pool)
+{
+    const char *path = in_dir(pool, "jr.json");
+    const char *err = NULL;
+    json_t *small = json_pool_bind(json_pack("{s:s}", "v", "a"), pool);
+    json_t *large = json_pool_bind(json_object(), pool);
+    for (int i = 0; i < 400; i++)
+        json_object_set_new(large, apr_psprintf(pool, "k%03d", i),
+                            json_string("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+    state_write_json_journal(path, small, &err, pool);
+    int stop[2];
+    if (pipe(stop) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(stop[1]);
+        fcntl(stop[0], F_SETFL, O_NONBLOCK);
+        apr_pool_t *cp = NULL;
+        apr_pool_create(&cp, NULL);
+        char c;
+        int bad = 0;
+        while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
+            json_t *got = NULL;
+            const char *e = NULL;
+            if (state_read_json(&got, path, &e, cp) != APR_SUCCESS)
+                bad++;
+            apr_pool_clear(cp);
+        }
+        _exit(bad == 0 ? 0 : 1);
+    }
+    close(stop[0]);
+    apr_status_t rv = APR_SUCCESS;
+    for (int i = 0; i < 2000 && rv == APR_SUCCESS; i++)
+        rv = state_write_json_journal(path, i % 2 ? small : large, &err, pool);
+    close(stop[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    is_int(rv, APR_SUCCESS, "2000 journal rewrites while it reads");
+    is_int(WIFEXITED(status) ? WEXITSTATUS(status) : 100, 0,
+           "the concurrent reader parsed every read");
+    state_remove_journal(path, &err, pool);
+}
+
 static void test_json_pool(apr_pool_t *pool)
 {
     apr_pool_t *sub = NULL;
@@ -701,6 +803,8 @@ int main(void)
     test_remove(pool);
     test_read_json(pool);
     test_write_json(pool);
+    test_write_journal(pool);
+    test_journal_for_readers(pool);
     test_json_pool(pool);
     test_dirs(pool);
     test_lock(pool);
