@@ -69,6 +69,29 @@ ops_fixture_deploy_config(apr_pool_t *pool, const char *dir, const char *marker)
 }
 
 /* Permission bits of path (not following a symlink), or -1. */
+/* A deploy case of its own below top (top/case-N, N counted by the
+ * caller): its directory, the marker its graceful_command makes, its
+ * configuration and context.  0 when the configuration cannot be made. */
+typedef struct {
+    const char *dir;
+    const char *marker;
+    const expacme_config_t *config;
+    ops_ctx_t ctx;
+} ops_fixture_case_t;
+
+static inline int ops_fixture_case(ops_fixture_case_t *c, apr_pool_t *pool,
+                                   const char *top, int *count)
+{
+    memset(c, 0, sizeof(*c));
+    c->dir = apr_psprintf(pool, "%s/case-%d", top, ++*count);
+    c->marker = apr_pstrcat(pool, c->dir, "/graceful-ran", NULL);
+    c->config = ops_fixture_deploy_config(pool, c->dir, c->marker);
+    if (c->config == NULL)
+        return 0;
+    ops_fixture_ctx(&c->ctx, pool, c->config);
+    return 1;
+}
+
 static inline int ops_fixture_mode(const char *path)
 {
     struct stat st;

@@ -20,23 +20,11 @@
 static char dir[] = "/tmp/expacme-deploy-batch-test.XXXXXX";
 static int case_count;
 
-typedef struct {
-    const char *dir;
-    const char *marker; /* made by graceful_command */
-    const expacme_config_t *config;
-    ops_ctx_t ctx;
-} case_t;
+typedef ops_fixture_case_t case_t;
 
 static int case_make(case_t *c, apr_pool_t *pool)
 {
-    memset(c, 0, sizeof(*c));
-    c->dir = apr_psprintf(pool, "%s/case-%d", dir, ++case_count);
-    c->marker = apr_pstrcat(pool, c->dir, "/graceful-ran", NULL);
-    c->config = ops_fixture_deploy_config(pool, c->dir, c->marker);
-    if (c->config == NULL)
-        return 0;
-    ops_fixture_ctx(&c->ctx, pool, c->config);
-    return 1;
+    return ops_fixture_case(c, pool, dir, &case_count);
 }
 
 /* The certificate's entry as a batch leaves it after its own steps. */

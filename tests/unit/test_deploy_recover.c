@@ -58,11 +58,8 @@ static const char *const chains[] = {"chain 0: the previous one\n",
 static const char *const keys[] = {"key 0\n", "key 1: new\n"};
 
 typedef struct {
-    const char *dir;
-    const expacme_config_t *config;
-    ops_ctx_t ctx;
+    ops_fixture_case_t base; /* dir, marker, config, ctx */
     deploy_live_t live;
-    const char *marker;     /* made by graceful_command */
     const char *before_gen; /* current before this deploy, or NULL */
     const char *old_gen, *new_gen;
 } case_t;
@@ -70,13 +67,9 @@ typedef struct {
 static int case_make(case_t *c, apr_pool_t *pool)
 {
     memset(c, 0, sizeof(*c));
-    c->dir = apr_psprintf(pool, "%s/case-%d", dir, ++case_count);
-    c->marker = apr_pstrcat(pool, c->dir, "/graceful-ran", NULL);
-    c->config = ops_fixture_deploy_config(pool, c->dir, c->marker);
-    if (c->config == NULL)
+    if (!ops_fixture_case(&c->base, pool, dir, &case_count))
         return 0;
-    ops_fixture_ctx(&c->ctx, pool, c->config);
-    deploy_live_init(&c->live, config_cert(c->config, "server"), pool);
+    deploy_live_init(&c->live, config_cert(c->base.config, "server"), pool);
     return 1;
 }
 
@@ -108,7 +101,7 @@ static int journal(case_t *c, pid_t pid, const char *step)
 {
     cert_state_t *cert = NULL;
     const char *err = NULL;
-    if (cert_state_open(&cert, &c->ctx, "server", &err) != APR_SUCCESS)
+    if (cert_state_open(&cert, &c->base.ctx, "server", &err) != APR_SUCCESS)
         return 0;
     json_object_set_new(
         cert->status, "deploying",
@@ -199,13 +192,13 @@ static apr_status_t recover(case_t *c, int *recovered, json_t **status,
     const char *err = NULL;
     *recovered = -1;
     *status = NULL;
-    apr_status_t rv = cert_state_open(&cert, &c->ctx, "server", &err);
+    apr_status_t rv = cert_state_open(&cert, &c->base.ctx, "server", &err);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = deploy_recover(&c->ctx, cert, recovered);
+    rv = deploy_recover(&c->base.ctx, cert, recovered);
     if (*recovered && json_object_get(cert->status, "deploying") != NULL)
         printf("#   \"deploying\" still in memory\n");
-    *status = ops_fixture_status(c->config, "server", pool);
+    *status = ops_fixture_status(c->base.config, "server", pool);
     return rv;
 }
 
@@ -250,7 +243,7 @@ static void check_recovered(case_t *c, const char *what, const char *old,
     ok(detail && strstr(detail, apr_psprintf(pool, "killed at step %s",
                                              step_names[step])),
        apr_psprintf(pool, "%s: detail says where it was killed", what));
-    is_int(ops_fixture_exists(c->marker), step >= GRACEFUL,
+    is_int(ops_fixture_exists(c->base.marker), step >= GRACEFUL,
            apr_psprintf(pool, "%s: %s", what,
                         step >= GRACEFUL ? "reloaded (httpd may have read "
                                            "the new pair)"
@@ -304,7 +297,7 @@ static void test_live_pid(apr_pool_t *pool)
            "live pid: its journal stays");
     ok(s && !json_object_get(s, "last_deploy"),
        "live pid: no Last Deploy Status");
-    ok(!ops_fixture_exists(c.marker), "live pid: no reload");
+    ok(!ops_fixture_exists(c.base.marker), "live pid: no reload");
     ops_fixture_child_end(&child);
     is_int(recover(&c, &recovered, &s, pool), APR_SUCCESS,
            "once it is gone: recover");
@@ -345,15 +338,16 @@ static void test_nothing(apr_pool_t *pool)
     json_t *s = NULL;
     cert_state_t *cert = NULL;
     const char *err = NULL;
-    cert_state_open(&cert, &c.ctx, "server", &err);
-    is_int(cert ? deploy_recover(&c.ctx, cert, &recovered) : -1, APR_SUCCESS,
-           "no journal: recover");
+    cert_state_open(&cert, &c.base.ctx, "server", &err);
+    is_int(cert ? deploy_recover(&c.base.ctx, cert, &recovered) : -1,
+           APR_SUCCESS, "no journal: recover");
     is_int(recovered, 0, "no journal: nothing recovered");
     ok(cert && !cert_state_has(cert, "status.json"), "no journal: no write");
     is_str(live_state(&c, pool), "pair 0", "no journal: live pair untouched");
 
     cert_state_t *other = NULL;
-    if (cert_state_open(&other, &c.ctx, "unconfigured", &err) != APR_SUCCESS)
+    if (cert_state_open(&other, &c.base.ctx, "unconfigured", &err) !=
+        APR_SUCCESS)
         other = NULL;
     if (other != NULL) {
         json_object_set_new(other->status, "deploying",
@@ -363,10 +357,10 @@ static void test_nothing(apr_pool_t *pool)
         cert_state_save(other, &err);
     }
     recovered = -1;
-    is_int(other ? deploy_recover(&c.ctx, other, &recovered) : -1, APR_SUCCESS,
-           "no [cert] section: recover");
+    is_int(other ? deploy_recover(&c.base.ctx, other, &recovered) : -1,
+           APR_SUCCESS, "no [cert] section: recover");
     is_int(recovered, 0, "no [cert] section: nothing to put back");
-    s = ops_fixture_status(c.config, "unconfigured", pool);
+    s = ops_fixture_status(c.base.config, "unconfigured", pool);
     is_str(ops_fixture_json_str(s, "deploying.step", pool), "switch",
            "no [cert] section: journal kept");
 }
@@ -381,9 +375,9 @@ static int recover_unprivileged(void *baton)
     if (!ops_fixture_drop())
         return 10;
     apr_pool_create(&pool, NULL);
-    ops_fixture_ctx(&c->ctx, pool, c->config);
-    if (cert_state_open(&cert, &c->ctx, "server", &err) != APR_SUCCESS ||
-        deploy_recover(&c->ctx, cert, &recovered) != APR_SUCCESS)
+    ops_fixture_ctx(&c->base.ctx, pool, c->base.config);
+    if (cert_state_open(&cert, &c->base.ctx, "server", &err) != APR_SUCCESS ||
+        deploy_recover(&c->base.ctx, cert, &recovered) != APR_SUCCESS)
         return 11;
     return recovered;
 }
@@ -397,7 +391,8 @@ static void test_live_unsignalled(apr_pool_t *pool)
     if (!ok(case_make(&c, pool), "EPERM: case"))
         return;
     scenario_make(&c, LATER, pool);
-    ok(run_until(&c, GRACEFUL, 1, 1, pool) && ops_fixture_give_away(dir, c.dir),
+    ok(run_until(&c, GRACEFUL, 1, 1, pool) &&
+           ops_fixture_give_away(dir, c.base.dir),
        "EPERM: a deploy at graceful by pid 1, recovered as nobody");
     int rc = ops_fixture_in_child(recover_unprivileged, &c);
     ok(rc == 0 || rc == 1, apr_psprintf(pool, "EPERM: recovery ran (%d)", rc));

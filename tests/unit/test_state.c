@@ -192,20 +192,23 @@ static int whole_version(const char *path, apr_pool_t *pool)
            (len == LARGE && d[0] == 'b' && span == LARGE);
 }
 
+typedef int read_check_fn(const char *path, apr_pool_t *pool);
+
 /* Reads path until stop is closed, saying on ready when it has begun;
- * exits 0 when every read saw a whole version. */
-static void reader_child(const char *path, int stop, int ready)
+ * exits 0 when every read passed check. */
+static void reader_child(const char *path, int stop, int ready,
+                         read_check_fn *check)
 {
     apr_pool_t *cp = NULL;
     apr_pool_create(&cp, NULL);
     fcntl(stop, F_SETFL, O_NONBLOCK);
-    int whole = whole_version(path, cp);
+    int whole = check(path, cp);
     char c = 'r';
     if (write(ready, &c, 1) != 1)
         _exit(3);
     while (whole && read(stop, &c, 1) < 0 && errno == EAGAIN) {
         apr_pool_clear(cp);
-        whole = whole_version(path, cp);
+        whole = check(path, cp);
     }
     _exit(whole ? 0 : 1);
 }
@@ -227,7 +230,7 @@ static void test_write_atomic_for_readers(apr_pool_t *pool)
     if (pid == 0) {
         close(stop[1]);
         close(ready[0]);
-        reader_child(path, stop[0], ready[1]);
+        reader_child(path, stop[0], ready[1], whole_version);
     }
     close(stop[0]);
     close(ready[1]);
@@ -528,6 +531,13 @@ static void test_write_journal(apr_pool_t *pool)
     unlink(target);
 }
 
+static int json_parses(const char *path, apr_pool_t *pool)
+{
+    json_t *got = NULL;
+    const char *err = NULL;
+    return state_read_json(&got, path, &err, pool) == APR_SUCCESS;
+}
+
 /* A reader of a journal file while it is rewritten (small and large
  * texts in turn) parses every read. */
 static void test_journal_for_readers(apr_pool_t *pool)
@@ -540,26 +550,19 @@ static void test_journal_for_readers(apr_pool_t *pool)
         json_object_set_new(large, apr_psprintf(pool, "k%03d", i),
                             json_string("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
     state_write_json_journal(path, small, &err, pool);
-    int stop[2];
-    if (pipe(stop) != 0)
+    int stop[2], ready[2];
+    if (pipe(stop) != 0 || pipe(ready) != 0)
         return;
     pid_t pid = fork();
     if (pid == 0) {
         close(stop[1]);
-        fcntl(stop[0], F_SETFL, O_NONBLOCK);
-        apr_pool_t *cp = NULL;
-        apr_pool_create(&cp, NULL);
-        char c;
-        int bad = 0;
-        while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
-            json_t *got = NULL;
-            const char *e = NULL;
-            if (state_read_json(&got, path, &e, cp) != APR_SUCCESS)
-                bad++;
-            apr_pool_clear(cp);
-        }
-        _exit(bad == 0 ? 0 : 1);
+        close(ready[0]);
+        reader_child(path, stop[0], ready[1], json_parses);
     }
+    char c = 0;
+    close(ready[1]);
+    ok(read(ready[0], &c, 1) == 1, "the journal's reader has begun");
+    close(ready[0]);
     close(stop[0]);
     apr_status_t rv = APR_SUCCESS;
     for (int i = 0; i < 2000 && rv == APR_SUCCESS; i++)
