@@ -150,8 +150,9 @@ static apr_status_t journal_write(const char *path, const void *data,
     const char *spare = spare_of(path, pool);
     int fd = spare_open(spare);
     if (fd < 0) {
-        *err = sys_error(pool, "cannot create", spare, errno);
-        return errno;
+        int saved = errno;
+        *err = sys_error(pool, "cannot create", spare, saved);
+        return saved;
     }
     apr_status_t rv = write_all(fd, data, len);
     if (close(fd) != 0 && rv == APR_SUCCESS)
@@ -183,7 +184,11 @@ static void read_lock(apr_file_t *file)
     apr_os_file_t fd = -1;
     if (apr_os_file_get(&fd, file) != APR_SUCCESS)
         return;
-    for (int i = 0; i < 1000 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++)
+    /* Only a lock held is waited for: where flock itself fails (some
+     * network file systems), the read goes ahead at once. */
+    for (int i = 0;
+         i < 1000 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+         i++)
         apr_sleep(1000);
 }
 

@@ -73,7 +73,10 @@ apr_status_t state_write_json(const char *path, json_t *json, const char **err,
  * killed helper, which the page cache does, but whose loss in a power
  * cut costs nothing (status.json: what is in flight, last results).  A
  * fleet's renew writes thousands; each fsync costs ms, each new inode
- * more (the text goes into path.spare, then the two trade names). */
+ * more (the text goes into path.spare, then the two trade names).  One
+ * writer per file at a time: the caller holds the lock that says so
+ * (the certificate's, for status.json); two would unlink each other's
+ * spare. */
 apr_status_t state_write_json_journal(const char *path, json_t *json,
                                       const char **err, apr_pool_t *pool);
 /* Removes a journal file and the spare beside it (path.spare: its
