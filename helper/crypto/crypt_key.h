@@ -44,6 +44,11 @@ int crypt_key_public_equal(EVP_PKEY *a, EVP_PKEY *b);
 apr_status_t crypt_key_parse_pem(EVP_PKEY **out, const char *pem,
                                  apr_size_t len, const char **err,
                                  apr_pool_t *pool);
+/* How many decoder contexts crypt_key_parse_pem has built in this
+ * process: one per thread, and one more after each refused input (the
+ * unit tests show with it that parsing reuses them). */
+unsigned crypt_key_decoders_built(void);
+
 /* The key as unencrypted PKCS#8 PEM, NUL-terminated (len excludes the
  * NUL); the bytes are cleansed when pool goes, and no other copy is left
  * in freed memory. */

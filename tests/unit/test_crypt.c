@@ -5,6 +5,7 @@
 #include "tap.h"
 #include "dir_fixture.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -258,6 +259,99 @@ static void test_pem_round_trip(apr_pool_t *pool)
                APR_EINVAL &&
            key == NULL,
        "PEM cut at len refused");
+}
+
+/* Every supported type, and the traditional EC form, as PEM. */
+static const char **pems_of_every_type(apr_pool_t *pool, int *count)
+{
+    const char **pems =
+        apr_pcalloc(pool, sizeof(*pems) * (CRYPT_KEY_TYPE_COUNT + 1));
+    const char *err = NULL;
+    for (int i = 0; i < CRYPT_KEY_TYPE_COUNT; i++) {
+        char *pem = NULL;
+        apr_size_t len = 0;
+        crypt_key_serialise_pem(&pem, &len, keys[i], &err, pool);
+        pems[i] = pem;
+    }
+    pems[CRYPT_KEY_TYPE_COUNT] =
+        pem_written(pool, keys[CRYPT_KEY_EC256], NULL, 1);
+    *count = CRYPT_KEY_TYPE_COUNT + 1;
+    return pems;
+}
+
+/* Parses every form rounds times in turn; 1 when each came back as the
+ * key it was made from (the last form is EC256's traditional one). */
+static int parse_all_rounds(const char **pems, int count, int rounds,
+                            apr_pool_t *pool)
+{
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < count; i++) {
+            EVP_PKEY *key = NULL;
+            const char *err = NULL;
+            EVP_PKEY *want =
+                keys[i < CRYPT_KEY_TYPE_COUNT ? i : CRYPT_KEY_EC256];
+            if (pems[i] == NULL ||
+                crypt_key_parse_pem(&key, pems[i], strlen(pems[i]), &err,
+                                    pool) != APR_SUCCESS ||
+                !crypt_key_public_equal(key, want))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+typedef struct {
+    const char **pems;
+    int count;
+    int good;
+} parse_thread_t;
+
+static void *parse_thread(void *data)
+{
+    parse_thread_t *t = data;
+    apr_pool_t *pool = NULL;
+    apr_pool_create_unmanaged(&pool);
+    t->good = parse_all_rounds(t->pems, t->count, 10, pool);
+    apr_pool_destroy(pool);
+    return NULL;
+}
+
+/* crypt_key_parse_pem keeps one decoder per thread: the same answers as
+ * a fresh parse for every type in any order, a refusal in between does
+ * not spoil the next parse, and threads do not share one. */
+static void test_pem_decoder_kept(apr_pool_t *pool)
+{
+    int count = 0;
+    const char **pems = pems_of_every_type(pool, &count);
+    unsigned before = crypt_key_decoders_built();
+    ok(parse_all_rounds(pems, count, 20, pool),
+       "every key type parses right, 20 rounds in turn");
+    ok(crypt_key_decoders_built() - before <= 1,
+       "one decoder built for 120 parses in one thread");
+    EVP_PKEY *key = NULL;
+    const char *err = NULL;
+    const char *enc =
+        pem_written(pool, keys[CRYPT_KEY_EC256], EVP_aes_256_cbc(), 0);
+    ok(crypt_key_parse_pem(&key, "not a key\n", 10, &err, pool) == APR_EINVAL &&
+           crypt_key_parse_pem(&key, enc, strlen(enc), &err, pool) ==
+               APR_EINVAL,
+       "garbage and an encrypted key refused in between");
+    ok(parse_all_rounds(pems, count, 2, pool),
+       "after the refusals every type still parses right");
+    pthread_t ids[4];
+    parse_thread_t runs[4];
+    int started = 0;
+    for (int i = 0; i < 4; i++) {
+        runs[i] = (parse_thread_t){pems, count, 0};
+        if (pthread_create(&ids[i], NULL, parse_thread, &runs[i]) == 0)
+            started++;
+    }
+    int good = started == 4;
+    for (int i = 0; i < started; i++) {
+        pthread_join(ids[i], NULL);
+        good &= runs[i].good;
+    }
+    ok(good, "4 threads at once: each parse right, 10 rounds each");
 }
 
 typedef struct {
@@ -1222,6 +1316,7 @@ int main(void)
     test_pem_round_trip(pool);
     test_pem_cleansed(pool);
     test_pem_refused(pool);
+    test_pem_decoder_kept(pool);
     test_pem_wrong_type(pool);
     test_jwk(pool);
     test_thumbprint(pool);
