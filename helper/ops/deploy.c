@@ -700,20 +700,23 @@ static apr_status_t graceful(const ops_ctx_t *ctx, const char **err)
 }
 
 /* The batch as the threads see it: each job touched by one thread at a
- * time, in its own pool (ops_parallel_pool). */
-typedef struct {
+ * time, in its own pool (ops_parallel_pool).  A slot whose req is NULL
+ * was never started. */
+struct deploy_batch {
     deploy_job_t *jobs;
     int n;
     int threads;
     const ops_ctx_t *ctx;
     const char *journal; /* its path */
     const char *id;
-} batch_t;
+};
+typedef struct deploy_batch batch_t;
 
 static void start_one(void *baton, int i, apr_pool_t *scratch)
 {
     (void)scratch;
-    job_start(&((batch_t *)baton)->jobs[i]);
+    batch_t *b = baton;
+    deploy_batch_start(b, i, b->jobs[i].req);
 }
 
 /* A step taken once for the whole batch, journalled once for all the
@@ -813,6 +816,8 @@ static void batch_finish(batch_t *b)
     apr_pool_t *pool = b->ctx->pool;
     for (int i = 0; i < b->n; i++) {
         deploy_request_t *req = b->jobs[i].req;
+        if (req == NULL)
+            continue;
         if (req->error.message != NULL)
             req->error.message = apr_pstrdup(pool, req->error.message);
         if (req->result.generation != NULL)
@@ -823,44 +828,92 @@ static void batch_finish(batch_t *b)
     }
 }
 
-void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
+deploy_batch_t *deploy_batch_open(int n, const ops_ctx_t *ctx)
 {
-    batch_t b = {NULL,
-                 batch->nelts,
-                 (int)ctx->config->renew_concurrency,
-                 ctx,
-                 batch_journal_path(ctx->config, getpid(), ctx->pool),
-                 apr_psprintf(ctx->pool, "%" APR_TIME_T_FMT ".%ld",
-                              apr_time_now(), (long)getpid())};
-    b.jobs = apr_pcalloc(ctx->pool, sizeof(*b.jobs) * (b.n ? b.n : 1));
-    for (int i = 0; i < b.n; i++) {
-        deploy_job_t *job = &b.jobs[i];
-        job->req = &APR_ARRAY_IDX(batch, i, deploy_request_t);
-        job->batch = b.id;
-        job->ctx = *ctx;
-        job->ctx.pool = ops_parallel_pool();
-        if (job->ctx.pool == NULL)
-            job->ctx.pool = ctx->pool, b.threads = 1;
+    batch_t *b = apr_pcalloc(ctx->pool, sizeof(*b));
+    b->n = n;
+    b->threads = (int)ctx->config->renew_concurrency;
+    b->ctx = ctx;
+    b->journal = batch_journal_path(ctx->config, getpid(), ctx->pool);
+    b->id = apr_psprintf(ctx->pool, "%" APR_TIME_T_FMT ".%ld", apr_time_now(),
+                         (long)getpid());
+    b->jobs = apr_pcalloc(ctx->pool, sizeof(*b->jobs) * (n ? n : 1));
+    return b;
+}
+
+void deploy_batch_start(deploy_batch_t *b, int slot, deploy_request_t *req)
+{
+    deploy_job_t *job = &b->jobs[slot];
+    job->req = req;
+    job->batch = b->id;
+    job->ctx = *b->ctx;
+    job->ctx.pool = ops_parallel_pool();
+    if (job->ctx.pool == NULL) {
+        req->status =
+            ops_fail(&req->error, OPS_FAILED, 2611, b->ctx->pool,
+                     "out of memory starting the deploy of %s", req->name);
+        job->req = NULL;
+        return;
     }
-    ops_parallel(b.n, b.threads, start_one, &b);
+    job_start(job);
+}
+
+/* The jobs still in the batch, collected. */
+static int batch_active(batch_t *b, deploy_job_t **active)
+{
+    int count = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->jobs[i].req != NULL && b->jobs[i].active)
+            active[count++] = &b->jobs[i];
+    }
+    return count;
+}
+
+void deploy_batch_close(deploy_batch_t *b)
+{
+    const ops_ctx_t *ctx = b->ctx;
     /* Deploys a killed helper left were switched back on disk: httpd
      * reads the restored pairs before anything new is tried. */
     int reload = 0;
-    for (int i = 0; i < b.n; i++)
-        reload |= b.jobs[i].reload;
+    for (int i = 0; i < b->n; i++)
+        reload |= b->jobs[i].reload;
     const char *reload_err = NULL;
     if (reload &&
         httpd_ctl_run(ctx, HTTPD_CTL_GRACEFUL, &reload_err) != APR_SUCCESS)
         ops_progress(ctx, "warning: %s", reload_err);
-    batch_step(&b, STEP_CONFIGTEST, configtest);
-    batch_step(&b, STEP_GRACEFUL, graceful);
-    batch_step(&b, STEP_CHECK_UP, wait_listening);
-    check_each(&b);
-    batch_finish(&b);
+    batch_step(b, STEP_CONFIGTEST, configtest);
+    batch_step(b, STEP_GRACEFUL, graceful);
+    batch_step(b, STEP_CHECK_UP, wait_listening);
+    check_each(b);
+    batch_finish(b);
     /* Every certificate's journal entry is gone: so can the batch's go. */
     const char *err = NULL;
-    if (state_remove_journal(b.journal, &err, ctx->pool) != APR_SUCCESS)
+    if (state_remove_journal(b->journal, &err, ctx->pool) != APR_SUCCESS)
         ops_progress(ctx, "warning: %s", err);
+}
+
+void deploy_batch_abandon(deploy_batch_t *b, const char *why)
+{
+    const ops_ctx_t *ctx = b->ctx;
+    deploy_job_t **active =
+        apr_pcalloc(ctx->pool, sizeof(*active) * (b->n ? b->n : 1));
+    int count = batch_active(b, active);
+    const char **errs =
+        apr_pcalloc(ctx->pool, sizeof(*errs) * (count ? count : 1));
+    for (int i = 0; i < count; i++)
+        errs[i] = why;
+    if (count > 0)
+        fail_together(active, count, errs, ctx);
+    batch_finish(b);
+}
+
+void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
+{
+    batch_t *b = deploy_batch_open(batch->nelts, ctx);
+    for (int i = 0; i < b->n; i++)
+        b->jobs[i].req = &APR_ARRAY_IDX(batch, i, deploy_request_t);
+    ops_parallel(b->n, b->threads, start_one, b);
+    deploy_batch_close(b);
 }
 
 ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,

@@ -27,6 +27,20 @@ typedef struct {
     apr_pool_t *pool; /* where error and result strings live */
 } deploy_request_t;
 
+/* A batch whose certificates are started one at a time, each as soon as
+ * it is ready (renew: right after its order, while the others are still
+ * being signed), from any thread, one thread per slot.  Starting one
+ * runs its own steps (verify, backup, write, switch); close takes the
+ * steps shared by all that were started (one configtest, one graceful,
+ * then each checked with its SNI) and sets each request's status.  A
+ * batch given up (abandon) switches back every one it started, with a
+ * graceful only when httpd may have read one.  Slots are [0, n). */
+typedef struct deploy_batch deploy_batch_t;
+deploy_batch_t *deploy_batch_open(int n, const ops_ctx_t *ctx);
+void deploy_batch_start(deploy_batch_t *b, int slot, deploy_request_t *req);
+void deploy_batch_close(deploy_batch_t *b);
+void deploy_batch_abandon(deploy_batch_t *b, const char *why);
+
 /* Deploys every request of batch (deploy_request_t) with one configtest
  * and one graceful; each is checked with its own SNI, and only those
  * whose check fails are switched back (one more graceful for them all).

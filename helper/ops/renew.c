@@ -7,8 +7,9 @@
  * only the small JSON records the decision needs — no PEM, no CA unless
  * an ARI check is due), sign (the orders run in renew_concurrency
  * threads of this process, each with its own pool, session and libcurl
- * handle, all on one shared view per CA), and deploy (every certificate
- * to deploy in one batch: one configtest and one graceful). */
+ * handle, all on one shared view per CA; a certificate signed starts its
+ * deploy's own steps in the same thread at once), and deploy (every
+ * certificate started goes through one configtest and one graceful). */
 #include "ops/renew.h"
 #include "ops/renew_plan.h"
 
@@ -263,6 +264,9 @@ typedef struct {
     int now_flag;
     atomic_int saved;          /* some schedule.json was written */
     pthread_mutex_t keep_lock; /* guards ctx->pool */
+    deploy_batch_t *batch;     /* every deploy of the run */
+    deploy_request_t *deploys; /* one slot per job */
+    atomic_int *deploy_started;
 } renew_run_t;
 
 static const char *keep(renew_run_t *run, const char *s)
@@ -371,15 +375,32 @@ static void sign_one(renew_run_t *run, renew_job_t *job, const ops_ctx_t *ctx)
         job->then_deploy = 0;
 }
 
+/* A certificate signed (or pending from before) starts its deploy here,
+ * in the same thread, while the other orders are still running: its own
+ * steps (verify, backup, write, switch) are done by the time the last
+ * order is, and only the batch's reload and checks are left.  The sign
+ * runs in a pool of its own, gone (with the certificate's lock) before
+ * the deploy takes the lock again. */
 static void sign_job(void *baton, int i, apr_pool_t *scratch)
 {
     renew_run_t *run = baton;
     renew_job_t *job = &run->jobs[i];
-    if (job->action != SCHEDULE_SIGN || ops_interrupted(run->ctx))
-        return;
-    ops_ctx_t ctx;
-    ops_ctx_sub(&ctx, run->ctx, scratch);
-    sign_one(run, job, &ctx);
+    if (job->action == SCHEDULE_SIGN && !ops_interrupted(run->ctx)) {
+        apr_pool_t *sign_pool = NULL;
+        apr_pool_create(&sign_pool, scratch);
+        ops_ctx_t ctx;
+        ops_ctx_sub(&ctx, run->ctx, sign_pool);
+        sign_one(run, job, &ctx);
+        apr_pool_destroy(sign_pool);
+    }
+    if ((job->action == SCHEDULE_DEPLOY || job->then_deploy) &&
+        !ops_interrupted(run->ctx)) {
+        deploy_request_t *req = &run->deploys[i];
+        req->name = job->entry->cert;
+        req->reason = job->entry->why;
+        atomic_store(&run->deploy_started[i], 1);
+        deploy_batch_start(run->batch, i, req);
+    }
 }
 
 /* Every order of the run at once, at most renew_concurrency at a time
@@ -398,29 +419,26 @@ static void sign_all(renew_run_t *run)
                  run);
 }
 
-/* Every certificate to deploy in this run in one batch. */
+/* The batch every deploy of the run started in: one configtest and one
+ * graceful for all of them, then each checked; an interrupted run puts
+ * back what it switched instead. */
 static void deploy_all(renew_run_t *run)
 {
     const ops_ctx_t *ctx = run->ctx;
-    apr_array_header_t *batch =
-        apr_array_make(ctx->pool, 8, sizeof(deploy_request_t));
-    apr_array_header_t *which = apr_array_make(ctx->pool, 8, sizeof(int));
-    for (int i = 0; i < run->count; i++) {
-        renew_job_t *job = &run->jobs[i];
-        if (job->action != SCHEDULE_DEPLOY && !job->then_deploy)
-            continue;
-        deploy_request_t *req = apr_array_push(batch);
-        memset(req, 0, sizeof(*req));
-        req->name = job->entry->cert;
-        req->reason = job->entry->why;
-        APR_ARRAY_PUSH(which, int) = i;
-    }
-    if (batch->nelts == 0 || ops_interrupted(ctx))
+    int started = 0;
+    for (int i = 0; i < run->count; i++)
+        started += atomic_load(&run->deploy_started[i]);
+    if (started == 0)
         return;
-    deploy_batch(batch, ctx);
-    for (int k = 0; k < batch->nelts; k++) {
-        deploy_request_t *req = &APR_ARRAY_IDX(batch, k, deploy_request_t);
-        renew_job_t *job = &run->jobs[APR_ARRAY_IDX(which, k, int)];
+    if (ops_interrupted(ctx))
+        deploy_batch_abandon(run->batch, "interrupted before the reload");
+    else
+        deploy_batch_close(run->batch);
+    for (int i = 0; i < run->count; i++) {
+        if (!atomic_load(&run->deploy_started[i]))
+            continue;
+        deploy_request_t *req = &run->deploys[i];
+        renew_job_t *job = &run->jobs[i];
         apr_pool_t *sub = NULL;
         apr_pool_create(&sub, ctx->pool);
         ops_ctx_t cert_ctx;
@@ -496,6 +514,10 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
             APR_ARRAY_IDX(config->certs, i, expacme_cert_conf_t *)->name;
         run.jobs[i].entry = entry;
     }
+    run.deploys = apr_pcalloc(ctx->pool, sizeof(*run.deploys) * (n ? n : 1));
+    run.deploy_started =
+        apr_pcalloc(ctx->pool, sizeof(*run.deploy_started) * (n ? n : 1));
+    run.batch = deploy_batch_open(n, &shared);
     raise_fd_limit(n);
     plan_all(&run);
     sign_all(&run);
