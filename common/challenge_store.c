@@ -3,6 +3,7 @@
 #include "challenge_store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -723,6 +724,65 @@ static void writer_rehash_if_due(challenge_store_writer_t *w,
     munmap(old.base, old.size);
 }
 
+/* One writer at a time holds the store's lock; between two of them in
+ * this process the mapping is kept (attaching maps the whole file and the
+ * repair scan then faults every page in: a fleet's run opens the store
+ * six times an order).  It is used again only while path still names the
+ * very file it maps, ours with one link and of the same size, its header
+ * still checks out (a file damaged in place is replaced as on a first
+ * open), and no writer has retired it. */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static challenge_store_map_t kept_map;
+static char *kept_path;
+
+static int kept_still_current(const char *path, uint32_t min_capacity)
+{
+    struct stat st;
+    return strcmp(kept_path, path) == 0 && lstat(path, &st) == 0 &&
+           S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_nlink == 1 &&
+           st.st_dev == kept_map.dev && st.st_ino == kept_map.ino &&
+           (size_t)st.st_size == kept_map.size &&
+           kept_map.capacity >= min_capacity &&
+           header_check(kept_map.base, kept_map.size) == CHALLENGE_STORE_OK &&
+           kept_map.header->capacity == kept_map.capacity &&
+           !challenge_store_retired(&kept_map);
+}
+
+/* The kept mapping for path, handed over to the caller (1), or 0. */
+static int kept_take(challenge_store_map_t *out, const char *path,
+                     uint32_t min_capacity)
+{
+    int found = 0;
+    pthread_mutex_lock(&kept_lock);
+    if (kept_path != NULL) {
+        found = kept_still_current(path, min_capacity);
+        if (found)
+            *out = kept_map;
+        else
+            munmap(kept_map.base, kept_map.size);
+        free(kept_path);
+        kept_path = NULL;
+    }
+    pthread_mutex_unlock(&kept_lock);
+    return found;
+}
+
+static void kept_put(const challenge_store_map_t *map, const char *path)
+{
+    char *copy = strdup(path);
+    pthread_mutex_lock(&kept_lock);
+    if (kept_path != NULL) {
+        munmap(kept_map.base, kept_map.size);
+        free(kept_path);
+    }
+    kept_path = copy;
+    if (copy != NULL)
+        kept_map = *map;
+    else
+        munmap(map->base, map->size);
+    pthread_mutex_unlock(&kept_lock);
+}
+
 challenge_store_status_t
 challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
                             uint32_t min_capacity)
@@ -747,7 +807,7 @@ challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
         rv = lock_path(&w->lock_fd, path);
     else
         w->lock_fd = -1;
-    if (rv == CHALLENGE_STORE_OK)
+    if (rv == CHALLENGE_STORE_OK && !kept_take(&w->map, path, min_capacity))
         rv = writer_attach(&w->map, path, min_capacity);
     if (rv != CHALLENGE_STORE_OK) {
         int saved = errno;
@@ -767,7 +827,7 @@ void challenge_store_writer_close(challenge_store_writer_t *writer)
 {
     if (writer == NULL)
         return;
-    munmap(writer->map.base, writer->map.size);
+    kept_put(&writer->map, writer->path);
     close(writer->lock_fd); /* releases the flock */
     free(writer->path);
     free(writer);

@@ -261,6 +261,58 @@ static void test_growth(void)
     challenge_store_unmap(old);
 }
 
+/* Copies path to path.copy and renames it over path: the same bytes in
+ * a new file, as another writer's rehash leaves it. */
+static int replace_with_copy(void)
+{
+    char copy[300];
+    snprintf(copy, sizeof(copy), "%s.copy", path);
+    FILE *in = fopen(path, "r"), *out = fopen(copy, "w");
+    char buf[65536];
+    size_t n;
+    int good = in != NULL && out != NULL;
+    while (good && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        good = fwrite(buf, 1, n, out) == n;
+    if (in != NULL)
+        fclose(in);
+    if (out != NULL)
+        good &= fclose(out) == 0;
+    chmod(copy, 0644);
+    return good && rename(copy, path) == 0;
+}
+
+/* Between two writers of one process the mapping is kept; it must never
+ * outlive the file it maps or a header damaged in place. */
+static void test_kept_mapping(void)
+{
+    unlink(path);
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_put(w, "example.org", "before", "before.x", NOW + 60, NOW);
+    challenge_store_writer_close(w);
+    ok(replace_with_copy(), "kept: the store replaced by a copy of itself");
+    w = writer_open(0);
+    challenge_store_put(w, "example.org", "after", "after.x", NOW + 60, NOW);
+    challenge_store_writer_close(w);
+    challenge_store_map_t *map = NULL;
+    challenge_store_map(&map, path);
+    is_int(find(map, "example.org", "after", NOW, NULL), CHALLENGE_STORE_OK,
+           "kept: a put after the replacement is in the file path names");
+    is_int(find(map, "example.org", "before", NOW, NULL), CHALLENGE_STORE_OK,
+           "kept: and what the copy carried is still there");
+    challenge_store_unmap(map);
+    int fd = open(path, O_WRONLY);
+    ok(fd >= 0 && pwrite(fd, "XXXX", 4, 0) == 4,
+       "kept: magic damaged in place");
+    if (fd >= 0)
+        close(fd);
+    w = writer_open(0);
+    ok(w != NULL, "kept: the next writer opens");
+    is_int(challenge_store_map(&map, path), CHALLENGE_STORE_OK,
+           "kept: the damaged store was replaced, not written through");
+    challenge_store_unmap(map);
+    challenge_store_writer_close(w);
+}
+
 static void test_corrupt(void)
 {
     FILE *f = fopen(path, "w");
@@ -485,6 +537,7 @@ int main(void)
     test_full();
     test_repair_after_killed_writer();
     test_growth();
+    test_kept_mapping();
     test_corrupt();
     test_tombstones_reclaimed();
     test_unsafe_paths();
