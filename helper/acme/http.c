@@ -247,6 +247,10 @@ static void set_common(http_client_t *c, transfer_t *t)
     CURL *h = c->curl;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    /* HTTP/1.1: an ACME session is one request at a time on each
+     * connection, where HTTP/2's framing only adds writes (headers, data
+     * and window updates apart) and work on both ends. */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "expacmectl/" PACKAGE_VERSION);

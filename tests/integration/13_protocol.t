@@ -88,6 +88,9 @@ sub thumbprint {
     my %nonces;
     $nonces{$_->{protected}{nonce} // ''}++ for @posts;
     is(scalar(grep { $_ > 1 } values %nonces), 0, 'no nonce used twice');
+    my @h2 = grep { ($_->{alpn} // '') ne 'http/1.1' } @req;
+    is(scalar @h2, 0, 'every request over HTTP/1.1 (h2 offered, not taken)')
+        or diag(explain([map { $_->{alpn} } @h2]));
 
     my @authz = grep { $_->{path} =~ m{^/authZ/} } @posts;
     is(scalar(grep { !defined $_->{payload} || $_->{payload} ne '' } @authz),
