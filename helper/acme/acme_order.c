@@ -517,8 +517,9 @@ static apr_status_t finalize(order_run_t *run, const char **err)
 }
 
 static apr_status_t fetch_chain(order_run_t *run, const char *url,
-                                http_response_t **resp, const char **issuer,
-                                const char **err)
+                                http_response_t **resp,
+                                apr_array_header_t **parsed,
+                                const char **issuer, const char **err)
 {
     apr_status_t rv =
         acme_post(resp, run->s, url, NULL, "application/pem-certificate-chain",
@@ -528,6 +529,7 @@ static apr_status_t fetch_chain(order_run_t *run, const char *url,
     apr_array_header_t *chain = NULL;
     rv = crypt_chain_parse(&chain, (*resp)->body, (*resp)->body_len, err,
                            run->pool);
+    *parsed = chain;
     if (rv != APR_SUCCESS)
         return rv;
     crypt_cert_info_t top;
@@ -553,8 +555,10 @@ static int alternate_try(order_run_t *run, const char *url, const char *want)
     long previous =
         http_client_cap_timeout(run->s->http, (long)apr_time_sec(left));
     http_response_t *alt = NULL;
+    apr_array_header_t *alt_chain = NULL;
     const char *alt_issuer = NULL, *err = NULL;
-    apr_status_t rv = fetch_chain(run, url, &alt, &alt_issuer, &err);
+    apr_status_t rv =
+        fetch_chain(run, url, &alt, &alt_chain, &alt_issuer, &err);
     http_client_set_timeout(run->s->http, previous);
     run->s->problem = NULL; /* not the order's problem */
     if (rv != APR_SUCCESS) {
@@ -567,6 +571,7 @@ static int alternate_try(order_run_t *run, const char *url, const char *want)
     if (strcmp(alt_issuer, want) != 0)
         return 0;
     run->result->chain_pem = alt->body;
+    run->result->chain = alt_chain;
     run->result->chain_issuer = alt_issuer;
     return 1;
 }
@@ -577,12 +582,14 @@ static int alternate_try(order_run_t *run, const char *url, const char *want)
 static apr_status_t download(order_run_t *run, const char **err)
 {
     http_response_t *resp = NULL;
+    apr_array_header_t *chain = NULL;
     const char *issuer = NULL;
     apr_status_t rv =
-        fetch_chain(run, run->certificate_url, &resp, &issuer, err);
+        fetch_chain(run, run->certificate_url, &resp, &chain, &issuer, err);
     if (rv != APR_SUCCESS)
         return rv;
     run->result->chain_pem = resp->body;
+    run->result->chain = chain;
     run->result->chain_issuer = issuer;
     const char *want = run->req->preferred_chain;
     int done = want == NULL || strcmp(issuer, want) == 0, fetched = 0;

@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
     const char *order_url;
     const char *chain_pem;         /* as downloaded (the chosen chain) */
+    apr_array_header_t *chain;     /* chain_pem parsed (X509 *), leaf first */
     const char *chain_issuer;      /* issuer CN at the top of that chain */
     int alternates;                /* how many other chains the CA offered */
     const char *failed_identifier; /* on validation failure */

@@ -66,6 +66,8 @@ typedef struct {
     long timeout_s;
     const apr_array_header_t *types; /* NULL: http-01 */
     const acme_publisher_t *publisher;
+    const char *csr_der_b64url; /* csr_pem as finalize sends it, when the
+                                 * caller has it parsed already; or NULL */
 } net_order_t;
 
 /* The order; what the network process asks to publish is checked (names

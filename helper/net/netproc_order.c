@@ -101,14 +101,17 @@ static void send_ordered(netproc_thread_t *t, const acme_order_result_t *res,
     wire_send(t->root_fd, &w);
 }
 
-/* The chain is for the CSR's key and names, and links up. */
+/* The chain is for the CSR's key and names, and links up (parsed once,
+ * as the order downloaded it). */
 static apr_status_t check_chain(const acme_order_result_t *res, X509_REQ *csr,
                                 const apr_array_header_t *names,
                                 const char **err, apr_pool_t *pool)
 {
-    apr_array_header_t *chain = NULL;
-    apr_status_t rv = crypt_chain_parse(&chain, res->chain_pem,
-                                        strlen(res->chain_pem), err, pool);
+    apr_array_header_t *chain = res->chain;
+    apr_status_t rv =
+        chain != NULL ? APR_SUCCESS
+                      : crypt_chain_parse(&chain, res->chain_pem,
+                                          strlen(res->chain_pem), err, pool);
     if (rv == APR_SUCCESS)
         rv = crypt_chain_verify(chain, crypt_csr_public_key(csr), names, err,
                                 pool);
