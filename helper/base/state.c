@@ -111,11 +111,14 @@ static const char *spare_of(const char *path, apr_pool_t *pool)
     return apr_pstrcat(pool, path, ".spare", NULL);
 }
 
-/* The spare opened for rewriting, locked and emptied: a regular file of
- * ours with one link that no reader holds (state_read_json takes a
- * shared lock while it reads), or else a new one (what else sits there
- * is removed, never written into; a reader keeps the inode it has).
- * -1 with errno when neither can be had. */
+/* The spare opened for rewriting and locked: a regular file of ours
+ * with one link that no reader holds (state_read_json takes a shared
+ * lock while it reads), or else a new one (what else sits there is
+ * removed, never written into; a reader keeps the inode it has).  It is
+ * cut to the new text's length after the write, not emptied before: ext4
+ * flushes a file truncated to nothing when it is closed, a write to the
+ * disk for each of a fleet's thousands of journal entries.  -1 with
+ * errno when neither can be had. */
 static int spare_open(const char *spare)
 {
     int fd = open(spare, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -123,7 +126,7 @@ static int spare_open(const char *spare)
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
             st.st_uid == geteuid() && st.st_nlink == 1 &&
-            flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0)
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
             return fd;
         close(fd);
     }
@@ -155,6 +158,8 @@ static apr_status_t journal_write(const char *path, const void *data,
         return saved;
     }
     apr_status_t rv = write_all(fd, data, len);
+    if (rv == APR_SUCCESS && ftruncate(fd, (off_t)len) != 0)
+        rv = errno;
     if (close(fd) != 0 && rv == APR_SUCCESS)
         rv = errno;
     if (rv == APR_SUCCESS && syscall(SYS_renameat2, AT_FDCWD, spare, AT_FDCWD,

@@ -509,6 +509,19 @@ static void test_write_journal(apr_pool_t *pool)
         }
     }
     ok(ok_all, "ten rewrites, each read back whole, mode 0600");
+    json_t *longer = json_pool_bind(json_pack("{s:s}", "n",
+                                              "0123456789abcdef"
+                                              "0123456789abcdef0123456789"),
+                                    pool);
+    state_write_json_journal(path, longer, &err, pool);
+    state_write_json_journal(path, longer, &err, pool);
+    state_write_json_journal(path, v, &err, pool);
+    struct stat st_short;
+    json_t *back_short = NULL;
+    ok(stat(path, &st_short) == 0 && st_short.st_size < 30 &&
+           state_read_json(&back_short, path, &err, pool) == APR_SUCCESS &&
+           json_integer_value(json_object_get(back_short, "n")) == 9,
+       "a short text written into a spare that held a long one: no tail");
     ok(a != 0 && b != 0 && a != b,
        "from the second write on, the file and its spare trade two inodes");
     is_int(mode_of(spare), 0600, "the spare (the previous text) is 0600 too");
