@@ -539,7 +539,7 @@ static void order_against(const char *mode, apr_pool_t *parent)
         APR_ARRAY_PUSH(names, const char *) = "www.example.org";
         acme_publisher_t pub = {count_publish, count_withdraw, NULL};
         net_order_t o = {"CSR", names, "THUMB", NULL, NULL,
-                         NULL,  60,    NULL,    &pub};
+                         NULL,  60,    NULL,    &pub, NULL};
         net_order_run(&res, s, &o, &err, pool);
     }
     evil_stop();
