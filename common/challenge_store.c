@@ -767,8 +767,30 @@ static int kept_take(challenge_store_map_t *out, const char *path,
     return found;
 }
 
+/* A child forked while a mapping is kept (the privilege split's network
+ * and key processes) must not get a writable view of the store: the
+ * mapping is not inherited (MADV_DONTFORK), and the child forgets it. */
+static void kept_forget_in_child(void)
+{
+    free(kept_path);
+    kept_path = NULL;
+    pthread_mutex_init(&kept_lock, NULL);
+}
+
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_atfork(void)
+{
+    pthread_atfork(NULL, NULL, kept_forget_in_child);
+}
+
 static void kept_put(const challenge_store_map_t *map, const char *path)
 {
+    pthread_once(&kept_once, kept_atfork);
+    if (madvise(map->base, map->size, MADV_DONTFORK) != 0) {
+        munmap(map->base, map->size);
+        return;
+    }
     char *copy = strdup(path);
     pthread_mutex_lock(&kept_lock);
     if (kept_path != NULL) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "challenge_store.h"
@@ -313,6 +314,40 @@ static void test_kept_mapping(void)
     challenge_store_writer_close(w);
 }
 
+/* 1 when this process maps path (by /proc/self/maps). */
+static int maps_path(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4096];
+    int found = 0;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        found |= strstr(line, path) != NULL;
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* The privilege split forks its network and key processes from root: a
+ * kept mapping must not give them a writable view of the store. */
+static void test_kept_not_inherited(void)
+{
+    challenge_store_writer_t *w = writer_open(0);
+    challenge_store_writer_close(w);
+    ok(maps_path(), "kept: the closed writer's mapping stays in this process");
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(maps_path() ? 1 : 0);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "kept: a forked child has no mapping of the store");
+    w = writer_open(0);
+    ok(w != NULL && challenge_store_put(w, "example.org", "again", "again.x",
+                                        NOW + 60, NOW) == CHALLENGE_STORE_OK,
+       "kept: and the parent writes through it again");
+    challenge_store_writer_close(w);
+}
+
 static void test_corrupt(void)
 {
     FILE *f = fopen(path, "w");
@@ -538,6 +573,7 @@ int main(void)
     test_repair_after_killed_writer();
     test_growth();
     test_kept_mapping();
+    test_kept_not_inherited();
     test_corrupt();
     test_tombstones_reclaimed();
     test_unsafe_paths();
