@@ -93,6 +93,6 @@ ok($r, 'Redis back: the token is served again without a restart');
 is($good, 20, 'Redis back: every child serves it');
 ok(wait_for(sub { grep { /EXP01032: .*answers again/ } error_log_lines_since($from) }),
    'the recovery is in the error log');
-expected_noise($from, 'EXP0103[12]');
+expected_noise($from, 'EXP0103[12]', 'onward');
 
 reset_store();
