@@ -149,7 +149,9 @@ $env->faults([{match => '^/chalZ/', kind => 'delay', seconds => 5}]);
 $run = $env->ctl_bg('sign');
 ok($run->wait_stderr(qr/published \d+ challenges/, 20) &&
        -e "$answers/$names[1]",
-   'published');
+   'published')
+    or diag('running: ' . ($run->running ? 'yes' : 'no') . "\nstderr:\n"
+            . $run->stderr);
 $run->kill('KILL');
 $run->wait(30);
 $env->faults([]);
