@@ -319,16 +319,23 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
 {
     char *path = apr_pstrdup(pool, dir);
     mode_t want = (mode_t)(mode & 0777);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        apr_status_t rv = make_parent(path, dir, err, pool);
-        if (rv != APR_SUCCESS)
-            return rv;
-        *p = '/';
+    /* The parents are walked only when one is missing: each mkdir(2) of
+     * an existing parent locks it, and a fleet's threads make their
+     * directories side by side. */
+    int made = mkdir(path, want) == 0;
+    if (!made && errno == ENOENT) {
+        for (char *p = path + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = '\0';
+            apr_status_t rv = make_parent(path, dir, err, pool);
+            if (rv != APR_SUCCESS)
+                return rv;
+            *p = '/';
+        }
+        made = mkdir(path, want) == 0;
     }
-    if (mkdir(path, want) == 0)
+    if (made)
         return set_own_mode(path, want, err, pool);
     if (errno != EEXIST) {
         *err = sys_error(pool, "cannot create", path, errno);
