@@ -246,15 +246,61 @@ apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
     return rv;
 }
 
-apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
-                               const char **err, apr_pool_t *pool)
+/* Empties and removes one generation directory, temporaries of a helper
+ * killed while writing it included. */
+static void remove_generation(const char *d, apr_pool_t *pool)
 {
-    *gen = NULL;
-    if (points_into_current(live, live->cert_file, "cert.pem", pool) &&
-        points_into_current(live, live->key_file, "key.pem", pool)) {
-        *gen = deploy_live_current(live, pool);
-        return APR_SUCCESS;
+    apr_dir_t *dir = NULL;
+    apr_finfo_t fi;
+    if (apr_dir_open(&dir, d, pool) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
+               APR_SUCCESS) {
+            if (fi.filetype == APR_REG || fi.filetype == APR_LNK)
+                unlink(apr_pstrcat(pool, d, "/", fi.name, NULL));
+        }
+        apr_dir_close(dir);
     }
+    rmdir(d);
+}
+
+/* A live file that can join the adopted generation as it is: a plain
+ * file with no other name and (a key) readable by its owner alone.  One
+ * on another file system than the generations is found by link(2). */
+static int linkable(const char *path, int is_key)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           st.st_nlink == 1 && (!is_key || (st.st_mode & 077) == 0);
+}
+
+/* The live pair given second names in a new generation: no copy, no new
+ * file, and the files the live names stop naming are not freed.  APR_
+ * ENOTIMPL: not this pair (the caller copies it), nothing left behind. */
+static apr_status_t adopt_by_link(const char **gen, const deploy_live_t *live,
+                                  const char **err, apr_pool_t *pool)
+{
+    if (!linkable(live->cert_file, 0) || !linkable(live->key_file, 1) ||
+        state_make_dir(live->root, 0755, err, pool) != APR_SUCCESS)
+        return APR_ENOTIMPL;
+    const char *name = new_gen_name(pool);
+    const char *dir = in_root(live, name, pool);
+    if (state_make_dir(dir, 0700, err, pool) != APR_SUCCESS)
+        return APR_ENOTIMPL;
+    const char *key = apr_pstrcat(pool, dir, "/key.pem", NULL);
+    if (link(live->key_file, key) != 0 ||
+        link(live->cert_file, apr_pstrcat(pool, dir, "/cert.pem", NULL)) != 0 ||
+        state_fsync_dir_of(key, pool) != APR_SUCCESS) {
+        remove_generation(dir, pool);
+        return APR_ENOTIMPL;
+    }
+    *gen = name;
+    return APR_SUCCESS;
+}
+
+/* The live pair read and written again as a new generation. */
+static apr_status_t adopt_by_copy(const char **gen, const deploy_live_t *live,
+                                  const char **err, apr_pool_t *pool)
+{
     char *chain = NULL, *key = NULL;
     apr_size_t chain_len = 0, key_len = 0;
     apr_status_t rv = state_read_file(&chain, &chain_len, live->cert_file,
@@ -274,27 +320,28 @@ apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
                                pool);
     if (key != NULL)
         memset(key, 0, key_len);
-    /* The same bytes as before, now reached through `current`. */
-    if (rv == APR_SUCCESS)
-        rv = deploy_live_switch(live, *gen, err, pool);
     return rv;
 }
 
-/* Empties and removes one generation directory, temporaries of a helper
- * killed while writing it included. */
-static void remove_generation(const char *d, apr_pool_t *pool)
+apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
+                               const char **err, apr_pool_t *pool)
 {
-    apr_dir_t *dir = NULL;
-    apr_finfo_t fi;
-    if (apr_dir_open(&dir, d, pool) == APR_SUCCESS) {
-        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) ==
-               APR_SUCCESS) {
-            if (fi.filetype == APR_REG || fi.filetype == APR_LNK)
-                unlink(apr_pstrcat(pool, d, "/", fi.name, NULL));
-        }
-        apr_dir_close(dir);
+    *gen = NULL;
+    if (points_into_current(live, live->cert_file, "cert.pem", pool) &&
+        points_into_current(live, live->key_file, "key.pem", pool)) {
+        *gen = deploy_live_current(live, pool);
+        return APR_SUCCESS;
     }
-    rmdir(d);
+    const char *link_err = NULL;
+    apr_status_t rv = adopt_by_link(gen, live, &link_err, pool);
+    if (rv == APR_ENOTIMPL)
+        rv = adopt_by_copy(gen, live, err, pool);
+    /* The same bytes as before, now reached through `current`: the new
+     * generation then comes with one rename, and a reload in between
+     * never finds the new key beside the old certificate. */
+    if (rv == APR_SUCCESS && *gen != NULL)
+        rv = deploy_live_switch(live, *gen, err, pool);
+    return rv;
 }
 
 /* "<name>.expacme-tmp.<pid>" links a killed helper left in dir: one

@@ -269,6 +269,76 @@ static void test_adopt_files(apr_pool_t *pool)
     is_str(strays(&f, 1, pool), "", "nothing stray");
 }
 
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Adopting gives the live files second names in the first generation
+ * (no copy, no new inode) when they are plain files of their own, the
+ * key private; anything else is copied, and the copy's key is 0600. */
+static void test_adopt_links(apr_pool_t *pool)
+{
+    fixture_t f;
+    fixture_make(&f, pool);
+    install_by_hand(&f, pool);
+    ino_t cert_ino = inode_of(f.conf.cert_file);
+    ino_t key_ino = inode_of(f.conf.key_file);
+    const char *gen = NULL, *err = NULL;
+    is_int(deploy_live_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
+           "adopt a private pair");
+    const char *gdir = gen ? in_root(&f, gen, pool) : "";
+    ok(cert_ino != 0 &&
+           inode_of(apr_pstrcat(pool, gdir, "/cert.pem", NULL)) == cert_ino,
+       "the generation's chain is the live file itself (a link, no copy)");
+    ok(key_ino != 0 &&
+           inode_of(apr_pstrcat(pool, gdir, "/key.pem", NULL)) == key_ino,
+       "and so is its key");
+    is_str(live_state(&f, pool), "pair 0", "the same pair served");
+    is_str(strays(&f, 1, pool), "", "nothing stray");
+
+    /* A key others may read: copied, the copy private. */
+    fixture_t g;
+    fixture_make(&g, pool);
+    install_by_hand(&g, pool);
+    chmod(g.conf.key_file, 0644);
+    key_ino = inode_of(g.conf.key_file);
+    gen = NULL;
+    is_int(deploy_live_adopt(&gen, &g.live, &err, pool), APR_SUCCESS,
+           "adopt a pair whose key is 0644");
+    gdir = gen ? in_root(&g, gen, pool) : "";
+    const char *gkey = apr_pstrcat(pool, gdir, "/key.pem", NULL);
+    ok(inode_of(gkey) != 0 && inode_of(gkey) != key_ino,
+       "its key copied, not linked");
+    is_int(mode_of(gkey), 0600, "the copy 0600");
+    is_str(live_state(&g, pool), "pair 0", "the same pair served");
+
+    /* A chain with another name elsewhere, and a live key that is a
+     * symlink: both copied, so nothing outside is shared or moved. */
+    fixture_t h;
+    fixture_make(&h, pool);
+    install_by_hand(&h, pool);
+    const char *other = apr_pstrcat(pool, h.dir, "/elsewhere.pem", NULL);
+    const char *real_key = apr_pstrcat(pool, h.dir, "/real.key", NULL);
+    ok(link(h.conf.cert_file, other) == 0 &&
+           rename(h.conf.key_file, real_key) == 0 &&
+           symlink(real_key, h.conf.key_file) == 0,
+       "a chain with two names, a key behind a symlink");
+    ino_t other_ino = inode_of(other), real_ino = inode_of(real_key);
+    gen = NULL;
+    is_int(deploy_live_adopt(&gen, &h.live, &err, pool), APR_SUCCESS,
+           "adopt them");
+    gdir = gen ? in_root(&h, gen, pool) : "";
+    ok(inode_of(apr_pstrcat(pool, gdir, "/cert.pem", NULL)) != other_ino,
+       "the shared chain copied");
+    ok(inode_of(apr_pstrcat(pool, gdir, "/key.pem", NULL)) != real_ino,
+       "the key behind the symlink copied");
+    is_str(live_state(&h, pool), "pair 0", "the same pair served");
+    unlink(other);
+    unlink(real_key);
+}
+
 /* A certificate without its key is a broken install; adopting must say
  * so, not fail silently. */
 static void test_adopt_half(apr_pool_t *pool)
@@ -629,6 +699,7 @@ int main(void)
     pairs_make(pool);
     test_adopt_nothing(pool);
     test_adopt_files(pool);
+    test_adopt_links(pool);
     test_adopt_half(pool);
     test_write(pool);
     test_switch(pool);
