@@ -3,9 +3,13 @@
 #include "status_doc.h"
 #include "status_flat.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "apr_file_io.h"
+#include "apr_portable.h"
+#include "apr_time.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
@@ -99,6 +103,19 @@ const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool)
     return apr_pstrcat(pool, status_file, STATUS_FLAT_SUFFIX, NULL);
 }
 
+void status_doc_hold(apr_file_t *file)
+{
+    apr_os_file_t fd = -1;
+    if (apr_os_file_get(&fd, file) != APR_SUCCESS)
+        return;
+    /* Only a lock held is waited for, and not long: where flock(2) fails
+     * (a network file system), the read goes ahead at once. */
+    for (int i = 0;
+         i < 50 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+         i++)
+        apr_sleep(1000);
+}
+
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
                              apr_pool_t *pool)
 {
@@ -112,6 +129,7 @@ apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
     *out = NULL;
     if (rv != APR_SUCCESS)
         return rv;
+    status_doc_hold(file);
     rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
     if (rv == APR_SUCCESS &&
         (finfo.filetype != APR_REG || finfo.size > STATUS_FLAT_FILE_MAX))

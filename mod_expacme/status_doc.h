@@ -3,6 +3,7 @@
 #ifndef MOD_EXPACME_STATUS_DOC_H
 #define MOD_EXPACME_STATUS_DOC_H
 
+#include "apr_file_io.h"
 #include "apr_pools.h"
 #include "apr_tables.h"
 
@@ -25,6 +26,13 @@ apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool);
 const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);
 
 /* Reads and parses the flat file; APR_ENOENT when there is none. */
+/* A shared lock on an open status file for as long as it stays open:
+ * the helper rewrites its status files in place through a spare, never
+ * one a reader holds (helper/base/state.c), so what is read or sent
+ * stays whole.  A rewrite under way takes microseconds; one stopped is
+ * not waited for past about 50 ms. */
+void status_doc_hold(apr_file_t *file);
+
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
                              apr_pool_t *pool);
 

@@ -38,6 +38,8 @@ static apr_status_t open_status(request_rec *r, const char *path,
         file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, r->pool);
     if (rv != APR_SUCCESS)
         return rv;
+    /* Held until the request's pool closes it, after the last byte. */
+    status_doc_hold(*file);
     rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, *file);
     if (rv == APR_SUCCESS && finfo.filetype != APR_REG)
         rv = APR_EGENERAL;

@@ -105,7 +105,7 @@ static apr_status_t write_file(const char *path, const void *data,
 }
 
 /* The spare of a journal file: its previous text, kept so that the next
- * write reuses the inode rather than making one (journal_write). */
+ * write reuses the inode rather than making one (spare_write). */
 static const char *spare_of(const char *path, apr_pool_t *pool)
 {
     return apr_pstrcat(pool, path, ".spare", NULL);
@@ -135,20 +135,21 @@ static int spare_open(const char *spare)
                 0600);
 }
 
-/* A journal file rewritten without a new inode: the text goes into the
- * spare, which then trades names with path in one atomic exchange, so
- * that a reader sees the old file or the new one, whole (the lock keeps
- * a reader that opened the spare before it was traded away from reading
- * it while it is rewritten).  A fleet's
- * renew rewrites status.json a dozen times per certificate; a rename
- * over it frees an inode each time, and on ext4 without a journal every
- * new inode is then found only past each one freed in the last 30 s, a
- * cost that grows with the fleet.  The first write makes the spare; on
- * a file system without RENAME_EXCHANGE each write makes one and renames
- * it over path, as state_write_file does. */
-static apr_status_t journal_write(const char *path, const void *data,
-                                  apr_size_t len, const char **err,
-                                  apr_pool_t *pool)
+/* A file rewritten without a new inode: the text goes into the spare,
+ * which then trades names with path in one atomic exchange, so that a
+ * reader sees the old file or the new one, whole (the lock keeps a
+ * reader that opened the spare before it was traded away from reading
+ * it while it is rewritten).  A fleet's renew rewrites status.json a
+ * dozen times per certificate; a rename over it frees an inode each
+ * time, and on ext4 without a journal every new inode is then found only
+ * past each one freed in the last 30 s, a cost that grows with the
+ * fleet.  The first write makes the spare; on a file system without
+ * RENAME_EXCHANGE each write makes one and renames it over path, as
+ * write_file does.  sync: the text and the names on disk before the
+ * return, as write_file's. */
+static apr_status_t spare_write(const char *path, const void *data,
+                                apr_size_t len, apr_fileperms_t mode, int sync,
+                                const char **err, apr_pool_t *pool)
 {
     const char *spare = spare_of(path, pool);
     int fd = spare_open(spare);
@@ -160,6 +161,11 @@ static apr_status_t journal_write(const char *path, const void *data,
     apr_status_t rv = write_all(fd, data, len);
     if (rv == APR_SUCCESS && ftruncate(fd, (off_t)len) != 0)
         rv = errno;
+    /* Made 0600; a spare may hold another mode from before. */
+    if (rv == APR_SUCCESS && fchmod(fd, (mode_t)(mode & 0777)) != 0)
+        rv = errno;
+    if (rv == APR_SUCCESS && sync && fsync(fd) != 0)
+        rv = errno;
     if (close(fd) != 0 && rv == APR_SUCCESS)
         rv = errno;
     if (rv == APR_SUCCESS && syscall(SYS_renameat2, AT_FDCWD, spare, AT_FDCWD,
@@ -170,7 +176,10 @@ static apr_status_t journal_write(const char *path, const void *data,
     if (rv != APR_SUCCESS) {
         *err = sys_error(pool, "cannot write", path, rv);
         unlink(spare);
+        return rv;
     }
+    if (sync && (rv = state_fsync_dir_of(path, pool)) != APR_SUCCESS)
+        *err = sys_error(pool, "cannot sync the directory of", path, rv);
     return rv;
 }
 
@@ -179,6 +188,13 @@ apr_status_t state_write_file(const char *path, const void *data,
                               const char **err, apr_pool_t *pool)
 {
     return write_file(path, data, len, mode, 1, err, pool);
+}
+
+apr_status_t state_write_file_spare(const char *path, const void *data,
+                                    apr_size_t len, apr_fileperms_t mode,
+                                    const char **err, apr_pool_t *pool)
+{
+    return spare_write(path, data, len, mode, 1, err, pool);
 }
 
 /* A shared lock while a journal file is read: waits out a writer
@@ -249,7 +265,8 @@ static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
 apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
                              apr_size_t max, const char **err, apr_pool_t *pool)
 {
-    return read_file(out, len, path, max, 0, err, pool);
+    /* Locked: the file may be one rewritten through its spare. */
+    return read_file(out, len, path, max, 1, err, pool);
 }
 
 /* Why an existing directory cannot be used, or NULL.  It is used as it
@@ -380,6 +397,17 @@ apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+apr_status_t state_retire_file(const char *path, const char **err,
+                               apr_pool_t *pool)
+{
+    const char *spare = spare_of(path, pool);
+    struct stat st;
+    /* One spare is enough: with one there already, path just goes. */
+    if (lstat(spare, &st) != 0 && errno == ENOENT && rename(path, spare) == 0)
+        return APR_SUCCESS;
+    return state_remove(path, err, pool);
+}
+
 apr_status_t state_remove_journal(const char *path, const char **err,
                                   apr_pool_t *pool)
 {
@@ -419,6 +447,9 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
     return APR_SUCCESS;
 }
 
+/* write_json's sync beyond 0 (a journal) and 1 (state_write_file's). */
+#define SYNC_SPARE 2
+
 static apr_status_t write_json(const char *path, json_t *json, int sync,
                                const char **err, apr_pool_t *pool)
 {
@@ -430,7 +461,9 @@ static apr_status_t write_json(const char *path, json_t *json, int sync,
     char *copy = apr_pstrcat(pool, text, "\n", NULL);
     free(text);
     if (!sync)
-        return journal_write(path, copy, strlen(copy), err, pool);
+        return spare_write(path, copy, strlen(copy), 0600, 0, err, pool);
+    if (sync == SYNC_SPARE)
+        return spare_write(path, copy, strlen(copy), 0600, 1, err, pool);
     return write_file(path, copy, strlen(copy), 0600, sync, err, pool);
 }
 
@@ -444,6 +477,12 @@ apr_status_t state_write_json_journal(const char *path, json_t *json,
                                       const char **err, apr_pool_t *pool)
 {
     return write_json(path, json, 0, err, pool);
+}
+
+apr_status_t state_write_json_spare(const char *path, json_t *json,
+                                    const char **err, apr_pool_t *pool)
+{
+    return write_json(path, json, SYNC_SPARE, err, pool);
 }
 
 /* 1 when dir is a directory with exactly mode: nothing to make or fix.

@@ -32,6 +32,14 @@
 apr_status_t state_write_file(const char *path, const void *data,
                               apr_size_t len, apr_fileperms_t mode,
                               const char **err, apr_pool_t *pool);
+/* The same, durable as well, written into path.spare's inode when there
+ * is one (what state_retire_file or the previous write left) and then
+ * traded for path: no inode made or freed once a spare exists.  For a
+ * file rewritten every renewal (pending.pem, deployed.json); one writer
+ * at a time (the certificate's lock). */
+apr_status_t state_write_file_spare(const char *path, const void *data,
+                                    apr_size_t len, apr_fileperms_t mode,
+                                    const char **err, apr_pool_t *pool);
 /* fsync of the directory holding path: makes a rename there durable. */
 apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool);
 
@@ -60,6 +68,11 @@ apr_status_t state_ensure_dir(const char *dir, apr_fileperms_t mode,
 int state_exists(const char *path);
 /* Removes path; absent is fine. */
 apr_status_t state_remove(const char *path, const char **err, apr_pool_t *pool);
+/* Takes path out of view but keeps its inode as path.spare for the next
+ * state_write_*_spare of path (one there already: path is removed);
+ * absent is fine. */
+apr_status_t state_retire_file(const char *path, const char **err,
+                               apr_pool_t *pool);
 
 /* JSON files: read (absent → APR_ENOENT, malformed → error naming the
  * file) and atomic write (pretty, sorted keys, mode 0600). The json_t
@@ -79,6 +92,9 @@ apr_status_t state_write_json(const char *path, json_t *json, const char **err,
  * spare. */
 apr_status_t state_write_json_journal(const char *path, json_t *json,
                                       const char **err, apr_pool_t *pool);
+/* state_write_json through path's spare (see state_write_file_spare). */
+apr_status_t state_write_json_spare(const char *path, json_t *json,
+                                    const char **err, apr_pool_t *pool);
 /* Removes a journal file and the spare beside it (path.spare: its
  * previous text, whose inode the next write reuses); absent is fine. */
 apr_status_t state_remove_journal(const char *path, const char **err,

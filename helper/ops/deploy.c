@@ -515,13 +515,15 @@ static apr_status_t record_deployed(deploy_job_t *job, const char **err)
         if (second != NULL)
             json_object_set_new(rec, "info2", second);
     }
-    rv = state_write_json(cert_state_file(job->cert, "deployed.json"), rec, err,
-                          pool);
+    rv = state_write_json_spare(cert_state_file(job->cert, "deployed.json"),
+                                rec, err, pool);
+    /* Kept as spares for the next sign to write into (state.h). */
     static const char *const spent[] = {"pending.pem", "pending.json",
                                         "pending2.pem"};
     for (size_t i = 0; i < sizeof(spent) / sizeof(spent[0]); i++) {
         if (rv == APR_SUCCESS && (i < 2 || job->npairs == 2))
-            rv = state_remove(cert_state_file(job->cert, spent[i]), err, pool);
+            rv = state_retire_file(cert_state_file(job->cert, spent[i]), err,
+                                   pool);
     }
     /* job_start recovered (and pruned) what a killed helper left. */
     deploy_live_prune_generations(&job->live, job->new_gen, job->old_gen, pool);

@@ -179,7 +179,7 @@ apr_status_t status_lines_write(const ops_ctx_t *ctx, json_t *doc,
     fit.nelts = n;
     const char *text = apr_array_pstrcat(ctx->pool, &fit, 0);
     apr_status_t rv =
-        state_write_file(path, text, strlen(text), 0644, err, ctx->pool);
+        state_write_file_spare(path, text, strlen(text), 0644, err, ctx->pool);
     if (rv == APR_SUCCESS && n < l.lines->nelts) {
         *err = "the status is larger than the page form allows: the page "
                "shows the first certificates only";

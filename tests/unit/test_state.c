@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -544,6 +545,76 @@ static void test_write_journal(apr_pool_t *pool)
     unlink(target);
 }
 
+/* A file written through its spare (pending.pem, deployed.json): the
+ * mode asked, durable; retiring it keeps its inode as the spare, which
+ * the next write fills and puts back, so a renewal cycle makes and frees
+ * no inode; a spare that is not a plain file of ours is never written
+ * through. */
+static void test_write_spare(apr_pool_t *pool)
+{
+    const char *path = in_dir(pool, "p.pem");
+    const char *spare = in_dir(pool, "p.pem.spare");
+    const char *err = NULL;
+    ok(state_write_file_spare(path, "first\n", 6, 0644, &err, pool) ==
+           APR_SUCCESS,
+       "a first write with no spare");
+    is_str(slurp(pool, path), "first\n", "its text");
+    is_int(mode_of(path), 0644, "the mode asked");
+    unsigned long first = inode_of(path);
+    ok(state_retire_file(path, &err, pool) == APR_SUCCESS && !exists(path),
+       "retired: gone from view");
+    ok(first != 0 && inode_of(spare) == first, "its inode kept as the spare");
+    ok(state_write_file_spare(path, "2\n", 2, 0644, &err, pool) ==
+           APR_SUCCESS,
+       "the next write");
+    is_str(slurp(pool, path), "2\n", "its text, no tail of the longer one");
+    ok(inode_of(path) == first && !exists(spare),
+       "written into the retired inode: none made");
+    ok(state_write_file_spare(path, "third\n", 6, 0600, &err, pool) ==
+           APR_SUCCESS &&
+           mode_of(path) == 0600,
+       "a rewrite with another mode gets it");
+    unsigned long third = inode_of(path);
+    is_str(slurp(pool, spare), "2\n", "the previous text is the spare");
+    ok(state_write_file_spare(path, "fourth\n", 7, 0644, &err, pool) ==
+           APR_SUCCESS &&
+           inode_of(path) == first && inode_of(spare) == third,
+       "from then on the two inodes trade places");
+    ok(state_retire_file(path, &err, pool) == APR_SUCCESS && !exists(path) &&
+           inode_of(spare) == third,
+       "retired with a spare there already: removed, the spare kept");
+    ok(state_retire_file(path, &err, pool) == APR_SUCCESS,
+       "retiring what is not there is fine");
+
+    const char *target = in_dir(pool, "p-target");
+    state_write_file(target, "keep", 4, 0644, &err, pool);
+    unlink(spare);
+    ok(symlink(target, spare) == 0, "a symlink planted at the spare");
+    ok(state_write_file_spare(path, "x\n", 2, 0644, &err, pool) ==
+           APR_SUCCESS,
+       "the next write still succeeds");
+    is_str(slurp(pool, target), "keep", "nothing written through the symlink");
+    unlink(spare);
+    ok(link(target, spare) == 0, "a hard link planted at the spare");
+    state_write_file_spare(path, "y\n", 2, 0644, &err, pool);
+    is_str(slurp(pool, target), "keep", "nothing written into the linked file");
+    is_str(slurp(pool, path), "y\n", "and the file has its text");
+
+    /* A reader holding the spare (it opened the file before the last
+     * write traded it away): a new inode is written, never this one. */
+    int held = open(spare, O_RDONLY);
+    unsigned long held_ino = inode_of(spare);
+    ok(held >= 0 && flock(held, LOCK_SH) == 0, "a reader holds the spare");
+    state_write_file_spare(path, "zzz\n", 4, 0644, &err, pool);
+    is_str(slurp(pool, path), "zzz\n", "written");
+    ok(inode_of(path) != held_ino, "into another inode than the one held");
+    if (held >= 0)
+        close(held);
+    unlink(path);
+    unlink(spare);
+    unlink(target);
+}
+
 static int json_parses(const char *path, apr_pool_t *pool)
 {
     json_t *got = NULL;
@@ -820,6 +891,7 @@ int main(void)
     test_read_json(pool);
     test_write_json(pool);
     test_write_journal(pool);
+    test_write_spare(pool);
     test_journal_for_readers(pool);
     test_json_pool(pool);
     test_dirs(pool);
