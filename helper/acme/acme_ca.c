@@ -27,6 +27,7 @@ struct acme_ca {
     int lane_active[ACME_LANES];
     int lane_waiting[ACME_LANES];
     acme_lane_t lane_turn; /* the lane next in when both have waiters */
+    apr_interval_time_t validation; /* smoothed; 0: none seen yet */
 };
 
 apr_status_t acme_ca_wrap(acme_ca_t **out, acme_session_t *base,
@@ -219,4 +220,26 @@ int acme_ca_lane_waiting(acme_ca_t *ca, acme_lane_t lane)
         lane > ACME_LANE_ANY && lane < ACME_LANES ? ca->lane_waiting[lane] : 0;
     apr_thread_mutex_unlock(ca->mutex);
     return n;
+}
+
+/* A first look never waits longer than this, whatever the CA took. */
+#define VALIDATION_WAIT_MAX (apr_time_from_sec(1))
+
+apr_interval_time_t acme_ca_validation_expected(acme_ca_t *ca)
+{
+    apr_thread_mutex_lock(ca->mutex);
+    apr_interval_time_t wait = ca->validation * 3 / 4;
+    apr_thread_mutex_unlock(ca->mutex);
+    return wait > VALIDATION_WAIT_MAX ? VALIDATION_WAIT_MAX : wait;
+}
+
+void acme_ca_validation_note(acme_ca_t *ca, apr_interval_time_t took)
+{
+    if (took < 0)
+        return;
+    apr_thread_mutex_lock(ca->mutex);
+    /* One slow order moves the mean an eighth of the way. */
+    ca->validation =
+        ca->validation == 0 ? took : (ca->validation * 7 + took) / 8;
+    apr_thread_mutex_unlock(ca->mutex);
 }

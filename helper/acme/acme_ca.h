@@ -57,4 +57,12 @@ void acme_ca_lane_leave(acme_ca_t *ca, acme_lane_t lane);
 /* How many requests wait to enter lane now (for tests and progress). */
 int acme_ca_lane_waiting(acme_ca_t *ca, acme_lane_t lane);
 
+/* How long the CA took lately to validate an order's answered
+ * challenges (a smoothed mean of notes; 0 before the first): the first
+ * look at an order's authorizations waits about that long rather than
+ * fetching each one while it is certain to be pending.  It comes back a
+ * quarter early, so that the estimate follows a CA that gets faster. */
+apr_interval_time_t acme_ca_validation_expected(acme_ca_t *ca);
+void acme_ca_validation_note(acme_ca_t *ca, apr_interval_time_t took);
+
 #endif

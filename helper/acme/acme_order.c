@@ -10,6 +10,7 @@
 
 #include "crypto/crypt_cert.h"
 #include "crypto/crypt_chain.h"
+#include "acme/acme_ca.h"
 #include "acme/acme_json.h"
 #include "base/json_pool.h"
 #include "token_rules.h"
@@ -443,11 +444,33 @@ static apr_status_t poll_round(order_run_t *run, int *pending,
     return APR_SUCCESS;
 }
 
+/* Before the first look: as long as the CA lately took to validate
+ * (acme_ca.h), when a concurrent run shares its view; a look while it
+ * is certain to be pending is a request for nothing, at the CA too. */
+static apr_status_t first_look_wait(order_run_t *run, const char **err)
+{
+    apr_interval_time_t wait =
+        run->s->ca ? acme_ca_validation_expected(run->s->ca) : 0;
+    apr_time_t now = apr_time_now();
+    if (wait <= 0)
+        return APR_SUCCESS;
+    if (now + wait > run->deadline)
+        wait = run->deadline > now ? run->deadline - now : 0;
+    apr_status_t rv = acme_wait(run->s, wait);
+    if (rv != APR_SUCCESS)
+        *err = "interrupted";
+    return rv;
+}
+
 static apr_status_t authz_wait(order_run_t *run, const char **err)
 {
     int total = run->authzs->nelts;
     apr_interval_time_t delay = POLL_FIRST;
     int reported = -1;
+    apr_time_t answered = apr_time_now();
+    apr_status_t first = first_look_wait(run, err);
+    if (first != APR_SUCCESS)
+        return first;
     for (;;) {
         int pending = 0;
         const char *retry_after = NULL;
@@ -459,8 +482,11 @@ static apr_status_t authz_wait(order_run_t *run, const char **err)
             say(run, apr_psprintf(run->pool, "authorizations %d/%d valid",
                                   reported, total));
         }
-        if (pending == 0)
+        if (pending == 0) {
+            if (run->s->ca)
+                acme_ca_validation_note(run->s->ca, apr_time_now() - answered);
             return APR_SUCCESS;
+        }
         rv = poll_wait(run, &delay, retry_after, err);
         if (rv != APR_SUCCESS)
             return rv;

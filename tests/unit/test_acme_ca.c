@@ -276,6 +276,35 @@ static void test_attach(void)
     is_int(a->options.bad_nonce_retries, 20, "defaults applied");
 }
 
+/* The first look at an order's authorizations waits three quarters of
+ * a smoothed mean of how long validations took: nothing before the
+ * first note, one note moving the mean an eighth of the way, capped. */
+static void test_validation_estimate(void)
+{
+    acme_ca_t *v = NULL;
+    acme_session_t *base = apr_pcalloc(pool, sizeof(*base));
+    const char *err = NULL;
+    if (acme_ca_wrap(&v, base, &err, pool) != APR_SUCCESS) {
+        ok(0, err);
+        return;
+    }
+    is_int((int)acme_ca_validation_expected(v), 0,
+           "no validation seen: the first look is at once");
+    acme_ca_validation_note(v, apr_time_from_msec(80));
+    is_int((int)apr_time_as_msec(acme_ca_validation_expected(v)), 60,
+           "one of 80 ms: the first look after 60 ms");
+    acme_ca_validation_note(v, apr_time_from_msec(880));
+    is_int((int)apr_time_as_msec(acme_ca_validation_expected(v)), 135,
+           "a slow one moves the mean an eighth of the way (180 ms)");
+    acme_ca_validation_note(v, -5);
+    is_int((int)apr_time_as_msec(acme_ca_validation_expected(v)), 135,
+           "a negative time (the clock stepped back) is ignored");
+    for (int i = 0; i < 40; i++)
+        acme_ca_validation_note(v, apr_time_from_sec(30));
+    is_int((int)apr_time_as_msec(acme_ca_validation_expected(v)), 1000,
+           "a CA taking 30 s: the first look still within 1 s");
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_app_initialize(&argc, &argv, NULL);
@@ -292,6 +321,7 @@ int main(int argc, const char *const *argv)
     test_gate();
     test_lanes();
     test_attach();
+    test_validation_estimate();
     int rc = done_testing();
     apr_pool_destroy(pool);
     apr_terminate();
