@@ -68,24 +68,51 @@ static int check_hook(preflight_t *pf, preflight_check_t *c)
                                 hook));
 }
 
-static apr_status_t store_put(preflight_t *pf, const char *host,
-                              const char *token, const char *keyauth,
-                              const char **err)
+/* An http-01 name's probe: its token, published with every other name's
+ * of the certificate in one store session (a session locks the store
+ * against the run's other writers), withdrawn together after. */
+typedef struct {
+    preflight_check_t *check;
+    const apr_array_header_t *addrs;
+    const char *token;
+    const char *keyauth;
+} probe_t;
+
+static apr_status_t probes_put(preflight_t *pf,
+                               const apr_array_header_t *probes,
+                               const char **err)
 {
+    if (probes->nelts == 0)
+        return APR_SUCCESS;
     challenge_publish_t *store = NULL;
     const char *why = NULL;
     apr_status_t rv =
         challenge_publish_open(&store, pf->ctx->config, err, pf->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = challenge_publish_put(store, host, token, keyauth,
-                               (apr_int64_t)time(NULL) + PROBE_TTL, &why);
+    apr_int64_t expires = (apr_int64_t)time(NULL) + PROBE_TTL;
+    for (int i = 0; i < probes->nelts && rv == APR_SUCCESS; i++) {
+        const probe_t *p = &APR_ARRAY_IDX(probes, i, probe_t);
+        rv = challenge_publish_put(store, p->check->name, p->token, p->keyauth,
+                                   expires, &why);
+    }
     if (rv == APR_SUCCESS)
         challenge_publish_settle(store);
     challenge_publish_close(store);
     if (rv != APR_SUCCESS)
         *err = apr_psprintf(pf->pool, "cannot publish the probe: %s", why);
     return rv;
+}
+
+static void probes_withdraw(preflight_t *pf, const apr_array_header_t *probes)
+{
+    apr_array_header_t *tokens =
+        apr_array_make(pf->pool, probes->nelts, sizeof(const char *));
+    for (int i = 0; i < probes->nelts; i++)
+        APR_ARRAY_PUSH(tokens, const char *) =
+            APR_ARRAY_IDX(probes, i, probe_t).token;
+    const char *werr = NULL;
+    challenge_publish_withdraw(pf->ctx->config, tokens, &werr, pf->pool);
 }
 
 /* What an answer to the probe says, in the words of what to check. */
@@ -135,35 +162,28 @@ static const char *public_address(const char *addr, const char *port,
                              : apr_psprintf(pool, "%s:%s", addr, port);
 }
 
-static int check_http(preflight_t *pf, preflight_check_t *c,
-                      const apr_array_header_t *addrs)
+/* put_err: why the probes could not be published (NULL: they were). */
+static int check_http(preflight_t *pf, const probe_t *probe,
+                      const char *put_err)
 {
+    preflight_check_t *c = probe->check;
     const char *address = pf->ctx->config->check_http_address;
-    if (pf->ctx->config->challenge_window_include != NULL)
-        return pass(c, "not probed: port 80 opens only for the challenge "
-                       "window");
-    const char *token = probe_token(pf->pool);
-    const char *keyauth = apr_pstrcat(pf->pool, token, ".probe", NULL);
-    const char *err = NULL;
-    if (store_put(pf, c->name, token, keyauth, &err) != APR_SUCCESS)
-        return fail(c, err);
+    if (put_err != NULL)
+        return fail(c, put_err);
     /* As a CA asks: an IPv6 literal in brackets in Host (RFC 8738). */
     const char *host = strchr(c->name, ':') != NULL
                            ? apr_pstrcat(pf->pool, "[", c->name, "]", NULL)
                            : c->name;
-    const char *seen =
-        http_ask(pf, address, host, token, keyauth, PROBE_TIMEOUT);
-    if (pf->public_path && addrs != NULL && addrs->nelts > 0) {
-        const char *pub = public_address(APR_ARRAY_IDX(addrs, 0, const char *),
-                                         "80", pf->pool);
-        const char *p = http_ask(pf, pub, host, token, keyauth, PUBLIC_TIMEOUT);
+    const char *seen = http_ask(pf, address, host, probe->token,
+                                probe->keyauth, PROBE_TIMEOUT);
+    if (pf->public_path && probe->addrs != NULL && probe->addrs->nelts > 0) {
+        const char *pub = public_address(
+            APR_ARRAY_IDX(probe->addrs, 0, const char *), "80", pf->pool);
+        const char *p = http_ask(pf, pub, host, probe->token, probe->keyauth,
+                                 PUBLIC_TIMEOUT);
         c->public_path =
             p ? p : apr_psprintf(pf->pool, "%s answered the probe", pub);
     }
-    apr_array_header_t *tokens = apr_array_make(pf->pool, 1, sizeof(token));
-    APR_ARRAY_PUSH(tokens, const char *) = token;
-    const char *werr = NULL;
-    challenge_publish_withdraw(pf->ctx->config, tokens, &werr, pf->pool);
     if (seen != NULL)
         return fail(c, seen);
     return pass(
@@ -219,30 +239,31 @@ static int check_alpn(preflight_t *pf, preflight_check_t *c,
                                 address));
 }
 
-static void check_name(preflight_t *pf, preflight_check_t *c)
+/* The challenge type and the name's addresses; 1 when it still needs
+ * its probe (http-01 or tls-alpn-01), else decided here. */
+static int check_first(preflight_t *pf, preflight_check_t *c,
+                       apr_array_header_t **addrs)
 {
+    *addrs = NULL;
     c->type = acme_order_type_for(pf->conf->challenge_types, c->name);
-    if (c->type == NULL) {
-        fail(c, "no configured challenge type can validate this name "
-                "(a wildcard needs dns-01, an IP address http-01)");
-        return;
-    }
+    if (c->type == NULL)
+        return fail(c, "no configured challenge type can validate this name "
+                       "(a wildcard needs dns-01, an IP address http-01)");
     if (strcmp(c->type, "dns-01") == 0) {
         check_hook(pf, c);
-        return;
+        return 0;
     }
-    apr_array_header_t *addrs = NULL;
     const char *err = NULL;
     if (!acme_order_name_is_ip(c->name) &&
-        dns_client_addresses(&addrs, pf->ctx->config->dns_resolver, c->name,
-                             PROBE_TIMEOUT, &err, pf->pool) != APR_SUCCESS) {
-        fail(c, apr_psprintf(pf->pool, "no address: %s", err));
-        return;
+        dns_client_addresses(addrs, pf->ctx->config->dns_resolver, c->name,
+                             PROBE_TIMEOUT, &err, pf->pool) != APR_SUCCESS)
+        return fail(c, apr_psprintf(pf->pool, "no address: %s", err));
+    if (strcmp(c->type, "http-01") == 0 &&
+        pf->ctx->config->challenge_window_include != NULL) {
+        pass(c, "not probed: port 80 opens only for the challenge window");
+        return 0;
     }
-    if (strcmp(c->type, "http-01") == 0)
-        check_http(pf, c, addrs);
-    else
-        check_alpn(pf, c, addrs);
+    return 1;
 }
 
 void preflight_run(preflight_result_t *result, const ops_ctx_t *ctx,
@@ -253,12 +274,44 @@ void preflight_run(preflight_result_t *result, const ops_ctx_t *ctx,
     result->checks =
         apr_array_make(ctx->pool, names->nelts, sizeof(preflight_check_t));
     result->failed = 0;
+    apr_array_header_t *http =
+        apr_array_make(ctx->pool, names->nelts, sizeof(probe_t));
+    apr_array_header_t *alpn =
+        apr_array_make(ctx->pool, names->nelts, sizeof(probe_t));
     for (int i = 0; i < names->nelts; i++) {
         preflight_check_t *c = apr_array_push(result->checks);
         memset(c, 0, sizeof(*c));
         c->name = APR_ARRAY_IDX(names, i, const char *);
-        check_name(&pf, c);
-        if (!c->ok)
+    }
+    /* The array is complete: its elements no longer move. */
+    for (int i = 0; i < names->nelts; i++) {
+        preflight_check_t *c =
+            &APR_ARRAY_IDX(result->checks, i, preflight_check_t);
+        apr_array_header_t *addrs = NULL;
+        if (!check_first(&pf, c, &addrs))
+            continue;
+        int is_http = strcmp(c->type, "http-01") == 0;
+        probe_t *p = apr_array_push(is_http ? http : alpn);
+        memset(p, 0, sizeof(*p));
+        p->check = c;
+        p->addrs = addrs;
+        if (is_http) {
+            p->token = probe_token(pf.pool);
+            p->keyauth = apr_pstrcat(pf.pool, p->token, ".probe", NULL);
+        }
+    }
+    const char *put_err = NULL;
+    int put = probes_put(&pf, http, &put_err) == APR_SUCCESS;
+    for (int i = 0; i < http->nelts; i++)
+        check_http(&pf, &APR_ARRAY_IDX(http, i, probe_t), put_err);
+    if (put)
+        probes_withdraw(&pf, http);
+    for (int i = 0; i < alpn->nelts; i++) {
+        const probe_t *p = &APR_ARRAY_IDX(alpn, i, probe_t);
+        check_alpn(&pf, p->check, p->addrs);
+    }
+    for (int i = 0; i < names->nelts; i++) {
+        if (!APR_ARRAY_IDX(result->checks, i, preflight_check_t).ok)
             result->failed++;
     }
 }
