@@ -269,8 +269,8 @@ static void remove_generation(const char *d, apr_pool_t *pool)
 static int linkable(const char *path, int is_key)
 {
     struct stat st;
-    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-           st.st_nlink == 1 && (!is_key || (st.st_mode & 077) == 0);
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+           (!is_key || (st.st_mode & 077) == 0);
 }
 
 /* The live pair given second names in a new generation: no copy, no new

@@ -78,9 +78,8 @@ typedef struct {
     const char *keyauth;
 } probe_t;
 
-static apr_status_t probes_put(preflight_t *pf,
-                               const apr_array_header_t *probes,
-                               const char **err)
+static apr_status_t
+probes_put(preflight_t *pf, const apr_array_header_t *probes, const char **err)
 {
     if (probes->nelts == 0)
         return APR_SUCCESS;
@@ -174,8 +173,8 @@ static int check_http(preflight_t *pf, const probe_t *probe,
     const char *host = strchr(c->name, ':') != NULL
                            ? apr_pstrcat(pf->pool, "[", c->name, "]", NULL)
                            : c->name;
-    const char *seen = http_ask(pf, address, host, probe->token,
-                                probe->keyauth, PROBE_TIMEOUT);
+    const char *seen = http_ask(pf, address, host, probe->token, probe->keyauth,
+                                PROBE_TIMEOUT);
     if (pf->public_path && probe->addrs != NULL && probe->addrs->nelts > 0) {
         const char *pub = public_address(
             APR_ARRAY_IDX(probe->addrs, 0, const char *), "80", pf->pool);

@@ -301,8 +301,8 @@ static apr_status_t stage_pending(sign_job_t *job,
                                     res->chain_pem, strlen(res->chain_pem),
                                     0644, err, pool);
     if (rv == APR_SUCCESS)
-        rv = state_write_json_spare(
-            cert_state_file(job->cert, "pending.json"), meta, err, pool);
+        rv = state_write_json_spare(cert_state_file(job->cert, "pending.json"),
+                                    meta, err, pool);
     return rv;
 }
 

@@ -564,20 +564,19 @@ static void test_write_spare(apr_pool_t *pool)
     ok(state_retire_file(path, &err, pool) == APR_SUCCESS && !exists(path),
        "retired: gone from view");
     ok(first != 0 && inode_of(spare) == first, "its inode kept as the spare");
-    ok(state_write_file_spare(path, "2\n", 2, 0644, &err, pool) ==
-           APR_SUCCESS,
+    ok(state_write_file_spare(path, "2\n", 2, 0644, &err, pool) == APR_SUCCESS,
        "the next write");
     is_str(slurp(pool, path), "2\n", "its text, no tail of the longer one");
     ok(inode_of(path) == first && !exists(spare),
        "written into the retired inode: none made");
     ok(state_write_file_spare(path, "third\n", 6, 0600, &err, pool) ==
-           APR_SUCCESS &&
+               APR_SUCCESS &&
            mode_of(path) == 0600,
        "a rewrite with another mode gets it");
     unsigned long third = inode_of(path);
     is_str(slurp(pool, spare), "2\n", "the previous text is the spare");
     ok(state_write_file_spare(path, "fourth\n", 7, 0644, &err, pool) ==
-           APR_SUCCESS &&
+               APR_SUCCESS &&
            inode_of(path) == first && inode_of(spare) == third,
        "from then on the two inodes trade places");
     ok(state_retire_file(path, &err, pool) == APR_SUCCESS && !exists(path) &&
@@ -590,8 +589,7 @@ static void test_write_spare(apr_pool_t *pool)
     state_write_file(target, "keep", 4, 0644, &err, pool);
     unlink(spare);
     ok(symlink(target, spare) == 0, "a symlink planted at the spare");
-    ok(state_write_file_spare(path, "x\n", 2, 0644, &err, pool) ==
-           APR_SUCCESS,
+    ok(state_write_file_spare(path, "x\n", 2, 0644, &err, pool) == APR_SUCCESS,
        "the next write still succeeds");
     is_str(slurp(pool, target), "keep", "nothing written through the symlink");
     unlink(spare);
