@@ -851,9 +851,10 @@ void deploy_batch_start(deploy_batch_t *b, int slot, deploy_request_t *req)
     job->ctx = *b->ctx;
     job->ctx.pool = ops_parallel_pool();
     if (job->ctx.pool == NULL) {
-        req->status =
-            ops_fail(&req->error, OPS_FAILED, 2611, b->ctx->pool,
-                     "out of memory starting the deploy of %s", req->name);
+        /* Nothing allocated: the batch's pool belongs to the thread that
+         * opened it, and this may be an order's. */
+        req->status = ops_fail_text(&req->error, OPS_FAILED, 2611,
+                                    "out of memory starting the deploy");
         job->req = NULL;
         return;
     }

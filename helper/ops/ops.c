@@ -7,6 +7,14 @@
 
 #include "apr_strings.h"
 
+ops_status_t ops_fail_text(ops_error_t *error, ops_status_t status, int logno,
+                           const char *message)
+{
+    error->message = message;
+    error->logno = logno;
+    return status;
+}
+
 ops_status_t ops_fail(ops_error_t *error, ops_status_t status, int logno,
                       apr_pool_t *pool, const char *fmt, ...)
 {

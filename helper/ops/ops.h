@@ -45,6 +45,11 @@ typedef struct {
     const acme_problem_t *problem; /* the CA's problem document, or NULL */
 } ops_error_t;
 
+/* Fills error with a constant message, allocating nothing (where no
+ * pool may be used: out of memory, a pool of another thread). */
+ops_status_t ops_fail_text(ops_error_t *error, ops_status_t status, int logno,
+                           const char *message);
+
 /* Fills error (message from fmt) and returns status. */
 ops_status_t ops_fail(ops_error_t *error, ops_status_t status, int logno,
                       apr_pool_t *pool, const char *fmt, ...)

@@ -387,7 +387,16 @@ static void sign_job(void *baton, int i, apr_pool_t *scratch)
     renew_job_t *job = &run->jobs[i];
     if (job->action == SCHEDULE_SIGN && !ops_interrupted(run->ctx)) {
         apr_pool_t *sign_pool = NULL;
-        apr_pool_create(&sign_pool, scratch);
+        if (apr_pool_create(&sign_pool, scratch) != APR_SUCCESS) {
+            ops_error_t error = {0};
+            ops_ctx_t ctx;
+            ops_ctx_sub(&ctx, run->ctx, scratch);
+            record(run, job, &ctx,
+                   ops_fail_text(&error, OPS_FAILED, 2612,
+                                 "out of memory starting the sign"),
+                   &error);
+            return;
+        }
         ops_ctx_t ctx;
         ops_ctx_sub(&ctx, run->ctx, sign_pool);
         sign_one(run, job, &ctx);
@@ -452,8 +461,8 @@ static void deploy_all(renew_run_t *run)
     else
         deploy_batch_close(run->batch);
     /* In parallel: a fleet's thousand rereads were a serial tail. */
-    ops_parallel(run->count, (int)ctx->config->renew_concurrency,
-                 record_deploy, run);
+    ops_parallel(run->count, (int)ctx->config->renew_concurrency, record_deploy,
+                 run);
 }
 
 static void plan_all(renew_run_t *run)
