@@ -214,6 +214,38 @@ static void test_hostile(apr_pool_t *pool, const char *dir)
        "no file: an error, no document");
 }
 
+/* The module holds a shared lock on a status file it opened
+ * (status_doc_hold), and the helper rewrites the files through a spare
+ * it never writes while it is held: what the module reads or sends
+ * keeps the text it had when opened, over any number of rewrites. */
+static void test_hold(apr_pool_t *pool, const char *dir)
+{
+    const char *path = apr_pstrcat(pool, dir, "/held.json", NULL);
+    const char *err = NULL;
+    state_write_file_spare(path, "first\n", 6, 0644, &err, pool);
+    state_write_file_spare(path, "second\n", 7, 0644, &err, pool);
+    apr_file_t *f = NULL;
+    ok(apr_file_open(&f, path, APR_FOPEN_READ, 0, pool) == APR_SUCCESS,
+       "a reader opens the status file");
+    if (f == NULL)
+        return;
+    status_doc_hold(f);
+    ok(state_write_file_spare(path, "third!!\n", 8, 0644, &err, pool) ==
+               APR_SUCCESS &&
+           state_write_file_spare(path, "fourth!!\n", 9, 0644, &err, pool) ==
+               APR_SUCCESS,
+       "two rewrites while it holds it");
+    char buf[32] = {0};
+    apr_size_t n = sizeof(buf) - 1;
+    apr_off_t at = 0;
+    apr_file_seek(f, APR_SET, &at);
+    apr_file_read(f, buf, &n);
+    is_str(buf, "second\n", "the held file still has the text it had");
+    apr_file_close(f);
+    apr_file_remove(path, pool);
+    apr_file_remove(apr_pstrcat(pool, path, ".spare", NULL), pool);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -226,7 +258,9 @@ int main(void)
     test_round_trip(pool, dir);
     test_hostile(pool, dir);
     test_too_large(pool, dir);
-    static const char *const made[] = {"status.flat", "nul.flat", "big.flat"};
+    test_hold(pool, dir);
+    static const char *const made[] = {"status.flat", "nul.flat", "big.flat",
+                                       "status.flat.spare", "big.flat.spare"};
     for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
         apr_file_remove(apr_pstrcat(pool, dir, "/", made[i], NULL), pool);
     if (apr_dir_remove(dir, pool) != APR_SUCCESS)
