@@ -111,7 +111,7 @@ void status_doc_hold(apr_file_t *file)
     /* Only a lock held is waited for, and not long: where flock(2) fails
      * (a network file system), the read goes ahead at once. */
     for (int i = 0;
-         i < 50 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+         i < 200 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
          i++)
         apr_sleep(1000);
 }

@@ -29,8 +29,8 @@ const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);
 /* A shared lock on an open status file for as long as it stays open:
  * the helper rewrites its status files in place through a spare, never
  * one a reader holds (helper/base/state.c), so what is read or sent
- * stays whole.  A rewrite under way takes microseconds; one stopped is
- * not waited for past about 50 ms. */
+ * stays whole.  A rewrite under way takes microseconds (an fsync at
+ * most milliseconds); one stopped is not waited for past about 200 ms. */
 void status_doc_hold(apr_file_t *file);
 
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,

@@ -112,47 +112,61 @@ static const char *spare_of(const char *path, apr_pool_t *pool)
 }
 
 /* The spare opened for rewriting and locked: a regular file of ours
- * with one link that no reader holds (state_read_json takes a shared
- * lock while it reads), or else a new one (what else sits there is
- * removed, never written into; a reader keeps the inode it has).  It is
- * cut to the new text's length after the write, not emptied before: ext4
- * flushes a file truncated to nothing when it is closed, a write to the
- * disk for each of a fleet's thousands of journal entries.  -1 with
- * errno when neither can be had. */
+ * with one link, or else a new one (what else sits there is removed,
+ * never written into).  -1 with errno EWOULDBLOCK when another holds
+ * its lock (a reader that opened it before it was traded away, or a
+ * second writer of the same path, which `status` can be), EEXIST when
+ * another writer made one just now, else the error.  It is cut to the
+ * new text's length after the write, not emptied before: ext4 flushes a
+ * file truncated to nothing when it is closed, a write to the disk for
+ * each of a fleet's thousands of journal entries. */
 static int spare_open(const char *spare)
 {
     int fd = open(spare, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd >= 0) {
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            st.st_uid == geteuid() && st.st_nlink == 1 &&
-            flock(fd, LOCK_EX | LOCK_NB) == 0)
+        int ours = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                   st.st_uid == geteuid() && st.st_nlink == 1;
+        if (ours && flock(fd, LOCK_EX | LOCK_NB) == 0)
             return fd;
         close(fd);
+        if (ours) {
+            errno = EWOULDBLOCK;
+            return -1;
+        }
     }
     unlink(spare);
-    return open(spare, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                0600);
+    fd =
+        open(spare, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        errno = EWOULDBLOCK;
+        return -1;
+    }
+    return fd;
 }
 
 /* A file rewritten without a new inode: the text goes into the spare,
  * which then trades names with path in one atomic exchange, so that a
- * reader sees the old file or the new one, whole (the lock keeps a
- * reader that opened the spare before it was traded away from reading
- * it while it is rewritten).  A fleet's renew rewrites status.json a
- * dozen times per certificate; a rename over it frees an inode each
- * time, and on ext4 without a journal every new inode is then found only
- * past each one freed in the last 30 s, a cost that grows with the
- * fleet.  The first write makes the spare; on a file system without
- * RENAME_EXCHANGE each write makes one and renames it over path, as
- * write_file does.  sync: the text and the names on disk before the
- * return, as write_file's. */
+ * reader sees the old file or the new one, whole.  The spare's lock is
+ * held from before the write until after the exchange: a reader that
+ * opened it before it was traded away, or a second writer, makes this
+ * write fall back to a file of its own (write_file).  A fleet's renew
+ * rewrites status.json a dozen times per certificate; a rename over it
+ * frees an inode each time, and on ext4 without a journal every new
+ * inode is then found only past each one freed in the last minute or
+ * more, a cost that grows with the fleet.  The first write makes the
+ * spare; on a file system without RENAME_EXCHANGE each write makes one
+ * and renames it over path, as write_file does.  sync: the text and the
+ * names on disk before the return, as write_file's. */
 static apr_status_t spare_write(const char *path, const void *data,
                                 apr_size_t len, apr_fileperms_t mode, int sync,
                                 const char **err, apr_pool_t *pool)
 {
     const char *spare = spare_of(path, pool);
     int fd = spare_open(spare);
+    if (fd < 0 && (errno == EWOULDBLOCK || errno == EEXIST))
+        return write_file(path, data, len, mode, sync, err, pool);
     if (fd < 0) {
         int saved = errno;
         *err = sys_error(pool, "cannot create", spare, saved);
@@ -166,13 +180,13 @@ static apr_status_t spare_write(const char *path, const void *data,
         rv = errno;
     if (rv == APR_SUCCESS && sync && fsync(fd) != 0)
         rv = errno;
-    if (close(fd) != 0 && rv == APR_SUCCESS)
-        rv = errno;
     if (rv == APR_SUCCESS && syscall(SYS_renameat2, AT_FDCWD, spare, AT_FDCWD,
                                      path, RENAME_EXCHANGE) != 0) {
         /* No exchange here (or no path yet): the spare becomes path. */
         rv = rename(spare, path) == 0 ? APR_SUCCESS : errno;
     }
+    if (close(fd) != 0 && rv == APR_SUCCESS)
+        rv = errno;
     if (rv != APR_SUCCESS) {
         *err = sys_error(pool, "cannot write", path, rv);
         unlink(spare);
@@ -203,7 +217,13 @@ apr_status_t state_write_file_spare(const char *path, const void *data,
 static void read_lock(apr_file_t *file)
 {
     apr_os_file_t fd = -1;
+    struct stat st;
     if (apr_os_file_get(&fd, file) != APR_SUCCESS)
+        return;
+    /* Only our own files are rewritten through a spare; a lock on one of
+     * someone else's (a CA bundle, a live pair before adoption) is not
+     * waited for, or its owner could stall every read. */
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid())
         return;
     /* Only a lock held is waited for: where flock itself fails (some
      * network file systems), the read goes ahead at once. */

@@ -598,6 +598,24 @@ static void test_write_spare(apr_pool_t *pool)
     is_str(slurp(pool, target), "keep", "nothing written into the linked file");
     is_str(slurp(pool, path), "y\n", "and the file has its text");
 
+    /* A second writer of the same path (`status` publishes without the
+     * state lock) holding the spare: this write goes to a file of its
+     * own, and the spare the other is writing is left alone. */
+    state_write_file_spare(path, "v1\n", 3, 0644, &err, pool);
+    state_write_file_spare(path, "v2\n", 3, 0644, &err, pool);
+    int other = open(spare, O_WRONLY);
+    ok(other >= 0 && flock(other, LOCK_EX) == 0,
+       "another writer holds the spare");
+    unsigned long other_ino = inode_of(spare);
+    ok(state_write_file_spare(path, "v3\n", 3, 0644, &err, pool) == APR_SUCCESS,
+       "a write meanwhile succeeds");
+    is_str(slurp(pool, path), "v3\n", "with its text in place");
+    ok(inode_of(spare) == other_ino && inode_of(path) != other_ino,
+       "the other writer's spare neither traded nor replaced");
+    is_str(slurp(pool, spare), "v1\n", "nor written into");
+    if (other >= 0)
+        close(other);
+
     /* A reader holding the spare (it opened the file before the last
      * write traded it away): a new inode is written, never this one. */
     int held = open(spare, O_RDONLY);
