@@ -2,7 +2,9 @@
 #include "ops/deploy_live.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,14 +265,31 @@ static void remove_generation(const char *d, apr_pool_t *pool)
     rmdir(d);
 }
 
-/* A live file that can join the adopted generation as it is: a plain
- * file with no other name and (a key) readable by its owner alone.  One
- * on another file system than the generations is found by link(2). */
-static int linkable(const char *path, int is_key)
+/* A live file opened without following a symlink, when it can join the
+ * adopted generation as it is: a plain file of ours with no other name
+ * and (a key) readable by its owner alone; else -1.  One on another file
+ * system than the generations is found by the link. */
+static int linkable_open(const char *path, int is_key)
 {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-           (!is_key || (st.st_mode & 077) == 0);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        st.st_uid != geteuid() || (is_key && (st.st_mode & 077) != 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The inode fd is open on, given the name dst: what was checked is what
+ * is linked, whatever the live name points to by now. */
+static int link_open_file(int fd, const char *dst)
+{
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
 }
 
 /* The live pair given second names in a new generation: no copy, no new
@@ -279,22 +298,30 @@ static int linkable(const char *path, int is_key)
 static apr_status_t adopt_by_link(const char **gen, const deploy_live_t *live,
                                   const char **err, apr_pool_t *pool)
 {
-    if (!linkable(live->cert_file, 0) || !linkable(live->key_file, 1) ||
-        state_make_dir(live->root, 0755, err, pool) != APR_SUCCESS)
-        return APR_ENOTIMPL;
+    int cert_fd = linkable_open(live->cert_file, 0);
+    int key_fd = cert_fd >= 0 ? linkable_open(live->key_file, 1) : -1;
+    apr_status_t rv = APR_ENOTIMPL;
     const char *name = new_gen_name(pool);
     const char *dir = in_root(live, name, pool);
-    if (state_make_dir(dir, 0700, err, pool) != APR_SUCCESS)
-        return APR_ENOTIMPL;
     const char *key = apr_pstrcat(pool, dir, "/key.pem", NULL);
-    if (link(live->key_file, key) != 0 ||
-        link(live->cert_file, apr_pstrcat(pool, dir, "/cert.pem", NULL)) != 0 ||
-        state_fsync_dir_of(key, pool) != APR_SUCCESS) {
-        remove_generation(dir, pool);
-        return APR_ENOTIMPL;
+    if (key_fd >= 0 &&
+        state_make_dir(live->root, 0755, err, pool) == APR_SUCCESS &&
+        state_make_dir(dir, 0700, err, pool) == APR_SUCCESS) {
+        if (link_open_file(key_fd, key) == 0 &&
+            link_open_file(cert_fd,
+                           apr_pstrcat(pool, dir, "/cert.pem", NULL)) == 0 &&
+            state_fsync_dir_of(key, pool) == APR_SUCCESS)
+            rv = APR_SUCCESS;
+        else
+            remove_generation(dir, pool);
     }
-    *gen = name;
-    return APR_SUCCESS;
+    if (cert_fd >= 0)
+        close(cert_fd);
+    if (key_fd >= 0)
+        close(key_fd);
+    if (rv == APR_SUCCESS)
+        *gen = name;
+    return rv;
 }
 
 /* The live pair read and written again as a new generation. */

@@ -337,6 +337,29 @@ static void test_adopt_links(apr_pool_t *pool)
     is_str(live_state(&h, pool), "pair 0", "the same pair served");
     unlink(other);
     unlink(real_key);
+
+    /* A pair another user owns: copied, so that user cannot rewrite the
+     * generation a rollback would go back to. */
+    fixture_t u;
+    fixture_make(&u, pool);
+    install_by_hand(&u, pool);
+    if (geteuid() != 0) {
+        ok(1, "# skip a pair owned by another user: not root");
+        return;
+    }
+    ok(chown(u.conf.cert_file, 65534, 65534) == 0 &&
+           chown(u.conf.key_file, 65534, 65534) == 0,
+       "a pair owned by nobody");
+    ino_t foreign = inode_of(u.conf.key_file);
+    gen = NULL;
+    is_int(deploy_live_adopt(&gen, &u.live, &err, pool), APR_SUCCESS,
+           "adopt it");
+    gdir = gen ? in_root(&u, gen, pool) : "";
+    const char *ukey = apr_pstrcat(pool, gdir, "/key.pem", NULL);
+    struct stat st;
+    ok(inode_of(ukey) != foreign && stat(ukey, &st) == 0 &&
+           st.st_uid == geteuid(),
+       "its key copied, the copy ours");
 }
 
 /* A certificate without its key is a broken install; adopting must say
