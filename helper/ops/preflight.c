@@ -89,7 +89,11 @@ probes_put(preflight_t *pf, const apr_array_header_t *probes, const char **err)
         challenge_publish_open(&store, pf->ctx->config, err, pf->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    apr_int64_t expires = (apr_int64_t)time(NULL) + PROBE_TTL;
+    /* The probes run one after another: the last one's token must
+     * still be there after all the others have timed out. */
+    apr_int64_t expires =
+        (apr_int64_t)time(NULL) + PROBE_TTL +
+        probes->nelts * apr_time_sec(PROBE_TIMEOUT + PUBLIC_TIMEOUT);
     for (int i = 0; i < probes->nelts && rv == APR_SUCCESS; i++) {
         const probe_t *p = &APR_ARRAY_IDX(probes, i, probe_t);
         rv = challenge_publish_put(store, p->check->name, p->token, p->keyauth,
@@ -300,11 +304,12 @@ void preflight_run(preflight_result_t *result, const ops_ctx_t *ctx,
         }
     }
     const char *put_err = NULL;
-    int put = probes_put(&pf, http, &put_err) == APR_SUCCESS;
+    if (probes_put(&pf, http, &put_err) == APR_SUCCESS)
+        put_err = NULL;
     for (int i = 0; i < http->nelts; i++)
         check_http(&pf, &APR_ARRAY_IDX(http, i, probe_t), put_err);
-    if (put)
-        probes_withdraw(&pf, http);
+    /* Those published before a put failed go too. */
+    probes_withdraw(&pf, http);
     for (int i = 0; i < alpn->nelts; i++) {
         const probe_t *p = &APR_ARRAY_IDX(alpn, i, probe_t);
         check_alpn(&pf, p->check, p->addrs);
