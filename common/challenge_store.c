@@ -79,6 +79,7 @@ struct challenge_store_writer {
     challenge_store_map_t map;
     int lock_fd;
     char *path;
+    void *not_forked; /* map.base when it is marked MADV_DONTFORK already */
 };
 
 static const char *const status_texts[] = {
@@ -784,10 +785,13 @@ static void kept_atfork(void)
     pthread_atfork(NULL, NULL, kept_forget_in_child);
 }
 
-static void kept_put(const challenge_store_map_t *map, const char *path)
+/* marked: the mapping came from kept_take and is still the same, marked
+ * already (each madvise takes the process's mmap lock for writing). */
+static void kept_put(const challenge_store_map_t *map, const char *path,
+                     int marked)
 {
     pthread_once(&kept_once, kept_atfork);
-    if (madvise(map->base, map->size, MADV_DONTFORK) != 0) {
+    if (!marked && madvise(map->base, map->size, MADV_DONTFORK) != 0) {
         munmap(map->base, map->size);
         return;
     }
@@ -829,7 +833,9 @@ challenge_store_writer_open(challenge_store_writer_t **out, const char *path,
         rv = lock_path(&w->lock_fd, path);
     else
         w->lock_fd = -1;
-    if (rv == CHALLENGE_STORE_OK && !kept_take(&w->map, path, min_capacity))
+    if (rv == CHALLENGE_STORE_OK && kept_take(&w->map, path, min_capacity))
+        w->not_forked = w->map.base;
+    else if (rv == CHALLENGE_STORE_OK)
         rv = writer_attach(&w->map, path, min_capacity);
     if (rv != CHALLENGE_STORE_OK) {
         int saved = errno;
@@ -849,7 +855,8 @@ void challenge_store_writer_close(challenge_store_writer_t *writer)
 {
     if (writer == NULL)
         return;
-    kept_put(&writer->map, writer->path);
+    kept_put(&writer->map, writer->path,
+             writer->not_forked == writer->map.base);
     close(writer->lock_fd); /* releases the flock */
     free(writer->path);
     free(writer);

@@ -25,7 +25,6 @@ apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool);
 /* The flat file beside the JSON status file: ".json" -> ".flat". */
 const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);
 
-/* Reads and parses the flat file; APR_ENOENT when there is none. */
 /* A shared lock on an open status file for as long as it stays open:
  * the helper rewrites its status files in place through a spare, never
  * one a reader holds (helper/base/state.c), so what is read or sent
@@ -33,6 +32,7 @@ const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);
  * most milliseconds); one stopped is not waited for past about 200 ms. */
 void status_doc_hold(apr_file_t *file);
 
+/* Reads and parses the flat file; APR_ENOENT when there is none. */
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
                              apr_pool_t *pool);
 

@@ -46,10 +46,19 @@ const char *acme_escape(const char *s, apr_size_t max, apr_pool_t *pool)
     return out;
 }
 
-static void nonce_keep(acme_session_t *s, const http_response_t *resp)
+/* The response's Replay-Nonce when it is one, else NULL. */
+static const char *valid_nonce(const http_response_t *resp)
 {
     const char *nonce = resp->replay_nonce;
-    if (nonce == NULL || !token_rules_token_valid(nonce, strlen(nonce)))
+    return nonce != NULL && token_rules_token_valid(nonce, strlen(nonce))
+               ? nonce
+               : NULL;
+}
+
+static void nonce_keep(acme_session_t *s, const http_response_t *resp)
+{
+    const char *nonce = valid_nonce(resp);
+    if (nonce == NULL)
         return;
     if (s->ca != NULL)
         acme_ca_nonce_put(s->ca, nonce);
@@ -90,8 +99,8 @@ static apr_status_t nonce_take(const char **out, acme_session_t *s,
      * concurrent run the pool is shared, and another order's thread
      * could take it in between and leave this one with none (a fleet's
      * sign failed so, about once in thirty thousand orders). */
-    const char *fresh = resp->replay_nonce;
-    if (fresh == NULL || !token_rules_token_valid(fresh, strlen(fresh))) {
+    const char *fresh = valid_nonce(resp);
+    if (fresh == NULL) {
         *err = apr_psprintf(pool,
                             "%s: answered %ld without a valid "
                             "Replay-Nonce",

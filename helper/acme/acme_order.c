@@ -73,6 +73,20 @@ static int name_requested(const order_run_t *run, const char *value)
     return 0;
 }
 
+/* Waits wait, or until the deadline if that comes first (one last look
+ * at it). */
+static apr_status_t wait_capped(order_run_t *run, apr_interval_time_t wait,
+                                const char **err)
+{
+    apr_time_t now = apr_time_now();
+    if (now + wait > run->deadline)
+        wait = run->deadline > now ? run->deadline - now : 0;
+    apr_status_t rv = acme_wait(run->s, wait);
+    if (rv != APR_SUCCESS)
+        *err = "interrupted";
+    return rv;
+}
+
 /* Next poll delay: doubling from 20 ms to 2 s, or the CA's Retry-After
  * when it gives one (capped), never past the deadline. */
 static apr_status_t poll_wait(order_run_t *run, apr_interval_time_t *delay,
@@ -85,17 +99,11 @@ static apr_status_t poll_wait(order_run_t *run, apr_interval_time_t *delay,
                    ? POLL_RETRY_AFTER_MAX
                    : apr_time_from_sec(ra);
     *delay = *delay * 2 > POLL_MAX ? POLL_MAX : *delay * 2;
-    apr_time_t now = apr_time_now();
-    if (now >= run->deadline) {
+    if (apr_time_now() >= run->deadline) {
         *err = "timed out waiting for the CA";
         return APR_TIMEUP;
     }
-    if (now + wait > run->deadline)
-        wait = run->deadline - now; /* one last look at the deadline */
-    apr_status_t rv = acme_wait(run->s, wait);
-    if (rv != APR_SUCCESS)
-        *err = "interrupted";
-    return rv;
+    return wait_capped(run, wait, err);
 }
 
 static json_t *order_payload(order_run_t *run)
@@ -451,15 +459,7 @@ static apr_status_t first_look_wait(order_run_t *run, const char **err)
 {
     apr_interval_time_t wait =
         run->s->ca ? acme_ca_validation_expected(run->s->ca) : 0;
-    apr_time_t now = apr_time_now();
-    if (wait <= 0)
-        return APR_SUCCESS;
-    if (now + wait > run->deadline)
-        wait = run->deadline > now ? run->deadline - now : 0;
-    apr_status_t rv = acme_wait(run->s, wait);
-    if (rv != APR_SUCCESS)
-        *err = "interrupted";
-    return rv;
+    return wait > 0 ? wait_capped(run, wait, err) : APR_SUCCESS;
 }
 
 static apr_status_t authz_wait(order_run_t *run, const char **err)

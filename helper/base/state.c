@@ -234,7 +234,7 @@ static void read_lock(apr_file_t *file)
 }
 
 static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
-                              apr_size_t max, int lock, const char **err,
+                              apr_size_t max, const char **err,
                               apr_pool_t *pool)
 {
     apr_file_t *file = NULL;
@@ -248,7 +248,7 @@ static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
         &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
     if (APR_STATUS_IS_ENOENT(rv))
         return rv;
-    if (rv == APR_SUCCESS && lock)
+    if (rv == APR_SUCCESS)
         read_lock(file);
     if (rv == APR_SUCCESS)
         rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
@@ -286,7 +286,7 @@ apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
                              apr_size_t max, const char **err, apr_pool_t *pool)
 {
     /* Locked: the file may be one rewritten through its spare. */
-    return read_file(out, len, path, max, 1, err, pool);
+    return read_file(out, len, path, max, err, pool);
 }
 
 /* Why an existing directory cannot be used, or NULL.  It is used as it
@@ -451,8 +451,7 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
         *err = apr_psprintf(pool, "%s: a symlink, not a state file", path);
         return APR_EINVAL;
     }
-    apr_status_t rv =
-        read_file(&data, &len, path, STATE_FILE_MAX, 1, err, pool);
+    apr_status_t rv = read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_error_t jerr;
@@ -467,42 +466,43 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
     return APR_SUCCESS;
 }
 
-/* write_json's sync beyond 0 (a journal) and 1 (state_write_file's). */
-#define SYNC_SPARE 2
-
-static apr_status_t write_json(const char *path, json_t *json, int sync,
-                               const char **err, apr_pool_t *pool)
+/* The JSON as the state files hold it (pretty, sorted keys, a final
+ * newline), in pool; NULL with *err when it cannot be serialised. */
+static const char *json_text(const char *path, json_t *json, const char **err,
+                             apr_pool_t *pool)
 {
     char *text = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text == NULL) {
         *err = apr_psprintf(pool, "cannot serialise %s", path);
-        return APR_ENOMEM;
+        return NULL;
     }
-    char *copy = apr_pstrcat(pool, text, "\n", NULL);
+    const char *copy = apr_pstrcat(pool, text, "\n", NULL);
     free(text);
-    if (!sync)
-        return spare_write(path, copy, strlen(copy), 0600, 0, err, pool);
-    if (sync == SYNC_SPARE)
-        return spare_write(path, copy, strlen(copy), 0600, 1, err, pool);
-    return write_file(path, copy, strlen(copy), 0600, sync, err, pool);
+    return copy;
 }
 
 apr_status_t state_write_json(const char *path, json_t *json, const char **err,
                               apr_pool_t *pool)
 {
-    return write_json(path, json, 1, err, pool);
+    const char *text = json_text(path, json, err, pool);
+    return text ? write_file(path, text, strlen(text), 0600, 1, err, pool)
+                : APR_ENOMEM;
 }
 
 apr_status_t state_write_json_journal(const char *path, json_t *json,
                                       const char **err, apr_pool_t *pool)
 {
-    return write_json(path, json, 0, err, pool);
+    const char *text = json_text(path, json, err, pool);
+    return text ? spare_write(path, text, strlen(text), 0600, 0, err, pool)
+                : APR_ENOMEM;
 }
 
 apr_status_t state_write_json_spare(const char *path, json_t *json,
                                     const char **err, apr_pool_t *pool)
 {
-    return write_json(path, json, SYNC_SPARE, err, pool);
+    const char *text = json_text(path, json, err, pool);
+    return text ? spare_write(path, text, strlen(text), 0600, 1, err, pool)
+                : APR_ENOMEM;
 }
 
 /* 1 when dir is a directory with exactly mode: nothing to make or fix.

@@ -714,11 +714,29 @@ struct deploy_batch {
 };
 typedef struct deploy_batch batch_t;
 
+/* deploy_batch's requests, each started in a thread of ops_parallel. */
+typedef struct {
+    batch_t *b;
+    apr_array_header_t *requests; /* deploy_request_t */
+} starting_t;
+
 static void start_one(void *baton, int i, apr_pool_t *scratch)
 {
     (void)scratch;
-    batch_t *b = baton;
-    deploy_batch_start(b, i, b->jobs[i].req);
+    starting_t *s = baton;
+    deploy_batch_start(s->b, i,
+                       &APR_ARRAY_IDX(s->requests, i, deploy_request_t));
+}
+
+/* The jobs still in the batch, collected. */
+static int batch_active(batch_t *b, deploy_job_t **active)
+{
+    int count = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->jobs[i].req != NULL && b->jobs[i].active)
+            active[count++] = &b->jobs[i];
+    }
+    return count;
 }
 
 /* A step taken once for the whole batch, journalled once for all the
@@ -755,11 +773,7 @@ static void batch_step(batch_t *b, deploy_step_t step, batch_step_fn *fn)
     apr_status_t rv = batch_enter(b, step, &count, &err);
     if (count == 0)
         return;
-    count = 0;
-    for (int i = 0; i < b->n; i++) {
-        if (b->jobs[i].active)
-            active[count++] = &b->jobs[i];
-    }
+    count = batch_active(b, active);
     if (rv == APR_SUCCESS)
         rv = fn(ctx, &err);
     if (rv == APR_SUCCESS)
@@ -801,13 +815,9 @@ static void check_each(batch_t *b)
         batch_enter(b, STEP_CHECK_SERVED, &count, &err) == APR_SUCCESS;
     if (journalled)
         ops_parallel(b->n, b->threads, check_one, b);
-    count = 0;
-    for (int i = 0; i < b->n; i++) {
-        if (!b->jobs[i].active)
-            continue;
-        failed[count] = &b->jobs[i];
-        errs[count++] = journalled ? b->jobs[i].err : err;
-    }
+    count = batch_active(b, failed);
+    for (int i = 0; i < count; i++)
+        errs[i] = journalled ? failed[i]->err : err;
     if (count > 0)
         fail_together(failed, count, errs, ctx);
 }
@@ -861,17 +871,6 @@ void deploy_batch_start(deploy_batch_t *b, int slot, deploy_request_t *req)
     job_start(job);
 }
 
-/* The jobs still in the batch, collected. */
-static int batch_active(batch_t *b, deploy_job_t **active)
-{
-    int count = 0;
-    for (int i = 0; i < b->n; i++) {
-        if (b->jobs[i].req != NULL && b->jobs[i].active)
-            active[count++] = &b->jobs[i];
-    }
-    return count;
-}
-
 void deploy_batch_close(deploy_batch_t *b)
 {
     const ops_ctx_t *ctx = b->ctx;
@@ -912,11 +911,9 @@ void deploy_batch_abandon(deploy_batch_t *b, const char *why)
 
 void deploy_batch(apr_array_header_t *batch, const ops_ctx_t *ctx)
 {
-    batch_t *b = deploy_batch_open(batch->nelts, ctx);
-    for (int i = 0; i < b->n; i++)
-        b->jobs[i].req = &APR_ARRAY_IDX(batch, i, deploy_request_t);
-    ops_parallel(b->n, b->threads, start_one, b);
-    deploy_batch_close(b);
+    starting_t s = {deploy_batch_open(batch->nelts, ctx), batch};
+    ops_parallel(s.b->n, s.b->threads, start_one, &s);
+    deploy_batch_close(s.b);
 }
 
 ops_status_t deploy_run(deploy_result_t *result, ops_error_t *error,

@@ -133,24 +133,36 @@ static int points_into_current(const deploy_live_t *live, const char *path,
                           pool)) == 0;
 }
 
+static const char *new_gen_name(apr_pool_t *pool)
+{
+    return apr_psprintf(pool, "gen-%" APR_TIME_T_FMT, apr_time_now());
+}
+
+/* A new, empty generation directory (0700): *gen its name, *dir its
+ * path. */
+static apr_status_t new_generation(const char **gen, const char **dir,
+                                   const deploy_live_t *live, const char **err,
+                                   apr_pool_t *pool)
+{
+    apr_status_t rv = state_make_dir(live->root, 0755, err, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *gen = new_gen_name(pool);
+    *dir = in_root(live, *gen, pool);
+    return state_make_dir(*dir, 0700, err, pool);
+}
+
 static apr_status_t write_pair(const char *dir, const char *chain,
                                apr_size_t chain_len, const char *key,
                                apr_size_t key_len, const char **err,
                                apr_pool_t *pool)
 {
-    apr_status_t rv = state_make_dir(dir, 0700, err, pool);
-    if (rv == APR_SUCCESS)
-        rv = state_write_file(apr_pstrcat(pool, dir, "/key.pem", NULL), key,
-                              key_len, 0600, err, pool);
+    apr_status_t rv = state_write_file(apr_pstrcat(pool, dir, "/key.pem", NULL),
+                                       key, key_len, 0600, err, pool);
     if (rv == APR_SUCCESS)
         rv = state_write_file(apr_pstrcat(pool, dir, "/cert.pem", NULL), chain,
                               chain_len, 0644, err, pool);
     return rv;
-}
-
-static const char *new_gen_name(apr_pool_t *pool)
-{
-    return apr_psprintf(pool, "gen-%" APR_TIME_T_FMT, apr_time_now());
 }
 
 apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
@@ -158,12 +170,11 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
                                const char *key, apr_size_t key_len,
                                const char **err, apr_pool_t *pool)
 {
-    apr_status_t rv = state_make_dir(live->root, 0755, err, pool);
+    const char *dir = NULL;
+    apr_status_t rv = new_generation(gen, &dir, live, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    *gen = new_gen_name(pool);
-    return write_pair(in_root(live, *gen, pool), chain, chain_len, key, key_len,
-                      err, pool);
+    return write_pair(dir, chain, chain_len, key, key_len, err, pool);
 }
 
 apr_status_t deploy_live_write_second(const deploy_live_t *live,
@@ -292,36 +303,33 @@ static int link_open_file(int fd, const char *dst)
     return linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
 }
 
-/* The live pair given second names in a new generation: no copy, no new
- * file, and the files the live names stop naming are not freed.  APR_
- * ENOTIMPL: not this pair (the caller copies it), nothing left behind. */
-static apr_status_t adopt_by_link(const char **gen, const deploy_live_t *live,
-                                  const char **err, apr_pool_t *pool)
+/* The live pair given second names in a new generation (*gen): no
+ * copy, no new file, and the files the live names stop naming are not
+ * freed.  0: not this pair (the caller copies it), nothing left behind. */
+static int adopt_by_link(const char **gen, const deploy_live_t *live,
+                         apr_pool_t *pool)
 {
     int cert_fd = linkable_open(live->cert_file, 0);
     int key_fd = cert_fd >= 0 ? linkable_open(live->key_file, 1) : -1;
-    apr_status_t rv = APR_ENOTIMPL;
-    const char *name = new_gen_name(pool);
-    const char *dir = in_root(live, name, pool);
-    const char *key = apr_pstrcat(pool, dir, "/key.pem", NULL);
+    int linked = 0;
+    const char *name = NULL, *dir = NULL, *err = NULL;
     if (key_fd >= 0 &&
-        state_make_dir(live->root, 0755, err, pool) == APR_SUCCESS &&
-        state_make_dir(dir, 0700, err, pool) == APR_SUCCESS) {
-        if (link_open_file(key_fd, key) == 0 &&
-            link_open_file(cert_fd,
-                           apr_pstrcat(pool, dir, "/cert.pem", NULL)) == 0 &&
-            state_fsync_dir_of(key, pool) == APR_SUCCESS)
-            rv = APR_SUCCESS;
-        else
+        new_generation(&name, &dir, live, &err, pool) == APR_SUCCESS) {
+        const char *key = apr_pstrcat(pool, dir, "/key.pem", NULL);
+        linked = link_open_file(key_fd, key) == 0 &&
+                 link_open_file(
+                     cert_fd, apr_pstrcat(pool, dir, "/cert.pem", NULL)) == 0 &&
+                 state_fsync_dir_of(key, pool) == APR_SUCCESS;
+        if (!linked)
             remove_generation(dir, pool);
     }
     if (cert_fd >= 0)
         close(cert_fd);
     if (key_fd >= 0)
         close(key_fd);
-    if (rv == APR_SUCCESS)
+    if (linked)
         *gen = name;
-    return rv;
+    return linked;
 }
 
 /* The live pair read and written again as a new generation. */
@@ -359,10 +367,9 @@ apr_status_t deploy_live_adopt(const char **gen, const deploy_live_t *live,
         *gen = deploy_live_current(live, pool);
         return APR_SUCCESS;
     }
-    const char *link_err = NULL;
-    apr_status_t rv = adopt_by_link(gen, live, &link_err, pool);
-    if (rv == APR_ENOTIMPL)
-        rv = adopt_by_copy(gen, live, err, pool);
+    apr_status_t rv = adopt_by_link(gen, live, pool)
+                          ? APR_SUCCESS
+                          : adopt_by_copy(gen, live, err, pool);
     /* The same bytes as before, now reached through `current`: the new
      * generation then comes with one rename, and a reload in between
      * never finds the new key beside the old certificate. */

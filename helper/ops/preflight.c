@@ -274,48 +274,37 @@ void preflight_run(preflight_result_t *result, const ops_ctx_t *ctx,
                    const apr_array_header_t *names, int public_path)
 {
     preflight_t pf = {ctx, conf, public_path, ctx->pool};
+    /* Made with room for every name: the checks never move, and the
+     * probes point at them. */
     result->checks =
         apr_array_make(ctx->pool, names->nelts, sizeof(preflight_check_t));
     result->failed = 0;
     apr_array_header_t *http =
         apr_array_make(ctx->pool, names->nelts, sizeof(probe_t));
-    apr_array_header_t *alpn =
-        apr_array_make(ctx->pool, names->nelts, sizeof(probe_t));
     for (int i = 0; i < names->nelts; i++) {
         preflight_check_t *c = apr_array_push(result->checks);
         memset(c, 0, sizeof(*c));
         c->name = APR_ARRAY_IDX(names, i, const char *);
-    }
-    /* The array is complete: its elements no longer move. */
-    for (int i = 0; i < names->nelts; i++) {
-        preflight_check_t *c =
-            &APR_ARRAY_IDX(result->checks, i, preflight_check_t);
         apr_array_header_t *addrs = NULL;
         if (!check_first(&pf, c, &addrs))
             continue;
-        int is_http = strcmp(c->type, "http-01") == 0;
-        probe_t *p = apr_array_push(is_http ? http : alpn);
-        memset(p, 0, sizeof(*p));
+        if (strcmp(c->type, "http-01") != 0) {
+            check_alpn(&pf, c, addrs);
+            continue;
+        }
+        probe_t *p = apr_array_push(http);
         p->check = c;
         p->addrs = addrs;
-        if (is_http) {
-            p->token = probe_token(pf.pool);
-            p->keyauth = apr_pstrcat(pf.pool, p->token, ".probe", NULL);
-        }
+        p->token = probe_token(pf.pool);
+        p->keyauth = apr_pstrcat(pf.pool, p->token, ".probe", NULL);
     }
     const char *put_err = NULL;
-    if (probes_put(&pf, http, &put_err) == APR_SUCCESS)
-        put_err = NULL;
+    probes_put(&pf, http, &put_err);
     for (int i = 0; i < http->nelts; i++)
         check_http(&pf, &APR_ARRAY_IDX(http, i, probe_t), put_err);
     /* Those published before a put failed go too. */
     probes_withdraw(&pf, http);
-    for (int i = 0; i < alpn->nelts; i++) {
-        const probe_t *p = &APR_ARRAY_IDX(alpn, i, probe_t);
-        check_alpn(&pf, p->check, p->addrs);
-    }
-    for (int i = 0; i < names->nelts; i++) {
-        if (!APR_ARRAY_IDX(result->checks, i, preflight_check_t).ok)
-            result->failed++;
-    }
+    for (int i = 0; i < names->nelts; i++)
+        result->failed +=
+            !APR_ARRAY_IDX(result->checks, i, preflight_check_t).ok;
 }

@@ -265,9 +265,15 @@ typedef struct {
     atomic_int saved;          /* some schedule.json was written */
     pthread_mutex_t keep_lock; /* guards ctx->pool */
     deploy_batch_t *batch;     /* every deploy of the run */
-    deploy_request_t *deploys; /* one slot per job */
-    atomic_int *deploy_started;
+    deploy_request_t *deploys; /* one slot per job; named once started */
 } renew_run_t;
+
+/* Whether job i's deploy was started (its request named): read after
+ * ops_parallel has joined the threads that start them. */
+static int deploy_started(const renew_run_t *run, int i)
+{
+    return run->deploys[i].name != NULL;
+}
 
 static const char *keep(renew_run_t *run, const char *s)
 {
@@ -387,18 +393,17 @@ static void sign_job(void *baton, int i, apr_pool_t *scratch)
     renew_job_t *job = &run->jobs[i];
     if (job->action == SCHEDULE_SIGN && !ops_interrupted(run->ctx)) {
         apr_pool_t *sign_pool = NULL;
-        if (apr_pool_create(&sign_pool, scratch) != APR_SUCCESS) {
+        int have_pool = apr_pool_create(&sign_pool, scratch) == APR_SUCCESS;
+        ops_ctx_t ctx;
+        ops_ctx_sub(&ctx, run->ctx, have_pool ? sign_pool : scratch);
+        if (!have_pool) {
             ops_error_t error = {0};
-            ops_ctx_t ctx;
-            ops_ctx_sub(&ctx, run->ctx, scratch);
             record(run, job, &ctx,
                    ops_fail_text(&error, OPS_FAILED, 2612,
                                  "out of memory starting the sign"),
                    &error);
             return;
         }
-        ops_ctx_t ctx;
-        ops_ctx_sub(&ctx, run->ctx, sign_pool);
         sign_one(run, job, &ctx);
         apr_pool_destroy(sign_pool);
     }
@@ -407,7 +412,6 @@ static void sign_job(void *baton, int i, apr_pool_t *scratch)
         deploy_request_t *req = &run->deploys[i];
         req->name = job->entry->cert;
         req->reason = job->entry->why;
-        atomic_store(&run->deploy_started[i], 1);
         deploy_batch_start(run->batch, i, req);
     }
 }
@@ -428,15 +432,12 @@ static void sign_all(renew_run_t *run)
                  run);
 }
 
-/* The batch every deploy of the run started in: one configtest and one
- * graceful for all of them, then each checked; an interrupted run puts
- * back what it switched instead. */
 /* One deployed certificate's outcome in its schedule (a thread of
  * ops_parallel: each certificate has its own lock and files). */
 static void record_deploy(void *baton, int i, apr_pool_t *scratch)
 {
     renew_run_t *run = baton;
-    if (!atomic_load(&run->deploy_started[i]))
+    if (!deploy_started(run, i))
         return;
     deploy_request_t *req = &run->deploys[i];
     renew_job_t *job = &run->jobs[i];
@@ -448,12 +449,15 @@ static void record_deploy(void *baton, int i, apr_pool_t *scratch)
     record(run, job, &cert_ctx, req->status, &req->error);
 }
 
+/* The batch every deploy of the run started in: one configtest and one
+ * graceful for all of them, then each checked; an interrupted run puts
+ * back what it switched instead. */
 static void deploy_all(renew_run_t *run)
 {
     const ops_ctx_t *ctx = run->ctx;
     int started = 0;
     for (int i = 0; i < run->count; i++)
-        started += atomic_load(&run->deploy_started[i]);
+        started += deploy_started(run, i);
     if (started == 0)
         return;
     if (ops_interrupted(ctx))
@@ -529,8 +533,6 @@ ops_status_t renew_run(renew_result_t *result, const ops_ctx_t *ctx,
         run.jobs[i].entry = entry;
     }
     run.deploys = apr_pcalloc(ctx->pool, sizeof(*run.deploys) * (n ? n : 1));
-    run.deploy_started =
-        apr_pcalloc(ctx->pool, sizeof(*run.deploy_started) * (n ? n : 1));
     run.batch = deploy_batch_open(n, &shared);
     raise_fd_limit(n);
     plan_all(&run);
