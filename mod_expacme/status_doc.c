@@ -2,14 +2,12 @@
  * common/status_flat.h for the format and why it is this simple. */
 #include "status_doc.h"
 #include "status_flat.h"
+#include "file_lock.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/file.h>
 
 #include "apr_file_io.h"
 #include "apr_portable.h"
-#include "apr_time.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
@@ -106,14 +104,8 @@ const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool)
 void status_doc_hold(apr_file_t *file)
 {
     apr_os_file_t fd = -1;
-    if (apr_os_file_get(&fd, file) != APR_SUCCESS)
-        return;
-    /* Only a lock held is waited for, and not long: where flock(2) fails
-     * (a network file system), the read goes ahead at once. */
-    for (int i = 0;
-         i < 200 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-         i++)
-        apr_sleep(1000);
+    if (apr_os_file_get(&fd, file) == APR_SUCCESS)
+        file_lock_shared_wait(fd, 200);
 }
 
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,

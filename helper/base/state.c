@@ -20,6 +20,8 @@
 #include "apr_portable.h"
 #include "apr_time.h"
 
+#include "file_lock.h"
+
 static const char *sys_error(apr_pool_t *pool, const char *what,
                              const char *path, int error)
 {
@@ -225,12 +227,7 @@ static void read_lock(apr_file_t *file)
      * waited for, or its owner could stall every read. */
     if (fstat(fd, &st) != 0 || st.st_uid != geteuid())
         return;
-    /* Only a lock held is waited for: where flock itself fails (some
-     * network file systems), the read goes ahead at once. */
-    for (int i = 0;
-         i < 1000 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-         i++)
-        apr_sleep(1000);
+    file_lock_shared_wait(fd, 1000);
 }
 
 static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
