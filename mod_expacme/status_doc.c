@@ -101,40 +101,46 @@ const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool)
     return apr_pstrcat(pool, status_file, STATUS_FLAT_SUFFIX, NULL);
 }
 
-void status_doc_hold(apr_file_t *file)
+apr_status_t status_doc_open(apr_file_t **file, apr_off_t *size,
+                             const char *path, apr_off_t max, apr_pool_t *pool)
 {
+    apr_finfo_t finfo;
     apr_os_file_t fd = -1;
-    if (apr_os_file_get(&fd, file) == APR_SUCCESS)
+    apr_status_t rv =
+        apr_file_open(file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (apr_os_file_get(&fd, *file) == APR_SUCCESS)
         file_lock_shared_wait(fd, 200);
+    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, *file);
+    if (rv == APR_SUCCESS &&
+        (finfo.filetype != APR_REG || (max >= 0 && finfo.size > max)))
+        rv = APR_EGENERAL;
+    if (rv != APR_SUCCESS) {
+        apr_file_close(*file);
+        *file = NULL;
+        return rv;
+    }
+    *size = finfo.size;
+    return APR_SUCCESS;
 }
 
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,
                              apr_pool_t *pool)
 {
     apr_file_t *file = NULL;
-    apr_finfo_t finfo;
-    const char *path = status_doc_flat_path(status_file, pool);
-    /* NONBLOCK: a FIFO in its place must not hang the worker in open(2);
-     * the type check below then refuses it. */
-    apr_status_t rv = apr_file_open(
-        &file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, pool);
+    apr_off_t size = 0;
     *out = NULL;
+    apr_status_t rv =
+        status_doc_open(&file, &size, status_doc_flat_path(status_file, pool),
+                        STATUS_FLAT_FILE_MAX, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    status_doc_hold(file);
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, file);
-    if (rv == APR_SUCCESS &&
-        (finfo.filetype != APR_REG || finfo.size > STATUS_FLAT_FILE_MAX))
-        rv = APR_EGENERAL;
-    apr_size_t len = 0;
-    char *text = NULL;
-    if (rv == APR_SUCCESS) {
-        len = (apr_size_t)finfo.size;
-        text = apr_palloc(pool, len + 1);
-        rv = apr_file_read_full(file, text, len, &len);
-        if (APR_STATUS_IS_EOF(rv))
-            rv = APR_SUCCESS; /* shrank under us: parse what is there */
-    }
+    apr_size_t len = (apr_size_t)size;
+    char *text = apr_palloc(pool, len + 1);
+    rv = apr_file_read_full(file, text, len, &len);
+    if (APR_STATUS_IS_EOF(rv))
+        rv = APR_SUCCESS; /* shrank under us: parse what is there */
     apr_file_close(file);
     if (rv != APR_SUCCESS)
         return rv;

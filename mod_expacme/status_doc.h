@@ -25,12 +25,17 @@ apr_status_t status_doc_parse(status_doc_t **out, char *text, apr_pool_t *pool);
 /* The flat file beside the JSON status file: ".json" -> ".flat". */
 const char *status_doc_flat_path(const char *status_file, apr_pool_t *pool);
 
-/* A shared lock on an open status file for as long as it stays open:
- * the helper rewrites its status files in place through a spare, never
- * one a reader holds (helper/base/state.c), so what is read or sent
- * stays whole.  A rewrite under way takes microseconds (an fsync at
- * most milliseconds); one stopped is not waited for past about 200 ms. */
-void status_doc_hold(apr_file_t *file);
+/* Opens a status file for reading: NONBLOCK and only a regular file of
+ * at most max bytes (max < 0: any size), so that a FIFO or a huge file in
+ * its place cannot hang or swamp the worker; *size is its size.  It is
+ * held with a shared lock for as long as it stays open: the helper
+ * rewrites its status files in place through a spare, never one a reader
+ * holds (helper/base/state.c), so what is read or sent stays whole.  A
+ * rewrite under way takes microseconds (an fsync at most milliseconds);
+ * one stopped is not waited for past about 200 ms.  APR_ENOENT when
+ * there is no file. */
+apr_status_t status_doc_open(apr_file_t **file, apr_off_t *size,
+                             const char *path, apr_off_t max, apr_pool_t *pool);
 
 /* Reads and parses the flat file; APR_ENOENT when there is none. */
 apr_status_t status_doc_read(status_doc_t **out, const char *status_file,

@@ -28,29 +28,6 @@ static int wants_json(request_rec *r)
     return accept != NULL && ap_strcasestr(accept, "application/json") != NULL;
 }
 
-/* The published JSON file, opened for sending: NONBLOCK and a regular
- * file only, so that a FIFO in its place cannot hang the worker. */
-static apr_status_t open_status(request_rec *r, const char *path,
-                                apr_file_t **file, apr_off_t *size)
-{
-    apr_finfo_t finfo;
-    apr_status_t rv = apr_file_open(
-        file, path, APR_FOPEN_READ | APR_FOPEN_NONBLOCK, 0, r->pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    /* Held until the request's pool closes it, after the last byte. */
-    status_doc_hold(*file);
-    rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, *file);
-    if (rv == APR_SUCCESS && finfo.filetype != APR_REG)
-        rv = APR_EGENERAL;
-    if (rv != APR_SUCCESS) {
-        apr_file_close(*file);
-        return rv;
-    }
-    *size = finfo.size;
-    return APR_SUCCESS;
-}
-
 /* The published status verbatim (streamed: thousands of certificates
  * make a large file), or a placeholder saying why there is none. */
 static void status_json(request_rec *r)
@@ -62,7 +39,9 @@ static void status_json(request_rec *r)
     apr_off_t size = 0;
     ap_set_content_type(r, "application/json");
     if (conf->status_file != NULL) {
-        apr_status_t rv = open_status(r, conf->status_file, &file, &size);
+        /* Held until the request's pool closes it, after the last byte. */
+        apr_status_t rv =
+            status_doc_open(&file, &size, conf->status_file, -1, r->pool);
         if (rv == APR_SUCCESS) {
             apr_size_t sent = 0;
             ap_send_fd(file, r, 0, (apr_size_t)size, &sent);
