@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "apr_general.h"
 #include "apr_pools.h"
@@ -28,6 +29,21 @@ static inline void test_dir_remove(const char *dir)
     snprintf(command, sizeof(command), "rm -rf '%s'", dir);
     if (system(command) != 0)
         printf("# cannot remove %s\n", dir);
+}
+
+/* Permission bits of what path names (through a symlink: a deployed key
+ * is one), or -1 when it cannot be stat'ed. */
+static inline int mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* The inode of the name itself (a symlink's own), 0 when there is none. */
+static inline unsigned long inode_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 #endif

@@ -67,12 +67,6 @@ static const char *in_root(const fixture_t *f, const char *rel,
     return apr_pstrcat(pool, f->live.root, "/", rel, NULL);
 }
 
-static int mode_of(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
-}
-
 static int is_link(const char *path)
 {
     struct stat st;
@@ -269,12 +263,6 @@ static void test_adopt_files(apr_pool_t *pool)
     is_str(strays(&f, 1, pool), "", "nothing stray");
 }
 
-static ino_t inode_of(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 ? st.st_ino : 0;
-}
-
 /* Adopting gives the live files second names in the first generation
  * (no copy, no new inode) when they are plain files of their own, the
  * key private; anything else is copied, and the copy's key is 0600. */
@@ -283,8 +271,8 @@ static void test_adopt_links(apr_pool_t *pool)
     fixture_t f;
     fixture_make(&f, pool);
     install_by_hand(&f, pool);
-    ino_t cert_ino = inode_of(f.conf.cert_file);
-    ino_t key_ino = inode_of(f.conf.key_file);
+    unsigned long cert_ino = inode_of(f.conf.cert_file);
+    unsigned long key_ino = inode_of(f.conf.key_file);
     const char *gen = NULL, *err = NULL;
     is_int(deploy_live_adopt(&gen, &f.live, &err, pool), APR_SUCCESS,
            "adopt a private pair");
@@ -325,7 +313,7 @@ static void test_adopt_links(apr_pool_t *pool)
            rename(h.conf.key_file, real_key) == 0 &&
            symlink(real_key, h.conf.key_file) == 0,
        "a chain with two names, a key behind a symlink");
-    ino_t other_ino = inode_of(other), real_ino = inode_of(real_key);
+    unsigned long other_ino = inode_of(other), real_ino = inode_of(real_key);
     gen = NULL;
     is_int(deploy_live_adopt(&gen, &h.live, &err, pool), APR_SUCCESS,
            "adopt them");
@@ -350,7 +338,7 @@ static void test_adopt_links(apr_pool_t *pool)
     ok(chown(u.conf.cert_file, 65534, 65534) == 0 &&
            chown(u.conf.key_file, 65534, 65534) == 0,
        "a pair owned by nobody");
-    ino_t foreign = inode_of(u.conf.key_file);
+    unsigned long foreign = inode_of(u.conf.key_file);
     gen = NULL;
     is_int(deploy_live_adopt(&gen, &u.live, &err, pool), APR_SUCCESS,
            "adopt it");

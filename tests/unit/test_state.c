@@ -28,13 +28,6 @@ static const char *in_dir(apr_pool_t *pool, const char *rel)
     return apr_pstrcat(pool, dir, "/", rel, NULL);
 }
 
-/* Permission bits of path, or -1 when it cannot be stat'ed. */
-static int mode_of(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -473,12 +466,6 @@ static void test_write_json(apr_pool_t *pool)
     is_int(back ? (long long)back->refcount : -1, 1,
            "read value owned by the pool alone");
     unlink(path);
-}
-
-static unsigned long inode_of(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 /* A journal file's rewrites reuse two inodes, each whole and 0600; what
