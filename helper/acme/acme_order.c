@@ -468,12 +468,9 @@ static apr_status_t authz_wait(order_run_t *run, const char **err)
     apr_interval_time_t delay = POLL_FIRST;
     int reported = -1;
     apr_time_t answered = apr_time_now();
-    int answered_any = 0;
-    for (int i = 0; i < total; i++)
-        answered_any |= !APR_ARRAY_IDX(run->authzs, i, authz_t).valid;
-    /* All valid already (reused by the CA): nothing to wait for, and
-     * nothing learnt about how long validation takes. */
-    if (!answered_any)
+    /* All valid already (reused by the CA: nothing published): nothing to
+     * wait for, and nothing learnt about how long validation takes. */
+    if (run->published->nelts == 0)
         return APR_SUCCESS;
     apr_status_t first = first_look_wait(run, err);
     if (first != APR_SUCCESS)

@@ -213,26 +213,26 @@ apr_status_t state_write_file_spare(const char *path, const void *data,
     return spare_write(path, data, len, mode, 1, err, pool);
 }
 
-/* A shared lock while a journal file is read: waits out a writer
- * rewriting this inode as a spare (microseconds), at most about 1 s for
- * one that is stopped, then reads anyway. */
+/* A shared lock while a file is read: waits out a writer rewriting this
+ * inode as a spare (microseconds), at most about 1 s for one that is
+ * stopped, then reads anyway. */
 static void read_lock(apr_file_t *file)
 {
     apr_os_file_t fd = -1;
     struct stat st;
-    if (apr_os_file_get(&fd, file) != APR_SUCCESS)
+    if (apr_os_file_get(&fd, file) != APR_SUCCESS ||
+        flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
         return;
     /* Only our own files are rewritten through a spare; a lock on one of
      * someone else's (a CA bundle, a live pair before adoption) is not
      * waited for, or its owner could stall every read. */
-    if (fstat(fd, &st) != 0 || st.st_uid != geteuid())
-        return;
-    file_lock_shared_wait(fd, 1000);
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid())
+        file_lock_shared_wait(fd, 1000);
 }
 
-static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
-                              apr_size_t max, const char **err,
-                              apr_pool_t *pool)
+/* Locked: the file may be one rewritten through its spare. */
+apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
+                             apr_size_t max, const char **err, apr_pool_t *pool)
 {
     apr_file_t *file = NULL;
     apr_finfo_t finfo;
@@ -277,13 +277,6 @@ static apr_status_t read_file(char **out, apr_size_t *len, const char *path,
     *out = data;
     *len = got;
     return APR_SUCCESS;
-}
-
-apr_status_t state_read_file(char **out, apr_size_t *len, const char *path,
-                             apr_size_t max, const char **err, apr_pool_t *pool)
-{
-    /* Locked: the file may be one rewritten through its spare. */
-    return read_file(out, len, path, max, err, pool);
 }
 
 /* Why an existing directory cannot be used, or NULL.  It is used as it
@@ -353,10 +346,17 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
 {
     char *path = apr_pstrdup(pool, dir);
     mode_t want = (mode_t)(mode & 0777);
-    /* The parents are walked only when one is missing: each mkdir(2) of
-     * an existing parent locks it, and a fleet's threads make their
-     * directories side by side. */
-    int made = mkdir(path, want) == 0;
+    struct stat st = {0};
+    /* Looked at before any mkdir(2), and the parents walked only when one
+     * is missing: a mkdir of a directory that exists locks its parent,
+     * and a fleet's threads make and use their directories side by side
+     * (each deploy's generations directory, for one, in the live files'
+     * directory). */
+    int made = 0;
+    if (stat(path, &st) == 0)
+        errno = EEXIST;
+    else
+        made = mkdir(path, want) == 0;
     if (!made && errno == ENOENT) {
         for (char *p = path + 1; *p; p++) {
             if (*p != '/')
@@ -375,7 +375,6 @@ apr_status_t state_make_dir(const char *dir, apr_fileperms_t mode,
         *err = sys_error(pool, "cannot create", path, errno);
         return errno;
     }
-    struct stat st = {0};
     const char *why = stat(path, &st) != 0 ? strerror(errno)
                                            : dir_unsuitable(&st, want, pool);
     if (why == NULL)
@@ -448,7 +447,8 @@ apr_status_t state_read_json(json_t **out, const char *path, const char **err,
         *err = apr_psprintf(pool, "%s: a symlink, not a state file", path);
         return APR_EINVAL;
     }
-    apr_status_t rv = read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
+    apr_status_t rv =
+        state_read_file(&data, &len, path, STATE_FILE_MAX, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     json_error_t jerr;

@@ -740,17 +740,14 @@ static int batch_active(batch_t *b, deploy_job_t **active)
 }
 
 /* A step taken once for the whole batch, journalled once for all the
- * certificates still in it. */
-static apr_status_t batch_enter(batch_t *b, deploy_step_t step, int *count,
+ * certificates still in it (collected in active, *count of them). */
+static apr_status_t batch_enter(batch_t *b, deploy_step_t step,
+                                deploy_job_t **active, int *count,
                                 const char **err)
 {
-    *count = 0;
-    for (int i = 0; i < b->n; i++) {
-        if (b->jobs[i].active) {
-            step_progress(&b->jobs[i], step);
-            (*count)++;
-        }
-    }
+    *count = batch_active(b, active);
+    for (int i = 0; i < *count; i++)
+        step_progress(active[i], step);
     if (*count == 0)
         return APR_SUCCESS;
     json_t *j =
@@ -770,10 +767,9 @@ static void batch_step(batch_t *b, deploy_step_t step, batch_step_fn *fn)
     deploy_job_t **active = apr_pcalloc(ctx->pool, sizeof(*active) * b->n);
     int count = 0;
     const char *err = NULL;
-    apr_status_t rv = batch_enter(b, step, &count, &err);
+    apr_status_t rv = batch_enter(b, step, active, &count, &err);
     if (count == 0)
         return;
-    count = batch_active(b, active);
     if (rv == APR_SUCCESS)
         rv = fn(ctx, &err);
     if (rv == APR_SUCCESS)
@@ -812,7 +808,7 @@ static void check_each(batch_t *b)
     int count = 0;
     const char *err = NULL;
     int journalled =
-        batch_enter(b, STEP_CHECK_SERVED, &count, &err) == APR_SUCCESS;
+        batch_enter(b, STEP_CHECK_SERVED, failed, &count, &err) == APR_SUCCESS;
     if (journalled)
         ops_parallel(b->n, b->threads, check_one, b);
     count = batch_active(b, failed);

@@ -323,7 +323,8 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
         return;
     }
     /* The line form first (the module's page), from the epoch times. */
-    if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool),
+    const char *flat = NULL;
+    if (status_lines_write(ctx, doc, status_lines_path(path, ctx->pool), &flat,
                            &err) != APR_SUCCESS)
         ops_progress(ctx, "warning: cannot publish the status page: %s", err);
     /* What admin UIs read says times as --json does. */
@@ -340,13 +341,8 @@ void status_publish(const ops_ctx_t *ctx, json_t *doc)
         ops_progress(ctx, "warning: cannot publish the status: %s", err);
     /* In a cluster, every peer's status page lists this report too, in
      * both forms (the page reads the line form). */
-    char *flat = NULL;
-    apr_size_t flat_len = 0;
-    if (state_read_file(&flat, &flat_len, status_lines_path(path, ctx->pool),
-                        STATUS_FLAT_FILE_MAX, &err, ctx->pool) != APR_SUCCESS)
-        flat = "";
-    if (challenge_publish_report(ctx->config, text, flat, &err, ctx->pool) !=
-        APR_SUCCESS)
+    if (challenge_publish_report(ctx->config, text, flat ? flat : "", &err,
+                                 ctx->pool) != APR_SUCCESS)
         ops_progress(ctx,
                      "warning: cannot report the status to the "
                      "cluster: %s",

@@ -151,8 +151,11 @@ const char *status_lines_path(const char *status_file, apr_pool_t *pool)
 }
 
 apr_status_t status_lines_write(const ops_ctx_t *ctx, json_t *doc,
-                                const char *path, const char **err)
+                                const char *path, const char **written,
+                                const char **err)
 {
+    if (written != NULL)
+        *written = NULL;
     lines_t l = {ctx->pool,
                  apr_array_make(ctx->pool, 64, sizeof(const char *))};
     APR_ARRAY_PUSH(l.lines, const char *) = apr_psprintf(
@@ -180,6 +183,8 @@ apr_status_t status_lines_write(const ops_ctx_t *ctx, json_t *doc,
     const char *text = apr_array_pstrcat(ctx->pool, &fit, 0);
     apr_status_t rv =
         state_write_file_spare(path, text, strlen(text), 0644, err, ctx->pool);
+    if (rv == APR_SUCCESS && written != NULL)
+        *written = text;
     if (rv == APR_SUCCESS && n < l.lines->nelts) {
         *err = "the status is larger than the page form allows: the page "
                "shows the first certificates only";

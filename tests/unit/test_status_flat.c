@@ -88,7 +88,7 @@ static void test_round_trip(apr_pool_t *pool, const char *dir)
            status_doc_flat_path("/run/x/status", pool), "also without .json");
     json_t *doc = sample_doc();
     const char *err = NULL;
-    ok(status_lines_write(&ctx, doc, flat, &err) == APR_SUCCESS,
+    ok(status_lines_write(&ctx, doc, flat, NULL, &err) == APR_SUCCESS,
        "the helper writes the line form");
     json_decref(doc);
     status_doc_t *read = NULL;
@@ -150,7 +150,7 @@ static void test_too_large(apr_pool_t *pool, const char *dir)
     json_t *doc = json_pack("{s:I, s:o}", "generated", (json_int_t)1700000000,
                             "certificates", certs);
     err = NULL;
-    ok(status_lines_write(&ctx, doc, flat, &err) != APR_SUCCESS && err,
+    ok(status_lines_write(&ctx, doc, flat, NULL, &err) != APR_SUCCESS && err,
        "too large for the page form: reported");
     json_decref(doc);
     status_doc_t *read = NULL;
