@@ -223,10 +223,13 @@ static void read_lock(apr_file_t *file)
     if (apr_os_file_get(&fd, file) != APR_SUCCESS ||
         flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
         return;
-    /* Only our own files are rewritten through a spare; a lock on one of
-     * someone else's (a CA bundle, a live pair before adoption) is not
-     * waited for, or its owner could stall every read. */
-    if (fstat(fd, &st) == 0 && st.st_uid == geteuid())
+    /* Only our own private files are rewritten through a spare and read
+     * back: a lock on a file others can open (a CA bundle, a live pair
+     * before adoption, a generations directory's owner file; flock(2)
+     * needs no write access) is not waited for, or any local user could
+     * stall every read. */
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+        (st.st_mode & 077) == 0)
         file_lock_shared_wait(fd, 1000);
 }
 

@@ -292,14 +292,15 @@ static apr_status_t stage_pending(sign_job_t *job,
     const char *second = cert_state_file(job->cert, "pending2.pem");
     apr_status_t rv =
         res2 ? state_write_file_spare(second, res2->chain_pem,
-                                      strlen(res2->chain_pem), 0644, err, pool)
+                                      strlen(res2->chain_pem), 0600, err, pool)
              : state_remove(second, err, pool);
     /* Through the spares the last deploy retired: a fleet's renewal
-     * makes and frees no inode for them. */
+     * makes and frees no inode for them.  0600 like every file read back
+     * under a lock (state.c, read_lock). */
     if (rv == APR_SUCCESS)
         rv = state_write_file_spare(cert_state_file(job->cert, "pending.pem"),
                                     res->chain_pem, strlen(res->chain_pem),
-                                    0644, err, pool);
+                                    0600, err, pool);
     if (rv == APR_SUCCESS)
         rv = state_write_json_spare(cert_state_file(job->cert, "pending.json"),
                                     meta, err, pool);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -663,6 +664,52 @@ static void test_journal_for_readers(apr_pool_t *pool)
     state_remove_journal(path, &err, pool);
 }
 
+static volatile sig_atomic_t read_outlasted;
+
+static void on_read_timer(int sig)
+{
+    (void)sig;
+    read_outlasted = 1;
+}
+
+/* 1 when state_read_file of path took longer than 300 ms (a wait for the
+ * lock, which lasts up to 1 s) while another description holds LOCK_EX. */
+static int read_waited(const char *path, apr_pool_t *pool)
+{
+    int holder = open(path, O_RDONLY | O_CLOEXEC);
+    if (holder < 0 || flock(holder, LOCK_EX) != 0)
+        return -1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_read_timer;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval t = {{0, 0}, {0, 300 * 1000}}, off = {{0, 0}, {0, 0}};
+    read_outlasted = 0;
+    setitimer(ITIMER_REAL, &t, NULL);
+    char *data = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    state_read_file(&data, &len, path, 1024, &err, pool);
+    setitimer(ITIMER_REAL, &off, NULL);
+    close(holder);
+    return read_outlasted;
+}
+
+/* A read waits out a writer's lock only on a private file of ours (the
+ * journals and pending files, 0600); on one others can open, any local
+ * user could take the lock (flock needs no write access). */
+static void test_read_lock_private(apr_pool_t *pool)
+{
+    const char *err = NULL;
+    const char *private = in_dir(pool, "private.txt");
+    const char *open_to_all = in_dir(pool, "public.txt");
+    state_write_file(private, "x\n", 2, 0600, &err, pool);
+    state_write_file(open_to_all, "x\n", 2, 0644, &err, pool);
+    is_int(read_waited(private, pool), 1,
+           "a private file of ours: the read waits for the lock");
+    is_int(read_waited(open_to_all, pool), 0,
+           "a file others can open: the read does not wait");
+}
+
 static void test_json_pool(apr_pool_t *pool)
 {
     apr_pool_t *sub = NULL;
@@ -896,6 +943,7 @@ int main(void)
     test_write_journal(pool);
     test_write_spare(pool);
     test_journal_for_readers(pool);
+    test_read_lock_private(pool);
     test_json_pool(pool);
     test_dirs(pool);
     test_lock(pool);
