@@ -105,9 +105,19 @@ apr_status_t run_command(run_command_result_t *res,
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    /* The helper ignores SIGPIPE (expacmectl.c); a hook's pipelines
+     * expect it. */
+    posix_spawnattr_t attr;
+    sigset_t pipe_default;
+    sigemptyset(&pipe_default);
+    sigaddset(&pipe_default, SIGPIPE);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigdefault(&attr, &pipe_default);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, args[0], &fa, NULL, (char *const *)args,
+    int rc = posix_spawn(&pid, args[0], &fa, &attr, (char *const *)args,
                          make_envp(env, pool));
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {

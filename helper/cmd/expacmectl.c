@@ -2,6 +2,7 @@
  * command table, --json output and the exit code. */
 #include "build_config.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -281,6 +282,11 @@ int main(int argc, const char *const *argv)
         return CLI_EXIT_FAILED;
     }
     umask(022);
+    /* A write to a peer that has gone (a probe's TLS alert to a server
+     * that closed first, progress to a reader that stopped reading) must
+     * fail with EPIPE, not end the helper in the middle of a deploy.
+     * Commands it runs get the default back (run_command.c). */
+    signal(SIGPIPE, SIG_IGN);
     openlog("expacmectl", LOG_PID, LOG_DAEMON);
     apr_pool_t *pool = NULL;
     apr_pool_create(&pool, NULL);
