@@ -14,6 +14,8 @@
 
 #include "apr_strings.h"
 
+#include "base/tls_hello.h"
+
 static apr_status_t split_address(const char **host, const char **port,
                                   const char *address, apr_pool_t *pool)
 {
@@ -135,13 +137,6 @@ cleanup:
     return rv;
 }
 
-apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
-                            apr_interval_time_t timeout, const char **err,
-                            apr_pool_t *pool)
-{
-    return tls_probe_alpn_leaf(leaf, address, sni, NULL, timeout, err, pool);
-}
-
 /* Signature algorithms a client offers so that only a leaf of one key
  * kind can be chosen (TLS 1.3 and 1.2 names both; RSA-PSS and PKCS#1). */
 static const char *const kind_sigalgs[] = {
@@ -233,10 +228,40 @@ apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
     return probe(leaf, address, sni, alpn, TLS_PROBE_ANY, timeout, err, pool);
 }
 
-apr_status_t tls_probe_leaf_kind(X509 **leaf, const char *address,
-                                 const char *sni, tls_probe_kind_t kind,
-                                 apr_interval_time_t timeout, const char **err,
-                                 apr_pool_t *pool)
+static int same_der(X509 *served, const unsigned char *der, apr_size_t len)
 {
-    return probe(leaf, address, sni, NULL, kind, timeout, err, pool);
+    unsigned char *buf = NULL;
+    int n = i2d_X509(served, &buf);
+    int same = n > 0 && (apr_size_t)n == len && memcmp(buf, der, len) == 0;
+    OPENSSL_free(buf);
+    return same;
+}
+
+apr_status_t tls_probe_presents(int *presents, const char *address,
+                                const char *sni, tls_probe_kind_t kind,
+                                const unsigned char *der, apr_size_t der_len,
+                                apr_interval_time_t timeout, const char **err,
+                                apr_pool_t *pool)
+{
+    *presents = 0;
+    int fd = tls_probe_connect(address, timeout, pool);
+    if (fd < 0) {
+        *err = apr_psprintf(pool, "cannot connect to %s", address);
+        return APR_EGENERAL;
+    }
+    const unsigned char *leaf = NULL;
+    apr_size_t leaf_len = 0;
+    const char *hello_err = NULL;
+    apr_status_t rv =
+        tls_hello_leaf(&leaf, &leaf_len, fd, sni, kind, &hello_err, pool);
+    close(fd);
+    if (rv == APR_SUCCESS) {
+        *presents = leaf_len == der_len && memcmp(leaf, der, der_len) == 0;
+        return APR_SUCCESS;
+    }
+    X509 *served = NULL;
+    rv = probe(&served, address, sni, NULL, kind, timeout, err, pool);
+    if (rv == APR_SUCCESS)
+        *presents = same_der(served, der, der_len);
+    return rv;
 }

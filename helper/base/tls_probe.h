@@ -8,14 +8,9 @@
 
 #include "apr_pools.h"
 
-/* address "127.0.0.1:443", "[::1]:8443" or "host:port".  *leaf is bound
- * to pool. */
-apr_status_t tls_probe_leaf(X509 **leaf, const char *address, const char *sni,
-                            apr_interval_time_t timeout, const char **err,
-                            apr_pool_t *pool);
-
-/* The same with ALPN: offers only alpn ("acme-tls/1") and fails unless
- * the server selects it (RFC 8737 §3). */
+/* The leaf a client offering only alpn ("acme-tls/1") gets; fails
+ * unless the server selects it (RFC 8737 §3).  address "127.0.0.1:443",
+ * "[::1]:8443" or "host:port".  *leaf is bound to pool. */
 apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
                                  const char *sni, const char *alpn,
                                  apr_interval_time_t timeout, const char **err,
@@ -26,9 +21,9 @@ apr_status_t tls_probe_alpn_leaf(X509 **leaf, const char *address,
 int tls_probe_connect(const char *address, apr_interval_time_t timeout,
                       apr_pool_t *pool);
 
-/* Which leaf a client gets that offers only the signature algorithms of
- * one key kind: how deploy checks both pairs of an RSA + ECDSA
- * certificate are served (SPEC §2). */
+/* The key kind a client offers signature algorithms (and TLS 1.2 suites)
+ * for: how deploy checks both pairs of an RSA + ECDSA certificate are
+ * served (SPEC §2). */
 typedef enum {
     TLS_PROBE_ANY,
     TLS_PROBE_ECDSA,
@@ -36,10 +31,16 @@ typedef enum {
     TLS_PROBE_KINDS
 } tls_probe_kind_t;
 
-apr_status_t tls_probe_leaf_kind(X509 **leaf, const char *address,
-                                 const char *sni, tls_probe_kind_t kind,
-                                 apr_interval_time_t timeout, const char **err,
-                                 apr_pool_t *pool);
+/* Whether a client with SNI sni offering only kind gets der (a
+ * certificate's DER) as the leaf: *presents 1 when it does, byte for
+ * byte.  Asked with a TLS 1.2 hello read in the clear (base/tls_hello.h);
+ * a listener that does not answer it so gets a full handshake, whose
+ * error is the one reported. */
+apr_status_t tls_probe_presents(int *presents, const char *address,
+                                const char *sni, tls_probe_kind_t kind,
+                                const unsigned char *der, apr_size_t der_len,
+                                apr_interval_time_t timeout, const char **err,
+                                apr_pool_t *pool);
 
 /* 1 when something accepts TCP connections on address. */
 int tls_probe_listening(const char *address, apr_interval_time_t timeout,

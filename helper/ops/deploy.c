@@ -389,13 +389,21 @@ static apr_status_t wait_served(deploy_job_t *job, const deploy_pair_t *pair,
     const char *address = job->ctx.config->https_address;
     const char *why = "no answer";
     apr_interval_time_t delay = POLL_FIRST;
+    int der_len = i2d_X509(pair->leaf, NULL);
+    unsigned char *der =
+        der_len > 0 ? apr_palloc(pool, (apr_size_t)der_len) : NULL;
+    unsigned char *end = der;
+    if (der == NULL || i2d_X509(pair->leaf, &end) != der_len) {
+        *err = "cannot encode the new certificate";
+        return APR_EGENERAL;
+    }
     for (;;) {
-        X509 *served = NULL;
+        int presents = 0;
         const char *probe_err = NULL;
-        if (tls_probe_leaf_kind(&served, address, job->sni, pair->kind,
-                                apr_time_from_sec(5), &probe_err,
-                                pool) == APR_SUCCESS) {
-            if (X509_cmp(served, pair->leaf) == 0)
+        if (tls_probe_presents(&presents, address, job->sni, pair->kind, der,
+                               (apr_size_t)der_len, apr_time_from_sec(5),
+                               &probe_err, pool) == APR_SUCCESS) {
+            if (presents)
                 return APR_SUCCESS;
             why = "it still presents another certificate";
         } else {
