@@ -3,6 +3,7 @@
  * nothing but certificates is ever staged; verification only reads. */
 #include "crypto/crypt_chain.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -58,6 +59,77 @@ static apr_status_t check_block_start(const char *p, apr_size_t avail,
     return APR_EINVAL;
 }
 
+/* --- certificates kept parsed --------------------------------------------- */
+
+/* d2i_X509 in OpenSSL 3.0 builds a decoder context for each public key
+ * it meets, 1.5 M instructions for an EC certificate: a fleet's renewal
+ * parsed the same issuer once per certificate in each process that
+ * checks a chain, and each leaf twice in root (its order's check, then
+ * its deploy's).  The certificates parsed last are kept by their DER and
+ * shared: an X509 is only read once made (what OpenSSL caches in one it
+ * caches under the certificate's own lock), so the same bytes give the
+ * same certificate. */
+#define KEPT_MAX 64
+
+typedef struct {
+    unsigned char *der;
+    long len;
+    X509 *cert;
+} kept_cert_t;
+
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static kept_cert_t kept[KEPT_MAX];
+static int kept_next;
+
+/* A new reference to the certificate with this DER, or NULL. */
+static X509 *kept_find(const unsigned char *der, long len)
+{
+    X509 *found = NULL;
+    pthread_mutex_lock(&kept_lock);
+    for (int i = 0; i < KEPT_MAX && found == NULL; i++) {
+        const kept_cert_t *k = &kept[i];
+        if (k->cert != NULL && k->len == len &&
+            memcmp(k->der, der, (size_t)len) == 0 && X509_up_ref(k->cert))
+            found = k->cert;
+    }
+    pthread_mutex_unlock(&kept_lock);
+    return found;
+}
+
+/* Keeps cert (a reference of its own) in place of the oldest. */
+static void kept_add(const unsigned char *der, long len, X509 *cert)
+{
+    unsigned char *copy = OPENSSL_memdup(der, (size_t)len);
+    if (copy == NULL || !X509_up_ref(cert)) {
+        OPENSSL_free(copy);
+        return;
+    }
+    pthread_mutex_lock(&kept_lock);
+    kept_cert_t old = kept[kept_next];
+    kept[kept_next] = (kept_cert_t){copy, len, cert};
+    kept_next = (kept_next + 1) % KEPT_MAX;
+    pthread_mutex_unlock(&kept_lock);
+    X509_free(old.cert);
+    OPENSSL_free(old.der);
+}
+
+/* The certificate of exactly len DER bytes: kept, or parsed (and kept). */
+static X509 *parse_der(const unsigned char *der, long len)
+{
+    X509 *cert = kept_find(der, len);
+    if (cert != NULL)
+        return cert;
+    const unsigned char *p = der;
+    cert = d2i_X509(NULL, &p, len);
+    if (cert != NULL && p != der + len) {
+        X509_free(cert);
+        return NULL;
+    }
+    if (cert != NULL)
+        kept_add(der, len, cert);
+    return cert;
+}
+
 static apr_status_t read_cert(X509 **out, BIO *bio, int number,
                               const char **err, apr_pool_t *pool)
 {
@@ -69,7 +141,6 @@ static apr_status_t read_cert(X509 **out, BIO *bio, int number,
         return crypt_pool_fail(err, pool, APR_EINVAL,
                                "certificate %d: malformed PEM", number);
     apr_status_t rv = APR_SUCCESS;
-    const unsigned char *p = data;
     X509 *cert = NULL;
     if (strcmp(name, "CERTIFICATE") != 0 || header[0] != '\0')
         rv = crypt_pool_fail(err, pool, APR_EINVAL,
@@ -77,9 +148,8 @@ static apr_status_t read_cert(X509 **out, BIO *bio, int number,
                              "CERTIFICATE block",
                              number);
     else
-        cert = d2i_X509(NULL, &p, len);
-    if (rv == APR_SUCCESS && (cert == NULL || p != data + len)) {
-        X509_free(cert);
+        cert = parse_der(data, len);
+    if (rv == APR_SUCCESS && cert == NULL) {
         rv = crypt_pool_fail(err, pool, APR_EINVAL,
                              "certificate %d: malformed DER", number);
     } else if (rv == APR_SUCCESS) {

@@ -1292,6 +1292,54 @@ static void test_cert_info(test_ca_t *ca, apr_pool_t *pool)
        "root: no SANs, its own fingerprint");
 }
 
+/* The same DER parsed again is the same certificate, shared (kept by
+ * crypt_chain.c); other bytes, even of the same length, never are; and
+ * after more certificates than are kept, the first still parses. */
+static void test_chain_kept(test_ca_t *ca, apr_pool_t *pool)
+{
+    X509 *certs[] = {ca->leaf, ca->inter};
+    X509 *others[] = {ca->wide_leaf, ca->inter};
+    apr_array_header_t *a = parsed(pool, pem_of(pool, certs, 2));
+    apr_array_header_t *b = parsed(pool, pem_of(pool, certs, 2));
+    apr_array_header_t *c = parsed(pool, pem_of(pool, others, 2));
+    if (!ok(a != NULL && b != NULL && c != NULL, "three chains parsed"))
+        return;
+    ok(APR_ARRAY_IDX(a, 0, X509 *) == APR_ARRAY_IDX(b, 0, X509 *) &&
+           APR_ARRAY_IDX(a, 1, X509 *) == APR_ARRAY_IDX(b, 1, X509 *),
+       "the same bytes twice: the same certificates, shared");
+    ok(APR_ARRAY_IDX(c, 0, X509 *) != APR_ARRAY_IDX(a, 0, X509 *) &&
+           APR_ARRAY_IDX(c, 1, X509 *) == APR_ARRAY_IDX(a, 1, X509 *),
+       "another leaf under the same issuer: its own leaf, the issuer shared");
+    /* One byte changed inside the signature: same length, other bytes. */
+    unsigned char *der = NULL;
+    int len = i2d_X509(ca->leaf, &der);
+    der[len - 2] ^= 0x01;
+    const unsigned char *p = der;
+    X509 *changed = d2i_X509(NULL, &p, len);
+    OPENSSL_free(der);
+    X509 *changed_chain[] = {changed, ca->inter};
+    apr_array_header_t *d =
+        changed ? parsed(pool, pem_of(pool, changed_chain, 2)) : NULL;
+    ok(d != NULL &&
+           APR_ARRAY_IDX(d, 0, X509 *) != APR_ARRAY_IDX(a, 0, X509 *) &&
+           X509_cmp(APR_ARRAY_IDX(d, 0, X509 *), changed) == 0,
+       "bytes of the same length that differ: never the kept one");
+    ok(d != NULL && verify_error(pool, d, ca->leaf_key, NULL) != NULL,
+       "and its own verdict (its signature no longer checks)");
+    X509_free(changed);
+    for (int i = 0; i < 70; i++) {
+        X509 *one = make_cert(apr_psprintf(pool, "n%d.example", i),
+                              ca->leaf_key, ca->inter, ca->inter_key,
+                              apr_psprintf(pool, "DNS:n%d.example", i), 1);
+        parsed(pool, pem_of(pool, &one, 1));
+        X509_free(one);
+    }
+    apr_array_header_t *e = parsed(pool, pem_of(pool, certs, 2));
+    ok(e != NULL && X509_cmp(APR_ARRAY_IDX(e, 0, X509 *), ca->leaf) == 0 &&
+           verify_error(pool, e, ca->leaf_key, NULL) == NULL,
+       "after 70 others: the first chain parses and verifies again");
+}
+
 static void test_chains(apr_pool_t *pool)
 {
     test_ca_t ca;
@@ -1300,6 +1348,7 @@ static void test_chains(apr_pool_t *pool)
     test_chain_bad_verify(&ca, pool);
     test_chain_anchors(&ca, pool);
     test_chain_bad_parse(&ca, pool);
+    test_chain_kept(&ca, pool);
     test_cert_info(&ca, pool);
     free_test_ca(&ca);
 }

@@ -43,8 +43,7 @@ static void test_client_hello(apr_pool_t *pool)
     ok(len > 60 && r[0] == 22 && r[1] == 3 &&
            (apr_size_t)(r[3] << 8 | r[4]) == len - 5,
        "one handshake record, its length all that follows");
-    ok(r[5] == 1 &&
-           (apr_size_t)(r[6] << 16 | r[7] << 8 | r[8]) == len - 9 &&
+    ok(r[5] == 1 && (apr_size_t)(r[6] << 16 | r[7] << 8 | r[8]) == len - 9 &&
            r[9] == 3 && r[10] == 3,
        "a ClientHello message for TLS 1.2, its length the rest");
     ok(memmem(r, len, "www.example.org", 15) != NULL, "the SNI is in it");
@@ -139,8 +138,8 @@ static void records(bytes_t *f, const bytes_t *m, apr_size_t per)
 }
 
 static tls_hello_state_t parse(const bytes_t *f, apr_size_t len,
-                               const unsigned char **leaf,
-                               apr_size_t *leaf_len, const char **err)
+                               const unsigned char **leaf, apr_size_t *leaf_len,
+                               const char **err)
 {
     static unsigned char scratch[4096];
     *err = NULL;
@@ -217,7 +216,8 @@ static void test_parse_refused(void)
     bytes_t cert_first = {.len = 0};
     add(&cert_first, m.buf + 42, m.len - 42);
     records(&f, &cert_first, sizeof(f.buf));
-    expect_bad(&f, "a Certificate without a ServerHello first", "did not answer");
+    expect_bad(&f, "a Certificate without a ServerHello first",
+               "did not answer");
     bytes_t ske = {.len = 0};
     add(&ske, m.buf, 42);
     add_be(&ske, 12, 1);
