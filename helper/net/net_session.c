@@ -281,29 +281,50 @@ apr_status_t net_session_open(net_session_t **out, const net_open_t *o,
 
 /* The key goes to the key process (once per run: its thumbprint names
  * its slot), the network process learns its slot and public half. */
-static apr_status_t signer_frame(wire_out_t *w, const char **jwk_out,
-                                 EVP_PKEY *key, const char **err,
-                                 apr_pool_t *pool)
+apr_status_t net_signer_make(net_signer_t *out, EVP_PKEY *key, const char **err,
+                             apr_pool_t *pool)
 {
-    char *pem = NULL;
-    apr_size_t len = 0;
-    const char *thumbprint = crypt_jose_thumbprint(key, pool);
     json_t *jwk = json_pool_bind(crypt_jose_jwk_public(key), pool);
     char *jwk_text =
         jwk ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (thumbprint == NULL || jwk_text == NULL ||
-        crypt_key_serialise_pem(&pem, &len, key, err, pool) != APR_SUCCESS) {
-        free(jwk_text);
+    out->key = key;
+    out->thumbprint = crypt_jose_thumbprint(key, pool);
+    out->jwk = jwk_text ? apr_pstrdup(pool, jwk_text) : NULL;
+    free(jwk_text);
+    if (out->thumbprint == NULL || out->jwk == NULL) {
         *err = "cannot prepare the key for the key process";
         return APR_EINVAL;
     }
-    int slot = net_key_load(thumbprint, KEY_KIND_PRIVATE, pem, len, err);
+    return APR_SUCCESS;
+}
+
+/* The key process's slot for signer's key: the one it has under the
+ * key's thumbprint, or a new one with the key's PEM (cleansed after). */
+static int signer_slot(const net_signer_t *signer, const char **err,
+                       apr_pool_t *pool)
+{
+    int slot = net_key_find(signer->thumbprint);
+    if (slot >= 0)
+        return slot;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    if (crypt_key_serialise_pem(&pem, &len, signer->key, err, pool) !=
+        APR_SUCCESS) {
+        *err = "cannot prepare the key for the key process";
+        return -1;
+    }
+    slot = net_key_load(signer->thumbprint, KEY_KIND_PRIVATE, pem, len, err);
     OPENSSL_cleanse(pem, len);
+    return slot;
+}
+
+static apr_status_t signer_frame(wire_out_t *w, const net_signer_t *signer,
+                                 const char **err, apr_pool_t *pool)
+{
+    int slot = signer_slot(signer, err, pool);
     wire_put_int(w, slot);
-    wire_put_str(w, crypt_jose_alg(key));
-    wire_put_str(w, jwk_text);
-    *jwk_out = apr_pstrdup(pool, jwk_text);
-    free(jwk_text);
+    wire_put_str(w, crypt_jose_alg(signer->key));
+    wire_put_str(w, signer->jwk);
     return slot < 0 ? APR_EGENERAL : APR_SUCCESS;
 }
 
@@ -318,16 +339,27 @@ static apr_status_t expect_ok(net_session_t *s, wire_out_t *w, const char **err,
     return rv;
 }
 
-apr_status_t net_session_use_key(net_session_t *s, EVP_PKEY *key,
-                                 const char *kid, const char **err)
+apr_status_t net_session_use_signer(net_session_t *s,
+                                    const net_signer_t *signer, const char *kid,
+                                    const char **err)
 {
     wire_out_t w;
     wire_begin(&w, NET_SIGNER, s->pool);
-    apr_status_t rv = signer_frame(&w, &s->jwk, key, err, s->pool);
+    apr_status_t rv = signer_frame(&w, signer, err, s->pool);
     if (rv != APR_SUCCESS)
         return rv;
+    s->jwk = signer->jwk;
     wire_put_str(&w, kid);
     return expect_ok(s, &w, err, s->pool);
+}
+
+apr_status_t net_session_use_key(net_session_t *s, EVP_PKEY *key,
+                                 const char *kid, const char **err)
+{
+    net_signer_t signer;
+    apr_status_t rv = net_signer_make(&signer, key, err, s->pool);
+    return rv == APR_SUCCESS ? net_session_use_signer(s, &signer, kid, err)
+                             : rv;
 }
 
 static int printable_word(const char *s, apr_size_t max)
@@ -441,11 +473,13 @@ apr_status_t net_account_key_change(net_session_t *s, EVP_PKEY *key,
                                     const char **err, apr_pool_t *pool)
 {
     wire_out_t w;
-    const char *jwk = NULL;
+    net_signer_t signer;
     wire_begin(&w, NET_KEY_CHANGE, pool);
-    apr_status_t rv = signer_frame(&w, &jwk, key, err, pool);
+    apr_status_t rv = net_signer_make(&signer, key, err, pool);
     if (rv == APR_SUCCESS)
-        rv = net_key_allow(KEY_ALLOW_KEY_CHANGE, jwk, err);
+        rv = signer_frame(&w, &signer, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = net_key_allow(KEY_ALLOW_KEY_CHANGE, signer.jwk, err);
     return rv == APR_SUCCESS ? expect_ok(s, &w, err, pool) : rv;
 }
 

@@ -38,8 +38,25 @@ typedef struct net_session {
 apr_status_t net_session_open(net_session_t **out, const net_open_t *open,
                               const char **err, apr_pool_t *pool);
 
-/* Requests are signed with key (handed to the key process), as kid
- * (the account URL) or, NULL, with the JWK. */
+/* What a session needs to have requests signed with a key, made once
+ * per key: a fleet's orders all sign with their account's, and its
+ * thumbprint, JWK and PEM cost more than the session does. */
+typedef struct {
+    EVP_PKEY *key;
+    const char *thumbprint; /* RFC 7638 */
+    const char *jwk;        /* the public JWK, compact, keys sorted */
+} net_signer_t;
+
+apr_status_t net_signer_make(net_signer_t *out, EVP_PKEY *key, const char **err,
+                             apr_pool_t *pool);
+
+/* Requests are signed with signer's key (handed to the key process the
+ * first time), as kid (the account URL) or, NULL, with the JWK. */
+apr_status_t net_session_use_signer(net_session_t *s,
+                                    const net_signer_t *signer, const char *kid,
+                                    const char **err);
+
+/* The same for a key used once. */
 apr_status_t net_session_use_key(net_session_t *s, EVP_PKEY *key,
                                  const char *kid, const char **err);
 

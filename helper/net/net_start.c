@@ -350,6 +350,17 @@ static int key_call(wire_out_t *w, const char **err, apr_pool_t *pool)
     return -1;
 }
 
+int net_key_find(const char *id)
+{
+    int slot = -1;
+    pthread_mutex_lock(&net.key_lock);
+    for (int i = 0; id != NULL && i < NET_SLOTS && slot < 0; i++)
+        if (net.slot_ids[i] != NULL && strcmp(net.slot_ids[i], id) == 0)
+            slot = i;
+    pthread_mutex_unlock(&net.key_lock);
+    return slot;
+}
+
 int net_key_load(const char *id, int kind, const void *bytes, apr_size_t len,
                  const char **err)
 {

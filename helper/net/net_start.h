@@ -22,6 +22,9 @@ void net_channel_give(int fd, int broken);
 /* The network process, for signalling it when root is interrupted. */
 pid_t net_pid(void);
 
+/* The slot holding the key loaded as id, or -1. */
+int net_key_find(const char *id);
+
 /* Loads a private key (PEM) or an HMAC key into the key process; the
  * slot it is in, or -1 with *err.  A key already loaded keeps its slot
  * (id: what identifies it, e.g. its thumbprint). */

@@ -1,7 +1,9 @@
 /* provider.c — see provider.h. */
 #include "ops/provider.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -235,6 +237,110 @@ static void session_options(net_open_t *o, const ops_ctx_t *ctx,
     o->progress_baton = (void *)ctx;
 }
 
+/* --- account keys kept -----------------------------------------------------
+ */
+
+/* Every order of a renew connects with its account's key: parsed, its
+ * thumbprint and JWK made, about 2 M instructions an order (a fleet's
+ * thousand orders share one or two keys).  The keys loaded are kept for
+ * the process, by path and the file's identity: a key changed or
+ * replaced on disk is loaded again.  Only after this process's session
+ * is open, so the network process, forked at the first one, never holds
+ * one in its memory. */
+#define ACCOUNT_KEYS_KEPT 8
+
+typedef struct {
+    const char *path;
+    struct stat st;
+    net_signer_t signer;
+} kept_key_t;
+
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static apr_pool_t *kept_pool;
+static kept_key_t kept[ACCOUNT_KEYS_KEPT];
+static int kept_count;
+
+static apr_status_t kept_forget(void *data)
+{
+    (void)data;
+    kept_pool = NULL;
+    kept_count = 0;
+    return APR_SUCCESS;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static const net_signer_t *kept_find(const char *path, const struct stat *st)
+{
+    for (int i = 0; i < kept_count; i++)
+        if (strcmp(kept[i].path, path) == 0 && same_file(&kept[i].st, st))
+            return &kept[i].signer;
+    return NULL;
+}
+
+/* Loads the key into where; *out is bound to it. */
+static apr_status_t signer_load(net_signer_t *out, const char *path,
+                                const char **err, apr_pool_t *where)
+{
+    EVP_PKEY *key = NULL;
+    apr_status_t rv = key_file_load(&key, path, err, where);
+    return rv == APR_SUCCESS ? net_signer_make(out, key, err, where) : rv;
+}
+
+/* Called with kept_lock held: the key in a pool of its own under
+ * kept_pool, kept when there is room. */
+static apr_status_t signer_keep(const net_signer_t **out, const char *path,
+                                const struct stat *st, const char **err,
+                                apr_pool_t *pool)
+{
+    apr_pool_t *own = NULL;
+    if (kept_pool == NULL) {
+        if (apr_pool_create(&kept_pool, NULL) != APR_SUCCESS)
+            return APR_ENOMEM;
+        apr_pool_cleanup_register(kept_pool, NULL, kept_forget,
+                                  apr_pool_cleanup_null);
+    }
+    if (apr_pool_create(&own, kept_pool) != APR_SUCCESS)
+        return APR_ENOMEM;
+    kept_key_t *k = &kept[kept_count];
+    apr_status_t rv = signer_load(&k->signer, path, err, own);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrdup(pool, *err);
+        apr_pool_destroy(own);
+        return rv;
+    }
+    k->path = apr_pstrdup(own, path);
+    k->st = *st;
+    kept_count++;
+    *out = &k->signer;
+    return APR_SUCCESS;
+}
+
+apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
+                                     const char **err, apr_pool_t *pool)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        pthread_mutex_lock(&kept_lock);
+        *out = kept_find(path, &st);
+        apr_status_t rv = APR_SUCCESS;
+        if (*out == NULL && kept_count < ACCOUNT_KEYS_KEPT)
+            rv = signer_keep(out, path, &st, err, pool);
+        pthread_mutex_unlock(&kept_lock);
+        if (*out != NULL || rv != APR_SUCCESS)
+            return rv;
+    }
+    /* Not kept (no room, or no file: key_file_load says what is wrong). */
+    net_signer_t *signer = apr_pcalloc(pool, sizeof(*signer));
+    *out = signer;
+    return signer_load(signer, path, err, pool);
+}
+
 static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
                                  const char **err)
 {
@@ -259,13 +365,15 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
         *err = apr_psprintf(ctx->pool, "%s: no account url", json_path);
         return APR_EINVAL;
     }
-    rv = key_file_load(
-        &c->account_key,
-        apr_pstrcat(ctx->pool, c->account_dir, "/account.key", NULL), err,
-        ctx->pool);
+    const net_signer_t *signer = NULL;
+    rv = provider_account_signer(
+        &signer, apr_pstrcat(ctx->pool, c->account_dir, "/account.key", NULL),
+        err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
-    return net_session_use_key(c->session, c->account_key, c->account_url, err);
+    c->account_key = signer->key;
+    c->account_thumbprint = signer->thumbprint;
+    return net_session_use_signer(c->session, signer, c->account_url, err);
 }
 
 /* The network and key processes start with the first connection (one

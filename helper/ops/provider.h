@@ -24,10 +24,18 @@ typedef struct {
     const provider_t *provider; /* the one actually reached */
     net_session_t *session;     /* requests go to the network process */
     EVP_PKEY *account_key;      /* NULL without an account */
+    const char *account_thumbprint;
     const char *account_url;
     const char *account_dir;
     const char *unreachable; /* the primary's error when fallen back */
 } provider_conn_t;
+
+/* The account key in path with what signing needs (net/net_session.h):
+ * kept for the process by path and file identity, so that a renew's
+ * orders load it once and a key replaced on disk is loaded again.  *out
+ * lives as long as the process, or pool when not kept. */
+apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
+                                     const char **err, apr_pool_t *pool);
 
 /* Every provider: built-in first, then configured (provider_t *). */
 apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,

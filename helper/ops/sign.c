@@ -319,7 +319,7 @@ static void request_init(net_order_t *req, sign_job_t *job, X509_REQ *csr,
     req->csr_pem = crypt_csr_pem(csr, pool);
     req->csr_der_b64url = crypt_csr_der_b64url(csr, pool);
     req->names = job->names;
-    req->thumbprint = crypt_jose_thumbprint(job->conn.account_key, pool);
+    req->thumbprint = job->conn.account_thumbprint;
     req->profile = profile ? profile : job->conn.provider->profile;
     req->preferred_chain = job->conn.provider->preferred_chain;
     req->timeout_s = (long)job->ctx->config->order_timeout;

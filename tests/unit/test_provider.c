@@ -12,6 +12,8 @@
 #include "apr_general.h"
 
 #include "base/base64url.h"
+#include "crypto/crypt_key.h"
+#include "ops/key_file.h"
 #include "ops/provider.h"
 #include "ops/provider_admin.h"
 #include "ops_fixture.h"
@@ -531,6 +533,51 @@ static void test_admin_add_ok(apr_pool_t *pool)
            "with the new directory");
 }
 
+/* An account key loaded once per process: the same signer while the
+ * file is the same, a new one once it is replaced, an error (and nothing
+ * kept) for a file that is not a key. */
+static void test_account_signer(apr_pool_t *pool)
+{
+    const char *path = apr_pstrcat(pool, dir, "/account.key", NULL);
+    EVP_PKEY *first = NULL, *second = NULL;
+    const char *err = NULL;
+    if (!ok(crypt_key_generate(&first, CRYPT_KEY_EC256, &err, pool) ==
+                    APR_SUCCESS &&
+                crypt_key_generate(&second, CRYPT_KEY_EC256, &err, pool) ==
+                    APR_SUCCESS &&
+                key_file_save(first, path, &err, pool) == APR_SUCCESS,
+            "an account key on disk"))
+        return;
+    const net_signer_t *a = NULL, *b = NULL, *c = NULL;
+    ok(provider_account_signer(&a, path, &err, pool) == APR_SUCCESS &&
+           provider_account_signer(&b, path, &err, pool) == APR_SUCCESS &&
+           a == b && EVP_PKEY_eq(a->key, first) == 1,
+       "loaded twice: the one kept, for the key on disk");
+    ok(a->thumbprint != NULL && a->jwk != NULL &&
+           strstr(a->jwk, "\"kty\":\"EC\"") != NULL,
+       "with its thumbprint and JWK");
+    key_file_save(second, path, &err, pool);
+    ok(provider_account_signer(&c, path, &err, pool) == APR_SUCCESS && c != a &&
+           EVP_PKEY_eq(c->key, second) == 1 &&
+           strcmp(c->thumbprint, a->thumbprint) != 0,
+       "the file replaced: the new key, loaded again");
+    const char *bad = apr_pstrcat(pool, dir, "/not-a.key", NULL);
+    FILE *f = fopen(bad, "w");
+    if (f != NULL) {
+        fputs("not a key\n", f);
+        fclose(f);
+    }
+    chmod(bad, 0600);
+    err = NULL;
+    ok(provider_account_signer(&c, bad, &err, pool) != APR_SUCCESS &&
+           err != NULL && strstr(err, "not-a.key") != NULL,
+       "not a key: an error naming the file");
+    err = NULL;
+    ok(provider_account_signer(&c, bad, &err, pool) != APR_SUCCESS &&
+           err != NULL,
+       "and again (nothing kept for it)");
+}
+
 int main(void)
 {
     apr_pool_t *pool = NULL;
@@ -545,6 +592,7 @@ int main(void)
     test_admin_add_refusals(pool);
     test_admin_add_key_file(pool);
     test_admin_add_ok(pool);
+    test_account_signer(pool);
     apr_pool_destroy(pool);
     test_dir_remove(dir);
     apr_terminate();
