@@ -270,7 +270,7 @@ static apr_status_t send_all(int fd, const unsigned char *p, apr_size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return APR_EGENERAL;
+            return n < 0 ? APR_FROM_OS_ERROR(errno) : APR_EOF;
         p += n;
         len -= (apr_size_t)n;
     }
@@ -300,8 +300,12 @@ static int make_room(reading_t *r, apr_pool_t *pool)
     return 1;
 }
 
+/* Each recv waits at most the socket's receive timeout; the deadline
+ * bounds them all, so a server answering a byte at a time cannot hold
+ * the caller longer. */
 static apr_status_t read_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
-                              int fd, const char **err, apr_pool_t *scratch)
+                              int fd, apr_time_t deadline, const char **err,
+                              apr_pool_t *scratch)
 {
     reading_t r = {NULL, NULL, 0, 0};
     for (;;) {
@@ -309,13 +313,22 @@ static apr_status_t read_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
             *err = "the server's first flight is too large to read";
             return APR_EGENERAL;
         }
+        if (apr_time_now() > deadline) {
+            *err = "no whole answer to the TLS 1.2 hello in time";
+            return APR_TIMEUP;
+        }
         ssize_t n = recv(fd, r.flight + r.len, r.cap - r.len, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0) {
-            *err = n == 0 ? "the server closed the connection after the hello"
-                          : "no answer to the TLS 1.2 hello";
+        if (n == 0) {
+            *err = "the server closed the connection after the hello";
             return APR_EGENERAL;
+        }
+        if (n < 0) {
+            int timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+            *err = timed_out ? "no answer to the TLS 1.2 hello"
+                             : "cannot read the answer to the TLS 1.2 hello";
+            return timed_out ? APR_TIMEUP : APR_FROM_OS_ERROR(errno);
         }
         r.len += (apr_size_t)n;
         switch (
@@ -332,7 +345,8 @@ static apr_status_t read_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
 
 apr_status_t tls_hello_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
                             int fd, const char *sni, tls_probe_kind_t kind,
-                            const char **err, apr_pool_t *pool)
+                            apr_time_t deadline, const char **err,
+                            apr_pool_t *pool)
 {
     const unsigned char *hello = NULL;
     apr_size_t hello_len = 0;
@@ -340,9 +354,10 @@ apr_status_t tls_hello_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
         *err = "cannot make a TLS 1.2 hello for this SNI";
         return APR_EINVAL;
     }
-    if (send_all(fd, hello, hello_len) != APR_SUCCESS) {
+    apr_status_t rv = send_all(fd, hello, hello_len);
+    if (rv != APR_SUCCESS) {
         *err = "cannot send the TLS 1.2 hello";
-        return APR_EGENERAL;
+        return rv;
     }
     /* The flight's buffers go with this pool; the leaf is copied out. */
     apr_pool_t *scratch = NULL;
@@ -351,7 +366,7 @@ apr_status_t tls_hello_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
         return APR_ENOMEM;
     }
     const unsigned char *found = NULL;
-    apr_status_t rv = read_leaf(&found, leaf_len, fd, err, scratch);
+    rv = read_leaf(&found, leaf_len, fd, deadline, err, scratch);
     if (rv == APR_SUCCESS)
         *leaf = apr_pmemdup(pool, found, *leaf_len);
     apr_pool_destroy(scratch);

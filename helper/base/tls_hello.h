@@ -36,10 +36,14 @@ tls_hello_state_t tls_hello_parse(const unsigned char *flight, apr_size_t len,
                                   apr_size_t *leaf_len, const char **err);
 
 /* The leaf's DER that the server on fd (connected, with receive and send
- * timeouts) presents to this ClientHello; *leaf is in pool.  The caller
- * closes fd: nothing more is said on it. */
+ * timeouts) presents to this ClientHello, read until deadline; *leaf is
+ * in pool.  APR_EGENERAL: the server answered otherwise (refused the
+ * hello, not TLS, closed); APR_TIMEUP or another status: no answer in
+ * time, or the connection failed.  The caller closes fd: nothing more
+ * is said on it. */
 apr_status_t tls_hello_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
                             int fd, const char *sni, tls_probe_kind_t kind,
-                            const char **err, apr_pool_t *pool);
+                            apr_time_t deadline, const char **err,
+                            apr_pool_t *pool);
 
 #endif

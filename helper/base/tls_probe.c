@@ -237,6 +237,37 @@ static int same_der(X509 *served, const unsigned char *der, apr_size_t len)
     return same;
 }
 
+/* What the TLS 1.2 hello finds: *presents set when it answers;
+ * APR_EGENERAL when the listener does not speak so. */
+static apr_status_t hello_presents(int *presents, const char *address,
+                                   const char *sni, tls_probe_kind_t kind,
+                                   const unsigned char *der, apr_size_t der_len,
+                                   apr_interval_time_t timeout,
+                                   const char **err, apr_pool_t *pool)
+{
+    int fd = tls_probe_connect(address, timeout, pool);
+    if (fd < 0) {
+        *err = apr_psprintf(pool, "cannot connect to %s", address);
+        return APR_ECONNREFUSED;
+    }
+    /* The hello and the flight's copy go with this pool. */
+    apr_pool_t *scratch = NULL;
+    apr_status_t rv = apr_pool_create(&scratch, pool);
+    const unsigned char *leaf = NULL;
+    apr_size_t leaf_len = 0;
+    if (rv == APR_SUCCESS)
+        rv = tls_hello_leaf(&leaf, &leaf_len, fd, sni, kind,
+                            apr_time_now() + timeout, err, scratch);
+    close(fd);
+    if (rv == APR_SUCCESS)
+        *presents = leaf_len == der_len && memcmp(leaf, der, der_len) == 0;
+    else if (*err != NULL)
+        *err = apr_pstrdup(pool, *err);
+    if (scratch != NULL)
+        apr_pool_destroy(scratch);
+    return rv;
+}
+
 apr_status_t tls_probe_presents(int *presents, const char *address,
                                 const char *sni, tls_probe_kind_t kind,
                                 const unsigned char *der, apr_size_t der_len,
@@ -244,21 +275,11 @@ apr_status_t tls_probe_presents(int *presents, const char *address,
                                 apr_pool_t *pool)
 {
     *presents = 0;
-    int fd = tls_probe_connect(address, timeout, pool);
-    if (fd < 0) {
-        *err = apr_psprintf(pool, "cannot connect to %s", address);
-        return APR_EGENERAL;
-    }
-    const unsigned char *leaf = NULL;
-    apr_size_t leaf_len = 0;
-    const char *hello_err = NULL;
-    apr_status_t rv =
-        tls_hello_leaf(&leaf, &leaf_len, fd, sni, kind, &hello_err, pool);
-    close(fd);
-    if (rv == APR_SUCCESS) {
-        *presents = leaf_len == der_len && memcmp(leaf, der, der_len) == 0;
-        return APR_SUCCESS;
-    }
+    apr_status_t rv = hello_presents(presents, address, sni, kind, der, der_len,
+                                     timeout, err, pool);
+    if ((rv == APR_SUCCESS && *presents) ||
+        (rv != APR_SUCCESS && rv != APR_EGENERAL))
+        return rv;
     X509 *served = NULL;
     rv = probe(&served, address, sni, NULL, kind, timeout, err, pool);
     if (rv == APR_SUCCESS)

@@ -33,9 +33,11 @@ typedef enum {
 
 /* Whether a client with SNI sni offering only kind gets der (a
  * certificate's DER) as the leaf: *presents 1 when it does, byte for
- * byte.  Asked with a TLS 1.2 hello read in the clear (base/tls_hello.h);
- * a listener that does not answer it so gets a full handshake, whose
- * error is the one reported. */
+ * byte.  Asked with a TLS 1.2 hello read in the clear (base/tls_hello.h).
+ * A full TLS handshake decides when that gets another leaf (a listener
+ * holding two pairs may pick by TLS version) or no TLS 1.2 answer (a TLS
+ * 1.3-only listener); its error is the one reported.  A listener that
+ * does not answer in time, or cannot be reached, is not asked twice. */
 apr_status_t tls_probe_presents(int *presents, const char *address,
                                 const char *sni, tls_probe_kind_t kind,
                                 const unsigned char *der, apr_size_t der_len,

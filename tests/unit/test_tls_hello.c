@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -270,9 +271,23 @@ typedef struct {
     int listen_fd;
     SSL_CTX *ctx;      /* NULL: answer reply, not TLS */
     const char *reply; /* sent after reading the hello */
+    int silent;        /* reads, never answers */
+    int trickle;       /* answers a byte every 20 ms */
     pthread_t thread;
     char address[64];
+    int accepted;
 } server_t;
+
+/* A TLS record header announcing 16 KiB, then a byte at a time. */
+static void trickle(int fd)
+{
+    static const unsigned char head[] = {22, 3, 3, 0x40, 0x00};
+    if (send(fd, head, sizeof(head), MSG_NOSIGNAL) != sizeof(head))
+        return;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    while (send(fd, "x", 1, MSG_NOSIGNAL) == 1)
+        nanosleep(&pause, NULL);
+}
 
 static void *serve(void *arg)
 {
@@ -281,7 +296,15 @@ static void *serve(void *arg)
         int fd = accept(s->listen_fd, NULL, NULL);
         if (fd < 0)
             break;
-        if (s->ctx != NULL) {
+        __atomic_add_fetch(&s->accepted, 1, __ATOMIC_SEQ_CST);
+        char buf[1024];
+        if (s->silent) {
+            while (recv(fd, buf, sizeof(buf), 0) > 0)
+                ;
+        } else if (s->trickle) {
+            if (recv(fd, buf, sizeof(buf), 0) > 0)
+                trickle(fd);
+        } else if (s->ctx != NULL) {
             SSL *ssl = SSL_new(s->ctx);
             SSL_set_fd(ssl, fd);
             if (SSL_accept(ssl) == 1)
@@ -289,7 +312,6 @@ static void *serve(void *arg)
             SSL_free(ssl);
             ERR_clear_error();
         } else {
-            char buf[1024];
             if (recv(fd, buf, sizeof(buf), 0) > 0)
                 send(fd, s->reply, strlen(s->reply), MSG_NOSIGNAL);
         }
@@ -392,7 +414,8 @@ static int hello_leaf(const char *address, tls_probe_kind_t kind,
     if (fd < 0)
         return 0;
     apr_status_t rv =
-        tls_hello_leaf(leaf, len, fd, "ec.example", kind, err, pool);
+        tls_hello_leaf(leaf, len, fd, "ec.example", kind,
+                       apr_time_now() + apr_time_from_sec(5), err, pool);
     close(fd);
     return rv == APR_SUCCESS;
 }
@@ -474,6 +497,64 @@ static void test_not_tls(pairs_t *p, apr_pool_t *pool)
     server_stop(&s);
 }
 
+/* A listener whose TLS 1.2 answer is another pair than a TLS 1.3
+ * client gets (the server prefers an RSA suite; TLS 1.3 picks by the
+ * client's signature algorithms, ECDSA first): the full handshake has
+ * the last word. */
+static void test_versions_differ(pairs_t *p, apr_pool_t *pool)
+{
+    EVP_PKEY *keys[] = {p->ec_key, p->rsa_key};
+    X509 *certs[] = {p->ec, p->rsa};
+    server_t s = {.ctx = server_ctx(TLS1_2_VERSION, keys, certs, 2)};
+    if (s.ctx != NULL) {
+        SSL_CTX_set_options(s.ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+        SSL_CTX_set_cipher_list(
+            s.ctx, "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256");
+    }
+    if (!ok(s.ctx != NULL && server_start(&s),
+            "a server preferring RSA in TLS 1.2"))
+        return;
+    const unsigned char *leaf = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    ok(hello_leaf(s.address, TLS_PROBE_ANY, &leaf, &len, &err, pool) &&
+           len == (apr_size_t)p->rsa_len && memcmp(leaf, p->rsa_der, len) == 0,
+       "its TLS 1.2 answer: the RSA leaf");
+    int presents = -1;
+    s.accepted = 0;
+    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_ANY,
+                          p->ec_der, (apr_size_t)p->ec_len,
+                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
+           presents == 1,
+       "tls_probe_presents: the ECDSA leaf a TLS 1.3 client gets counts");
+    is_int(__atomic_load_n(&s.accepted, __ATOMIC_SEQ_CST), 2,
+           "asked twice: the hello, then a full handshake");
+    server_stop(&s);
+}
+
+/* Listeners that answer nothing, or a byte at a time: one connection,
+ * bounded by the timeout, no second try. */
+static void test_slow(pairs_t *p, apr_pool_t *pool)
+{
+    for (int trickling = 0; trickling < 2; trickling++) {
+        server_t s = {.silent = !trickling, .trickle = trickling};
+        if (!ok(server_start(&s),
+                trickling ? "a trickling server" : "a silent server"))
+            continue;
+        int presents = -1;
+        const char *err = NULL;
+        apr_status_t rv = tls_probe_presents(
+            &presents, s.address, "ec.example", TLS_PROBE_ANY, p->ec_der,
+            (apr_size_t)p->ec_len, apr_time_from_msec(300), &err, pool);
+        ok(rv == APR_TIMEUP && presents == 0 && err != NULL,
+           trickling ? "a byte at a time: given up at the deadline"
+                     : "no answer: given up at the timeout");
+        is_int(__atomic_load_n(&s.accepted, __ATOMIC_SEQ_CST), 1,
+               "and not asked again with a full handshake");
+        server_stop(&s);
+    }
+}
+
 int main(void)
 {
     /* As the helper does (expacmectl.c): the full handshake's writes to a
@@ -491,6 +572,8 @@ int main(void)
         test_tls12_server(&p, pool);
         test_tls13_only(&p, pool);
         test_not_tls(&p, pool);
+        test_versions_differ(&p, pool);
+        test_slow(&p, pool);
         pairs_free(&p);
     }
     apr_pool_destroy(pool);
