@@ -106,6 +106,32 @@ static apr_status_t write_file(const char *path, const void *data,
     return rv;
 }
 
+apr_status_t state_create_file(const char *path, const void *data,
+                               apr_size_t len, apr_fileperms_t mode,
+                               const char **err, apr_pool_t *pool)
+{
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int saved = errno;
+        *err = sys_error(pool, "cannot create", path, saved);
+        return saved;
+    }
+    /* 0600 from creation; widen only after the content is in place. */
+    apr_status_t rv = write_all(fd, data, len);
+    if (rv == APR_SUCCESS && fchmod(fd, (mode_t)(mode & 0777)) != 0)
+        rv = errno;
+    if (rv == APR_SUCCESS && fsync(fd) != 0)
+        rv = errno;
+    if (close(fd) != 0 && rv == APR_SUCCESS)
+        rv = errno;
+    if (rv != APR_SUCCESS) {
+        *err = sys_error(pool, "cannot write", path, rv);
+        unlink(path);
+    }
+    return rv;
+}
+
 /* The spare of a journal file: its previous text, kept so that the next
  * write reuses the inode rather than making one (spare_write). */
 static const char *spare_of(const char *path, apr_pool_t *pool)

@@ -40,6 +40,13 @@ apr_status_t state_write_file(const char *path, const void *data,
 apr_status_t state_write_file_spare(const char *path, const void *data,
                                     apr_size_t len, apr_fileperms_t mode,
                                     const char **err, apr_pool_t *pool);
+/* A new file at path (nothing may be there) holding data, written and
+ * fsync'd, with no temporary and no rename: for a directory nobody
+ * reads yet (a deploy's new generation), whose one state_fsync_dir_of
+ * after the last file makes every name in it durable at once. */
+apr_status_t state_create_file(const char *path, const void *data,
+                               apr_size_t len, apr_fileperms_t mode,
+                               const char **err, apr_pool_t *pool);
 /* fsync of the directory holding path: makes a rename there durable. */
 apr_status_t state_fsync_dir_of(const char *path, apr_pool_t *pool);
 

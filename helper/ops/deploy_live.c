@@ -100,9 +100,38 @@ const char *deploy_live_current(const deploy_live_t *live, apr_pool_t *pool)
     return apr_pstrdup(pool, target);
 }
 
-/* Replaces whatever is at path by a symlink to target, in one rename. */
-static apr_status_t link_replace(const char *path, const char *target,
-                                 const char **err, apr_pool_t *pool)
+static int link_points_to(const char *path, const char *want)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    return strcmp(target, want) == 0;
+}
+
+static int points_into_current(const deploy_live_t *live, const char *path,
+                               const char *file, apr_pool_t *pool)
+{
+    return link_points_to(
+        path, in_root(live, apr_pstrcat(pool, "current/", file, NULL), pool));
+}
+
+static apr_status_t sync_dir_of(const char *path, const char **err,
+                                apr_pool_t *pool)
+{
+    apr_status_t rv = state_fsync_dir_of(path, pool);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(pool, "cannot sync the directory of %s: %s", path,
+                            strerror(rv));
+    return rv;
+}
+
+/* Replaces whatever is at path by a symlink to target, in one rename;
+ * durable unless the caller syncs the directory itself (sync 0). */
+static apr_status_t link_replace_as(const char *path, const char *target,
+                                    int sync, const char **err,
+                                    apr_pool_t *pool)
 {
     const char *tmp =
         apr_psprintf(pool, "%s.expacme-tmp.%ld", path, (long)getpid());
@@ -113,24 +142,35 @@ static apr_status_t link_replace(const char *path, const char *target,
         *err = apr_psprintf(pool, "cannot link %s: %s", path, strerror(saved));
         return saved;
     }
-    apr_status_t rv = state_fsync_dir_of(path, pool);
-    if (rv != APR_SUCCESS)
-        *err = apr_psprintf(pool, "cannot sync the directory of %s: %s", path,
-                            strerror(rv));
-    return rv;
+    return sync ? sync_dir_of(path, err, pool) : APR_SUCCESS;
 }
 
-static int points_into_current(const deploy_live_t *live, const char *path,
-                               const char *file, apr_pool_t *pool)
+static apr_status_t link_replace(const char *path, const char *target,
+                                 const char **err, apr_pool_t *pool)
 {
-    char target[PATH_MAX];
-    ssize_t n = readlink(path, target, sizeof(target) - 1);
-    if (n <= 0)
-        return 0;
-    target[n] = '\0';
-    return strcmp(target,
-                  in_root(live, apr_pstrcat(pool, "current/", file, NULL),
-                          pool)) == 0;
+    return link_replace_as(path, target, 1, err, pool);
+}
+
+/* The key's and the certificate's live paths through `current` (those
+ * not yet so), with one fsync for a directory holding both. */
+static apr_status_t pair_through_current(const char *key_file,
+                                         const char *key_target,
+                                         const char *cert_file,
+                                         const char *cert_target,
+                                         const char **err, apr_pool_t *pool)
+{
+    int same_dir = strcmp(dir_of(key_file, pool), dir_of(cert_file, pool)) == 0;
+    int key_moves = !link_points_to(key_file, key_target);
+    int cert_moves = !link_points_to(cert_file, cert_target);
+    apr_status_t rv = APR_SUCCESS;
+    /* The key's directory is synced with the certificate's when it is
+     * the same and the certificate's link follows. */
+    if (key_moves)
+        rv = link_replace_as(key_file, key_target, !same_dir || !cert_moves,
+                             err, pool);
+    if (rv == APR_SUCCESS && cert_moves)
+        rv = link_replace_as(cert_file, cert_target, 1, err, pool);
+    return rv;
 }
 
 static const char *new_gen_name(apr_pool_t *pool)
@@ -152,16 +192,24 @@ static apr_status_t new_generation(const char **gen, const char **dir,
     return state_make_dir(*dir, 0700, err, pool);
 }
 
-static apr_status_t write_pair(const char *dir, const char *chain,
+/* The pair as files of a generation nobody reads until `current` names
+ * it: written in place, their names made durable by one fsync of the
+ * directory (a helper killed half-way leaves a generation the next
+ * deploy prunes). */
+static apr_status_t write_pair(const char *dir, const char *key_name,
+                               const char *cert_name, const char *chain,
                                apr_size_t chain_len, const char *key,
                                apr_size_t key_len, const char **err,
                                apr_pool_t *pool)
 {
-    apr_status_t rv = state_write_file(apr_pstrcat(pool, dir, "/key.pem", NULL),
-                                       key, key_len, 0600, err, pool);
+    const char *cert = apr_pstrcat(pool, dir, "/", cert_name, NULL);
+    apr_status_t rv =
+        state_create_file(apr_pstrcat(pool, dir, "/", key_name, NULL), key,
+                          key_len, 0600, err, pool);
     if (rv == APR_SUCCESS)
-        rv = state_write_file(apr_pstrcat(pool, dir, "/cert.pem", NULL), chain,
-                              chain_len, 0644, err, pool);
+        rv = state_create_file(cert, chain, chain_len, 0644, err, pool);
+    if (rv == APR_SUCCESS && (rv = state_fsync_dir_of(cert, pool)) != 0)
+        *err = apr_psprintf(pool, "cannot sync %s: %s", dir, strerror(rv));
     return rv;
 }
 
@@ -174,7 +222,8 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
     apr_status_t rv = new_generation(gen, &dir, live, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    return write_pair(dir, chain, chain_len, key, key_len, err, pool);
+    return write_pair(dir, "key.pem", "cert.pem", chain, chain_len, key,
+                      key_len, err, pool);
 }
 
 apr_status_t deploy_live_write_second(const deploy_live_t *live,
@@ -183,14 +232,8 @@ apr_status_t deploy_live_write_second(const deploy_live_t *live,
                                       apr_size_t key_len, const char **err,
                                       apr_pool_t *pool)
 {
-    const char *dir = in_root(live, gen, pool);
-    apr_status_t rv =
-        state_write_file(apr_pstrcat(pool, dir, "/key2.pem", NULL), key,
-                         key_len, 0600, err, pool);
-    if (rv == APR_SUCCESS)
-        rv = state_write_file(apr_pstrcat(pool, dir, "/cert2.pem", NULL), chain,
-                              chain_len, 0644, err, pool);
-    return rv;
+    return write_pair(in_root(live, gen, pool), "key2.pem", "cert2.pem", chain,
+                      chain_len, key, key_len, err, pool);
 }
 
 /* A live path that does not exist yet is linked before `current` is:
@@ -214,16 +257,10 @@ static apr_status_t second_links(const deploy_live_t *live, const char *gen,
 {
     if (live->cert_file2 == NULL || live->key_file2 == NULL)
         return APR_SUCCESS;
-    const char *cert_target = in_root(live, "current/cert2.pem", pool);
-    const char *key_target = in_root(live, "current/key2.pem", pool);
-    apr_status_t rv = APR_SUCCESS;
-    if (!points_into_current(live, live->key_file2, "key2.pem", pool))
-        rv = link_replace(live->key_file2, key_target, err, pool);
-    if (rv == APR_SUCCESS &&
-        !points_into_current(live, live->cert_file2, "cert2.pem", pool))
-        rv = link_replace(live->cert_file2, cert_target, err, pool);
     (void)gen;
-    return rv;
+    return pair_through_current(
+        live->key_file2, in_root(live, "current/key2.pem", pool),
+        live->cert_file2, in_root(live, "current/cert2.pem", pool), err, pool);
 }
 
 apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
@@ -250,12 +287,9 @@ apr_status_t deploy_live_switch(const deploy_live_t *live, const char *gen,
         rv = link_replace(in_root(live, "current", pool), gen, err, pool);
     /* Idempotent: only an adopted pair (or a hand-edited layout) finds the
      * live paths not yet pointing through `current`. */
-    if (rv == APR_SUCCESS &&
-        !points_into_current(live, live->key_file, "key.pem", pool))
-        rv = link_replace(live->key_file, key_target, err, pool);
-    if (rv == APR_SUCCESS &&
-        !points_into_current(live, live->cert_file, "cert.pem", pool))
-        rv = link_replace(live->cert_file, cert_target, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = pair_through_current(live->key_file, key_target, live->cert_file,
+                                  cert_target, err, pool);
     return rv;
 }
 

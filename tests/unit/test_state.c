@@ -152,6 +152,48 @@ static void test_write_refused(apr_pool_t *pool)
     rmdir(sub);
 }
 
+/* state_create_file: a new file in place, its mode whatever the umask;
+ * never over anything already there (a file, a symlink to one), which is
+ * left as it was. */
+static void test_create_file(apr_pool_t *pool)
+{
+    const char *cdir = in_dir(pool, "create");
+    mkdir(cdir, 0700);
+    const char *key = apr_pstrcat(pool, cdir, "/key.pem", NULL);
+    const char *cert = apr_pstrcat(pool, cdir, "/cert.pem", NULL);
+    const char *err = NULL;
+    mode_t old = umask(077);
+    is_int(state_create_file(key, "k\n", 2, 0600, &err, pool), APR_SUCCESS,
+           "create: the key");
+    is_int(state_create_file(cert, "c\n", 2, 0644, &err, pool), APR_SUCCESS,
+           "create: the certificate");
+    umask(old);
+    ok(mode_of(key) == 0600 && mode_of(cert) == 0644,
+       "create: 0600 and 0644 under umask 077");
+    is_str(slurp(pool, cert), "c\n", "create: the content");
+    is_str(listing(pool, cdir), "cert.pem key.pem",
+           "create: nothing else made");
+    err = NULL;
+    ok(state_create_file(cert, "x", 1, 0644, &err, pool) != APR_SUCCESS &&
+           err != NULL && strstr(err, "cert.pem") != NULL,
+       "create over a file: refused, naming it");
+    is_str(slurp(pool, cert), "c\n", "and the file is left as it was");
+    const char *victim = in_dir(pool, "create-victim");
+    int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        if (write(fd, "v\n", 2) != 2)
+            ok(0, "create: the victim written");
+        close(fd);
+    }
+    const char *link = apr_pstrcat(pool, cdir, "/linked.pem", NULL);
+    symlink(victim, link);
+    ok(state_create_file(link, "x", 1, 0644, &err, pool) != APR_SUCCESS,
+       "create over a symlink: refused");
+    is_str(slurp(pool, victim), "v\n", "and what it points to untouched");
+    unlink(link);
+    unlink(victim);
+}
+
 /* A file already at the temporary name (a hard link to someone's file,
  * say) is replaced, not truncated, chmodded and written into. */
 static void test_write_tmp_taken(apr_pool_t *pool)
@@ -932,6 +974,7 @@ int main(void)
     test_write_replace(pool);
     test_write_refused(pool);
     test_write_tmp_taken(pool);
+    test_create_file(pool);
     test_write_atomic_for_readers(pool);
     test_read_file(pool);
     test_make_dir(pool);
