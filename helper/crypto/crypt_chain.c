@@ -70,6 +70,9 @@ static apr_status_t check_block_start(const char *p, apr_size_t avail,
  * caches under the certificate's own lock), so the same bytes give the
  * same certificate. */
 #define KEPT_MAX 64
+/* What a CA might send larger is parsed each time, not kept: the 64
+ * kept stay within a megabyte whatever the network process is sent. */
+#define KEPT_DER_MAX (16 * 1024)
 
 typedef struct {
     unsigned char *der;
@@ -125,7 +128,7 @@ static X509 *parse_der(const unsigned char *der, long len)
         X509_free(cert);
         return NULL;
     }
-    if (cert != NULL)
+    if (cert != NULL && len <= KEPT_DER_MAX)
         kept_add(der, len, cert);
     return cert;
 }

@@ -1334,6 +1334,19 @@ static void test_chain_kept(test_ca_t *ca, apr_pool_t *pool)
         parsed(pool, pem_of(pool, &one, 1));
         X509_free(one);
     }
+    /* A certificate larger than is kept: parsed each time. */
+    const char *san = "DNS:big.example";
+    for (int i = 0; i < 1200; i++)
+        san = apr_psprintf(pool, "%s,DNS:n%04d.big.example", san, i);
+    X509 *big = make_cert("big.example", ca->leaf_key, ca->inter, ca->inter_key,
+                          san, 1);
+    apr_array_header_t *f = parsed(pool, pem_of(pool, &big, 1));
+    apr_array_header_t *g = parsed(pool, pem_of(pool, &big, 1));
+    ok(i2d_X509(big, NULL) > 16 * 1024 && f != NULL && g != NULL &&
+           APR_ARRAY_IDX(f, 0, X509 *) != APR_ARRAY_IDX(g, 0, X509 *) &&
+           X509_cmp(APR_ARRAY_IDX(f, 0, X509 *), big) == 0,
+       "a certificate of more than 16 KiB: parsed each time, not kept");
+    X509_free(big);
     apr_array_header_t *e = parsed(pool, pem_of(pool, certs, 2));
     ok(e != NULL && X509_cmp(APR_ARRAY_IDX(e, 0, X509 *), ca->leaf) == 0 &&
            verify_error(pool, e, ca->leaf_key, NULL) == NULL,
