@@ -3,7 +3,6 @@
 
 #include <pthread.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -11,6 +10,8 @@
 
 #include "base/base64url.h"
 #include "crypto/crypt_jose.h"
+#include "crypto/crypt_key.h"
+#include "net/net_start.h"
 #include "ops/key_file.h"
 #include "acme/http.h"
 #include "acme/acme_json.h"
@@ -237,21 +238,22 @@ static void session_options(net_open_t *o, const ops_ctx_t *ctx,
     o->progress_baton = (void *)ctx;
 }
 
-/* --- account keys kept -----------------------------------------------------
- */
+/* --- account keys kept ------------------------------------------------- */
 
 /* Every order of a renew connects with its account's key: parsed, its
  * thumbprint and JWK made, about 2 M instructions an order (a fleet's
- * thousand orders share one or two keys).  The keys loaded are kept for
- * the process, by path and the file's identity: a key changed or
- * replaced on disk is loaded again.  Only after this process's session
- * is open, so the network process, forked at the first one, never holds
- * one in its memory. */
+ * thousand orders share one or two keys).  The file is still read each
+ * time (a few hundred bytes) and the key kept for the process is known
+ * by the SHA-256 of what was read, so a key replaced on disk is never
+ * taken for the one kept.  Nothing kept is freed before the process
+ * ends: another order's session may still sign with a key replaced on
+ * disk since (at most ACCOUNT_KEYS_KEPT are kept; more are parsed each
+ * time). */
 #define ACCOUNT_KEYS_KEPT 8
 
 typedef struct {
     const char *path;
-    struct stat st;
+    unsigned char digest[32];
     net_signer_t signer;
 } kept_key_t;
 
@@ -268,77 +270,97 @@ static apr_status_t kept_forget(void *data)
     return APR_SUCCESS;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-static const net_signer_t *kept_find(const char *path, const struct stat *st)
+static const net_signer_t *kept_find(const char *path,
+                                     const unsigned char *digest)
 {
     for (int i = 0; i < kept_count; i++)
-        if (strcmp(kept[i].path, path) == 0 && same_file(&kept[i].st, st))
+        if (strcmp(kept[i].path, path) == 0 &&
+            memcmp(kept[i].digest, digest, sizeof(kept[i].digest)) == 0)
             return &kept[i].signer;
     return NULL;
 }
 
-/* Loads the key into where; *out is bound to it. */
-static apr_status_t signer_load(net_signer_t *out, const char *path,
-                                const char **err, apr_pool_t *where)
+/* The key in pem as a signer bound to pool; errors name path. */
+static apr_status_t signer_parse(net_signer_t *out, const char *path,
+                                 const char *pem, apr_size_t len,
+                                 const char **err, apr_pool_t *pool)
 {
     EVP_PKEY *key = NULL;
-    apr_status_t rv = key_file_load(&key, path, err, where);
-    return rv == APR_SUCCESS ? net_signer_make(out, key, err, where) : rv;
+    apr_status_t rv = crypt_key_parse_pem(&key, pem, len, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = net_signer_make(out, key, err, pool);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(pool, "%s: %s", path, *err);
+    return rv;
 }
 
-/* Called with kept_lock held: the key in a pool of its own under
- * kept_pool, kept when there is room. */
+/* Called with kept_lock held, with room: the key in an entry of its
+ * own. */
 static apr_status_t signer_keep(const net_signer_t **out, const char *path,
-                                const struct stat *st, const char **err,
+                                const unsigned char *digest, const char *pem,
+                                apr_size_t len, const char **err,
                                 apr_pool_t *pool)
 {
     apr_pool_t *own = NULL;
-    if (kept_pool == NULL) {
-        if (apr_pool_create(&kept_pool, NULL) != APR_SUCCESS)
-            return APR_ENOMEM;
+    if (kept_pool == NULL && apr_pool_create(&kept_pool, NULL) == APR_SUCCESS)
         apr_pool_cleanup_register(kept_pool, NULL, kept_forget,
                                   apr_pool_cleanup_null);
-    }
-    if (apr_pool_create(&own, kept_pool) != APR_SUCCESS)
+    if (kept_pool == NULL || apr_pool_create(&own, kept_pool) != APR_SUCCESS) {
+        *err = "out of memory";
         return APR_ENOMEM;
-    kept_key_t *k = &kept[kept_count];
-    apr_status_t rv = signer_load(&k->signer, path, err, own);
+    }
+    net_signer_t signer;
+    apr_status_t rv = signer_parse(&signer, path, pem, len, err, own);
     if (rv != APR_SUCCESS) {
         *err = apr_pstrdup(pool, *err);
         apr_pool_destroy(own);
         return rv;
     }
+    kept_key_t *k = &kept[kept_count++];
     k->path = apr_pstrdup(own, path);
-    k->st = *st;
-    kept_count++;
+    memcpy(k->digest, digest, sizeof(k->digest));
+    k->signer = signer;
     *out = &k->signer;
     return APR_SUCCESS;
 }
 
-apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
-                                     const char **err, apr_pool_t *pool)
+static apr_status_t signer_lookup(const net_signer_t **out, const char *path,
+                                  const char *pem, apr_size_t len, int keep,
+                                  const char **err, apr_pool_t *pool)
 {
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        pthread_mutex_lock(&kept_lock);
-        *out = kept_find(path, &st);
-        apr_status_t rv = APR_SUCCESS;
-        if (*out == NULL && kept_count < ACCOUNT_KEYS_KEPT)
-            rv = signer_keep(out, path, &st, err, pool);
-        pthread_mutex_unlock(&kept_lock);
-        if (*out != NULL || rv != APR_SUCCESS)
-            return rv;
+    unsigned char digest[32];
+    if (EVP_Digest(pem, len, digest, NULL, EVP_sha256(), NULL) != 1) {
+        *err = "cannot digest the account key";
+        return APR_EGENERAL;
     }
-    /* Not kept (no room, or no file: key_file_load says what is wrong). */
+    pthread_mutex_lock(&kept_lock);
+    apr_status_t rv = APR_SUCCESS;
+    *out = kept_find(path, digest);
+    if (*out == NULL && keep && kept_count < ACCOUNT_KEYS_KEPT)
+        rv = signer_keep(out, path, digest, pem, len, err, pool);
+    pthread_mutex_unlock(&kept_lock);
+    if (*out != NULL || rv != APR_SUCCESS)
+        return rv;
     net_signer_t *signer = apr_pcalloc(pool, sizeof(*signer));
     *out = signer;
-    return signer_load(signer, path, err, pool);
+    return signer_parse(signer, path, pem, len, err, pool);
+}
+
+apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
+                                     int keep, const char **err,
+                                     apr_pool_t *pool)
+{
+    char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv =
+        state_read_file(&pem, &len, path, CRYPT_KEY_PEM_MAX, err, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(pool, "%s: no such key file", path);
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = signer_lookup(out, path, pem, len, keep, err, pool);
+    OPENSSL_cleanse(pem, len);
+    return rv;
 }
 
 static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
@@ -366,9 +388,11 @@ static apr_status_t load_account(provider_conn_t *c, const ops_ctx_t *ctx,
         return APR_EINVAL;
     }
     const net_signer_t *signer = NULL;
+    /* Kept only once the network process is forked, so that it never
+     * holds a key in its memory. */
     rv = provider_account_signer(
         &signer, apr_pstrcat(ctx->pool, c->account_dir, "/account.key", NULL),
-        err, ctx->pool);
+        net_pid() > 0, err, ctx->pool);
     if (rv != APR_SUCCESS)
         return rv;
     c->account_key = signer->key;

@@ -30,12 +30,14 @@ typedef struct {
     const char *unreachable; /* the primary's error when fallen back */
 } provider_conn_t;
 
-/* The account key in path with what signing needs (net/net_session.h):
- * kept for the process by path and file identity, so that a renew's
- * orders load it once and a key replaced on disk is loaded again.  *out
- * lives as long as the process, or pool when not kept. */
+/* The account key in path with what signing needs (net/net_session.h).
+ * keep: kept for the process, known by the SHA-256 of the file's bytes
+ * (read each time), so that a renew's orders parse it once and a key
+ * replaced on disk is loaded again; *out then lives as long as the
+ * process, else as pool. */
 apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
-                                     const char **err, apr_pool_t *pool);
+                                     int keep, const char **err,
+                                     apr_pool_t *pool);
 
 /* Every provider: built-in first, then configured (provider_t *). */
 apr_status_t provider_list(apr_array_header_t **out, const ops_ctx_t *ctx,

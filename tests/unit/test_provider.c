@@ -549,18 +549,31 @@ static void test_account_signer(apr_pool_t *pool)
             "an account key on disk"))
         return;
     const net_signer_t *a = NULL, *b = NULL, *c = NULL;
-    ok(provider_account_signer(&a, path, &err, pool) == APR_SUCCESS &&
-           provider_account_signer(&b, path, &err, pool) == APR_SUCCESS &&
+    ok(provider_account_signer(&a, path, 1, &err, pool) == APR_SUCCESS &&
+           provider_account_signer(&b, path, 1, &err, pool) == APR_SUCCESS &&
            a == b && EVP_PKEY_eq(a->key, first) == 1,
        "loaded twice: the one kept, for the key on disk");
     ok(a->thumbprint != NULL && a->jwk != NULL &&
            strstr(a->jwk, "\"kty\":\"EC\"") != NULL,
        "with its thumbprint and JWK");
+    const char *first_print = apr_pstrdup(pool, a->thumbprint);
     key_file_save(second, path, &err, pool);
-    ok(provider_account_signer(&c, path, &err, pool) == APR_SUCCESS && c != a &&
-           EVP_PKEY_eq(c->key, second) == 1 &&
-           strcmp(c->thumbprint, a->thumbprint) != 0,
+    ok(provider_account_signer(&c, path, 1, &err, pool) == APR_SUCCESS &&
+           c != a && EVP_PKEY_eq(c->key, second) == 1 &&
+           strcmp(c->thumbprint, first_print) != 0,
        "the file replaced: the new key, loaded again");
+    ok(EVP_PKEY_eq(a->key, first) == 1 &&
+           strcmp(a->thumbprint, first_print) == 0,
+       "the first one still whole for whoever signs with it");
+    /* The same bytes written again (another inode, another time): the
+     * same key, the one kept. */
+    key_file_save(second, path, &err, pool);
+    ok(provider_account_signer(&b, path, 1, &err, pool) == APR_SUCCESS &&
+           b == c,
+       "the same key written again: the one kept");
+    ok(provider_account_signer(&b, path, 0, &err, pool) == APR_SUCCESS &&
+           EVP_PKEY_eq(b->key, second) == 1,
+       "keep 0: loaded all the same");
     const char *bad = apr_pstrcat(pool, dir, "/not-a.key", NULL);
     FILE *f = fopen(bad, "w");
     if (f != NULL) {
@@ -569,11 +582,11 @@ static void test_account_signer(apr_pool_t *pool)
     }
     chmod(bad, 0600);
     err = NULL;
-    ok(provider_account_signer(&c, bad, &err, pool) != APR_SUCCESS &&
+    ok(provider_account_signer(&c, bad, 1, &err, pool) != APR_SUCCESS &&
            err != NULL && strstr(err, "not-a.key") != NULL,
        "not a key: an error naming the file");
     err = NULL;
-    ok(provider_account_signer(&c, bad, &err, pool) != APR_SUCCESS &&
+    ok(provider_account_signer(&c, bad, 1, &err, pool) != APR_SUCCESS &&
            err != NULL,
        "and again (nothing kept for it)");
 }
