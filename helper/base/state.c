@@ -125,10 +125,10 @@ apr_status_t state_create_file(const char *path, const void *data,
         rv = errno;
     if (close(fd) != 0 && rv == APR_SUCCESS)
         rv = errno;
-    if (rv != APR_SUCCESS) {
+    /* A part written stays for the caller to remove with its directory:
+     * path named again here could lead elsewhere by now. */
+    if (rv != APR_SUCCESS)
         *err = sys_error(pool, "cannot write", path, rv);
-        unlink(path);
-    }
     return rv;
 }
 

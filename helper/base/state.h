@@ -43,7 +43,9 @@ apr_status_t state_write_file_spare(const char *path, const void *data,
 /* A new file at path (nothing may be there) holding data, written and
  * fsync'd, with no temporary and no rename: for a directory nobody
  * reads yet (a deploy's new generation), whose one state_fsync_dir_of
- * after the last file makes every name in it durable at once. */
+ * after the last file makes every name in it durable at once.  A write
+ * that fails leaves what it made, for the caller to remove with the
+ * directory. */
 apr_status_t state_create_file(const char *path, const void *data,
                                apr_size_t len, apr_fileperms_t mode,
                                const char **err, apr_pool_t *pool);

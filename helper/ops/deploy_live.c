@@ -187,9 +187,25 @@ static apr_status_t new_generation(const char **gen, const char **dir,
     apr_status_t rv = state_make_dir(live->root, 0755, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    *gen = new_gen_name(pool);
-    *dir = in_root(live, *gen, pool);
-    return state_make_dir(*dir, 0700, err, pool);
+    /* A directory of its own, never one already there: a clock set back
+     * could name the live generation. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        *gen = new_gen_name(pool);
+        if (attempt > 0)
+            *gen = apr_psprintf(pool, "%s-%d", *gen, attempt);
+        *dir = in_root(live, *gen, pool);
+        if (mkdir(*dir, 0700) == 0)
+            return APR_SUCCESS;
+        if (errno != EEXIST) {
+            int saved = errno;
+            *err = apr_psprintf(pool, "cannot create %s: %s", *dir,
+                                strerror(saved));
+            return saved;
+        }
+    }
+    *err = apr_psprintf(pool, "cannot find a free generation name in %s",
+                        live->root);
+    return APR_EEXIST;
 }
 
 /* The pair as files of a generation nobody reads until `current` names
