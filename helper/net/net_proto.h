@@ -20,8 +20,9 @@ enum {
     NET_FETCH,         /* (nothing) */
     NET_KEY_CHANGE,    /* slot, alg, jwk JSON */
     NET_DEACTIVATE,    /* (nothing) */
-    NET_ORDER,         /* CSR PEM, thumbprint, profile, replaces, chain,
-                          timeout s, types count, types */
+    NET_ORDER,         /* CSR DER b64url, names count, names, thumbprint,
+                          profile, replaces, chain, timeout s, types
+                          count, types */
     NET_REVOKE,        /* certificate DER b64url, reason */
     NET_ARI,           /* certificate id */
     NET_PUBLISHED,     /* root's answer: 0 | error */

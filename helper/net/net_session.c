@@ -532,7 +532,8 @@ apr_status_t net_order_run(acme_order_result_t *result, net_session_t *s,
     if (rv != APR_SUCCESS)
         return rv;
     wire_begin(&w, NET_ORDER, pool);
-    wire_put_str(&w, o->csr_pem);
+    wire_put_str(&w, der);
+    net_wire_put_strings(&w, o->names);
     wire_put_str(&w, o->thumbprint);
     wire_put_str(&w, o->profile);
     wire_put_str(&w, o->replaces);

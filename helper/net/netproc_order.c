@@ -1,7 +1,8 @@
 /* netproc_order.c — NET_ORDER inside the network process: the whole
- * order, root asked to publish and withdraw the challenges, and the
- * chain parsed and checked here first (the CA's bytes are parsed where
- * a fault costs nothing). */
+ * order for root's CSR (its DER and names, nothing to parse here), root
+ * asked to publish and withdraw the challenges, and the chain parsed
+ * here first (the CA's bytes are parsed where a fault costs nothing);
+ * root checks it against the key and names before staging it. */
 #include "net/netproc_run.h"
 
 #include <string.h>
@@ -9,8 +10,6 @@
 #include "apr_strings.h"
 
 #include "acme/acme_order.h"
-#include "crypto/crypt_chain.h"
-#include "crypto/crypt_csr.h"
 #include "net/net_proto.h"
 #include "net/net_wire.h"
 
@@ -63,7 +62,8 @@ static apr_status_t withdraw_remote(void *baton, const apr_array_header_t *list,
 }
 
 typedef struct {
-    const char *csr_pem, *thumbprint, *profile, *replaces, *chain;
+    const char *csr_der, *thumbprint, *profile, *replaces, *chain;
+    apr_array_header_t *names;
     apr_int64_t timeout_s;
     apr_array_header_t *types;
 } order_args_t;
@@ -71,8 +71,9 @@ typedef struct {
 static int read_order(order_args_t *a, wire_in_t *in, apr_pool_t *pool)
 {
     memset(a, 0, sizeof(*a));
-    return wire_get_str(in, &a->csr_pem, NET_SIGN_MAX, pool) &&
-           a->csr_pem != NULL && wire_get_str(in, &a->thumbprint, 128, pool) &&
+    return wire_get_str(in, &a->csr_der, NET_SIGN_MAX, pool) &&
+           a->csr_der != NULL && net_wire_get_strings(in, &a->names, pool) &&
+           a->names->nelts > 0 && wire_get_str(in, &a->thumbprint, 128, pool) &&
            a->thumbprint != NULL &&
            wire_get_str(in, &a->profile, NET_STR_MAX, pool) &&
            wire_get_str(in, &a->replaces, NET_STR_MAX, pool) &&
@@ -101,43 +102,19 @@ static void send_ordered(netproc_thread_t *t, const acme_order_result_t *res,
     wire_send(t->root_fd, &w);
 }
 
-/* The chain is for the CSR's key and names, and links up (parsed once,
- * as the order downloaded it). */
-static apr_status_t check_chain(const acme_order_result_t *res, X509_REQ *csr,
-                                const apr_array_header_t *names,
-                                const char **err, apr_pool_t *pool)
-{
-    apr_array_header_t *chain = res->chain;
-    apr_status_t rv =
-        chain != NULL ? APR_SUCCESS
-                      : crypt_chain_parse(&chain, res->chain_pem,
-                                          strlen(res->chain_pem), err, pool);
-    if (rv == APR_SUCCESS)
-        rv = crypt_chain_verify(chain, crypt_csr_public_key(csr), names, err,
-                                pool);
-    if (rv != APR_SUCCESS)
-        *err = apr_psprintf(pool, "the CA's certificate fails the checks: %s",
-                            *err);
-    return rv;
-}
-
 void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool)
 {
     order_args_t a;
-    X509_REQ *csr = NULL;
     const char *err = NULL;
-    if (!read_order(&a, in, pool) ||
-        crypt_csr_load(&csr, a.csr_pem, strlen(a.csr_pem), &err, pool) !=
-            APR_SUCCESS) {
-        net_wire_send_failed(t->root_fd, APR_EINVAL,
-                             err ? err : "malformed NET_ORDER", NULL, pool);
+    if (!read_order(&a, in, pool)) {
+        net_wire_send_failed(t->root_fd, APR_EINVAL, "malformed NET_ORDER",
+                             NULL, pool);
         return;
     }
     acme_publisher_t publisher = {publish_remote, withdraw_remote, t};
     acme_order_request_t req = {
-        .csr_der_b64url = netproc_test_forge_csr(
-            crypt_csr_der_b64url(csr, pool), crypt_csr_names(csr, pool), pool),
-        .names = crypt_csr_names(csr, pool),
+        .csr_der_b64url = netproc_test_forge_csr(a.csr_der, a.names, pool),
+        .names = a.names,
         .thumbprint = a.thumbprint,
         .profile = a.profile,
         .replaces = a.replaces,
@@ -149,8 +126,6 @@ void netproc_order(netproc_thread_t *t, wire_in_t *in, apr_pool_t *pool)
     acme_order_result_t res;
     memset(&res, 0, sizeof(res));
     apr_status_t rv = acme_order_run(&res, t->session, &req, &err, pool);
-    if (rv == APR_SUCCESS)
-        rv = check_chain(&res, csr, req.names, &err, pool);
     if (rv != APR_SUCCESS && t->key_refused[0] != '\0')
         err =
             apr_psprintf(pool, "%s (the key process %s)", err, t->key_refused);
