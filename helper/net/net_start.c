@@ -373,13 +373,16 @@ int net_key_load(const char *id, int kind, const void *bytes, apr_size_t len,
     if (slot < 0 && apr_pool_create(&pool, NULL) == APR_SUCCESS) {
         int candidate = net.next_slot;
         net.next_slot = (net.next_slot + 1) % NET_SLOTS;
+        /* Named again only once loaded: a load that fails may already
+         * have emptied the slot in the key process. */
+        free(net.slot_ids[candidate]);
+        net.slot_ids[candidate] = NULL;
         wire_out_t w;
         wire_begin(&w, KEY_LOAD, pool);
         wire_put_int(&w, candidate);
         wire_put_int(&w, kind);
         wire_put_bytes(&w, bytes, len);
         if (key_call(&w, err, pool) == 0) {
-            free(net.slot_ids[candidate]);
             net.slot_ids[candidate] = id ? strdup(id) : NULL;
             slot = candidate;
         }
