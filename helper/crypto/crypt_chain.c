@@ -71,7 +71,8 @@ static apr_status_t check_block_start(const char *p, apr_size_t avail,
  * same certificate. */
 #define KEPT_MAX 64
 /* What a CA might send larger is parsed each time, not kept: the 64
- * kept stay within a megabyte whatever the network process is sent. */
+ * kept stay within a megabyte of DER (a few with the parsed objects)
+ * whatever the network process is sent. */
 #define KEPT_DER_MAX (16 * 1024)
 
 typedef struct {

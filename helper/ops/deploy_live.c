@@ -180,25 +180,31 @@ static const char *new_gen_name(apr_pool_t *pool)
 
 /* A new, empty generation directory (0700): *gen its name, *dir its
  * path. */
+static void remove_generation(const char *d, apr_pool_t *pool);
+
 static apr_status_t new_generation(const char **gen, const char **dir,
                                    const deploy_live_t *live, const char **err,
                                    apr_pool_t *pool)
 {
+    *dir = NULL;
     apr_status_t rv = state_make_dir(live->root, 0755, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     /* A directory of its own, never one already there: a clock set back
-     * could name the live generation. */
+     * could name the live generation.  *gen and *dir only once made. */
     for (int attempt = 0; attempt < 8; attempt++) {
-        *gen = new_gen_name(pool);
+        const char *name = new_gen_name(pool);
         if (attempt > 0)
-            *gen = apr_psprintf(pool, "%s-%d", *gen, attempt);
-        *dir = in_root(live, *gen, pool);
-        if (mkdir(*dir, 0700) == 0)
+            name = apr_psprintf(pool, "%s-%d", name, attempt);
+        const char *path = in_root(live, name, pool);
+        if (mkdir(path, 0700) == 0) {
+            *gen = name;
+            *dir = path;
             return APR_SUCCESS;
+        }
         if (errno != EEXIST) {
             int saved = errno;
-            *err = apr_psprintf(pool, "cannot create %s: %s", *dir,
+            *err = apr_psprintf(pool, "cannot create %s: %s", path,
                                 strerror(saved));
             return saved;
         }
@@ -236,10 +242,16 @@ apr_status_t deploy_live_write(const char **gen, const deploy_live_t *live,
 {
     const char *dir = NULL;
     apr_status_t rv = new_generation(gen, &dir, live, err, pool);
+    if (rv == APR_SUCCESS)
+        rv = write_pair(dir, "key.pem", "cert.pem", chain, chain_len, key,
+                        key_len, err, pool);
+    /* No half-written generation is named to the caller: a roll-back
+     * keeps the one it is given as the old. */
+    if (rv != APR_SUCCESS && dir != NULL)
+        remove_generation(dir, pool);
     if (rv != APR_SUCCESS)
-        return rv;
-    return write_pair(dir, "key.pem", "cert.pem", chain, chain_len, key,
-                      key_len, err, pool);
+        *gen = NULL;
+    return rv;
 }
 
 apr_status_t deploy_live_write_second(const deploy_live_t *live,
