@@ -3,6 +3,7 @@
 #include "ops/sign.h"
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,6 +207,22 @@ static const expacme_cert_conf_t *cert_conf(const ops_ctx_t *ctx,
     return dflt;
 }
 
+/* The same names, in any order (case as crypt_csr_names gives them). */
+static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    if (a->nelts != b->nelts)
+        return 0;
+    for (int i = 0; i < a->nelts; i++) {
+        int found = 0;
+        for (int j = 0; j < b->nelts && !found; j++)
+            found = strcasecmp(APR_ARRAY_IDX(a, i, const char *),
+                               APR_ARRAY_IDX(b, j, const char *)) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 /* csr2.pem and key2.pem of an RSA + ECDSA certificate: one more order. */
 static ops_status_t load_second(sign_job_t *job)
 {
@@ -225,6 +242,12 @@ static ops_status_t load_second(sign_job_t *job)
         return ops_fail(job->error, OPS_FAILED, 2412, pool,
                         "%s: key2.pem does not match csr2.pem; generate the "
                         "CSR again",
+                        job->cert->dir);
+    /* Both orders publish and are checked for the first CSR's names. */
+    if (!same_names(crypt_csr_names(job->csr2, pool), job->names))
+        return ops_fail(job->error, OPS_FAILED, 2414, pool,
+                        "%s: csr2.pem names other names than csr.pem; "
+                        "generate both again",
                         job->cert->dir);
     return OPS_OK;
 }
@@ -253,6 +276,11 @@ static ops_status_t load_csr(sign_job_t *job)
                         "does not match csr.pem; generate the CSR again",
                         job->cert->dir);
     job->names = crypt_csr_names(job->csr, pool);
+    if (job->names->nelts == 0)
+        return ops_fail(job->error, OPS_FAILED, 2413, pool,
+                        "%s: csr.pem names no DNS name or IP address; "
+                        "generate the CSR again",
+                        job->cert->dir);
     return load_second(job);
 }
 

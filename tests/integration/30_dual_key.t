@@ -87,6 +87,21 @@ for my $f (qw(key.pem key2.pem)) {
 ok(-s "$state/csr2.pem", 'a second CSR');
 is(ExpAcme::Env::key_pubkey("$state/key2.pem") =~ /BEGIN PUBLIC KEY/ ? 1 : 0, 1, 'key2.pem is a key');
 
+# A second CSR for other names than the first: refused before any order.
+{
+    my $kept = $env->slurp("$state/csr2.pem");
+    ExpAcme::Env::run_quiet('openssl', 'req', '-new', '-key', "$state/key2.pem",
+        '-subj', '/CN=other.example.test', '-addext',
+        'subjectAltName=DNS:other.example.test', '-out', "$state/csr2.pem");
+    my $r = $env->ctl('--cert', 'dual', 'sign');
+    exit_is($r, 1, 'csr2.pem for other names: sign fails');
+    stderr_like($r, qr/EXP02414.*csr2\.pem names other names than csr\.pem/,
+                'csr2.pem for other names: the error says which file');
+    ok(!-e "$state/pending.pem" && !-e "$state/pending2.pem",
+       'csr2.pem for other names: nothing pending');
+    $env->write_file("$state/csr2.pem", $kept);
+}
+
 $r = $env->ctl('--cert', 'dual', 'sign');
 exit_is($r, 0, 'sign: one order per key');
 ok(-s "$state/pending.pem" && -s "$state/pending2.pem", 'both certificates pending');
