@@ -37,8 +37,8 @@ int main(void)
     }
     apr_size_t len = 0;
     const char *pem = key_pem(pool, &len);
-    int first = pem ? net_key_load("first", KEY_KIND_PRIVATE, pem, len, &err)
-                    : -1;
+    int first =
+        pem ? net_key_load("first", KEY_KIND_PRIVATE, pem, len, &err) : -1;
     ok(first >= 0 && net_key_find("first") == first,
        "a key loaded is found by its name");
     ok(net_key_load("first", KEY_KIND_PRIVATE, pem, len, &err) == first,
