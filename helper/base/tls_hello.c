@@ -359,16 +359,5 @@ apr_status_t tls_hello_leaf(const unsigned char **leaf, apr_size_t *leaf_len,
         *err = "cannot send the TLS 1.2 hello";
         return rv;
     }
-    /* The flight's buffers go with this pool; the leaf is copied out. */
-    apr_pool_t *scratch = NULL;
-    if (apr_pool_create(&scratch, pool) != APR_SUCCESS) {
-        *err = "out of memory";
-        return APR_ENOMEM;
-    }
-    const unsigned char *found = NULL;
-    rv = read_leaf(&found, leaf_len, fd, deadline, err, scratch);
-    if (rv == APR_SUCCESS)
-        *leaf = apr_pmemdup(pool, found, *leaf_len);
-    apr_pool_destroy(scratch);
-    return rv;
+    return read_leaf(leaf, leaf_len, fd, deadline, err, pool);
 }

@@ -36,8 +36,9 @@ tls_hello_state_t tls_hello_parse(const unsigned char *flight, apr_size_t len,
                                   apr_size_t *leaf_len, const char **err);
 
 /* The leaf's DER that the server on fd (connected, with receive and send
- * timeouts) presents to this ClientHello, read until deadline; *leaf is
- * in pool.  APR_EGENERAL: the server answered otherwise (refused the
+ * timeouts) presents to this ClientHello, read until deadline; *leaf
+ * points into the flight's buffers in pool (up to 128 KiB: give it a
+ * scratch pool).  APR_EGENERAL: the server answered otherwise (refused the
  * hello, not TLS, closed); APR_TIMEUP or another status: no answer in
  * time, or the connection failed.  The caller closes fd: nothing more
  * is said on it. */

@@ -13,7 +13,6 @@
 #include "base/json_pool.h"
 #include "base/state.h"
 #include "crypto/crypt_jose.h"
-#include "crypto/crypt_csr.h"
 #include "crypto/crypt_key.h"
 #include "net/net_proto.h"
 #include "net/net_start.h"
@@ -520,15 +519,7 @@ apr_status_t net_order_run(acme_order_result_t *result, net_session_t *s,
     memset(result, 0, sizeof(*result));
     /* The key process signs a finalize for this CSR, and no other. */
     const char *der = o->csr_der_b64url;
-    apr_status_t rv = APR_SUCCESS;
-    if (der == NULL) {
-        X509_REQ *csr = NULL;
-        rv = crypt_csr_load(&csr, o->csr_pem, strlen(o->csr_pem), err, pool);
-        if (rv == APR_SUCCESS)
-            der = crypt_csr_der_b64url(csr, pool);
-    }
-    if (rv == APR_SUCCESS)
-        rv = net_key_allow(KEY_ALLOW_CSR, der, err);
+    apr_status_t rv = net_key_allow(KEY_ALLOW_CSR, der, err);
     if (rv != APR_SUCCESS)
         return rv;
     wire_begin(&w, NET_ORDER, pool);

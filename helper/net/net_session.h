@@ -76,15 +76,13 @@ apr_status_t net_account_key_change(net_session_t *s, EVP_PKEY *key,
                                     const char **err, apr_pool_t *pool);
 
 typedef struct {
-    const char *csr_pem;
     const apr_array_header_t *names; /* the CSR's: what may be published */
     const char *thumbprint;
     const char *profile, *replaces, *preferred_chain;
     long timeout_s;
     const apr_array_header_t *types; /* NULL: http-01 */
     const acme_publisher_t *publisher;
-    const char *csr_der_b64url; /* csr_pem as finalize sends it, when the
-                                 * caller has it parsed already; or NULL */
+    const char *csr_der_b64url; /* the CSR as finalize sends it */
 } net_order_t;
 
 /* The order; what the network process asks to publish is checked (names

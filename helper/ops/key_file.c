@@ -10,22 +10,36 @@
 #include "base/state.h"
 #include "crypto/crypt_key.h"
 
+apr_status_t key_file_read(char **pem, apr_size_t *len, const char *path,
+                           const char **err, apr_pool_t *pool)
+{
+    apr_status_t rv =
+        state_read_file(pem, len, path, CRYPT_KEY_PEM_MAX, err, pool);
+    if (APR_STATUS_IS_ENOENT(rv))
+        *err = apr_psprintf(pool, "%s: no such key file", path);
+    return rv;
+}
+
+apr_status_t key_file_parse(EVP_PKEY **out, const char *path, const char *pem,
+                            apr_size_t len, const char **err, apr_pool_t *pool)
+{
+    apr_status_t rv = crypt_key_parse_pem(out, pem, len, err, pool);
+    if (rv != APR_SUCCESS)
+        *err = apr_psprintf(pool, "%s: %s", path, *err);
+    return rv;
+}
+
 apr_status_t key_file_load(EVP_PKEY **out, const char *path, const char **err,
                            apr_pool_t *pool)
 {
     char *pem = NULL;
     apr_size_t len = 0;
     *out = NULL;
-    apr_status_t rv =
-        state_read_file(&pem, &len, path, CRYPT_KEY_PEM_MAX, err, pool);
-    if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(pool, "%s: no such key file", path);
+    apr_status_t rv = key_file_read(&pem, &len, path, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
-    rv = crypt_key_parse_pem(out, pem, len, err, pool);
+    rv = key_file_parse(out, path, pem, len, err, pool);
     OPENSSL_cleanse(pem, len);
-    if (rv != APR_SUCCESS)
-        *err = apr_psprintf(pool, "%s: %s", path, *err);
     return rv;
 }
 

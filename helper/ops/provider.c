@@ -10,7 +10,6 @@
 
 #include "base/base64url.h"
 #include "crypto/crypt_jose.h"
-#include "crypto/crypt_key.h"
 #include "net/net_start.h"
 #include "ops/key_file.h"
 #include "acme/http.h"
@@ -286,12 +285,8 @@ static apr_status_t signer_parse(net_signer_t *out, const char *path,
                                  const char **err, apr_pool_t *pool)
 {
     EVP_PKEY *key = NULL;
-    apr_status_t rv = crypt_key_parse_pem(&key, pem, len, err, pool);
-    if (rv == APR_SUCCESS)
-        rv = net_signer_make(out, key, err, pool);
-    if (rv != APR_SUCCESS)
-        *err = apr_psprintf(pool, "%s: %s", path, *err);
-    return rv;
+    apr_status_t rv = key_file_parse(&key, path, pem, len, err, pool);
+    return rv == APR_SUCCESS ? net_signer_make(out, key, err, pool) : rv;
 }
 
 /* Called with kept_lock held, with room: the key in an entry of its
@@ -352,10 +347,7 @@ apr_status_t provider_account_signer(const net_signer_t **out, const char *path,
 {
     char *pem = NULL;
     apr_size_t len = 0;
-    apr_status_t rv =
-        state_read_file(&pem, &len, path, CRYPT_KEY_PEM_MAX, err, pool);
-    if (APR_STATUS_IS_ENOENT(rv))
-        *err = apr_psprintf(pool, "%s: no such key file", path);
+    apr_status_t rv = key_file_read(&pem, &len, path, err, pool);
     if (rv != APR_SUCCESS)
         return rv;
     rv = signer_lookup(out, path, pem, len, keep, err, pool);

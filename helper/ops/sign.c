@@ -344,7 +344,6 @@ static void request_init(net_order_t *req, sign_job_t *job, X509_REQ *csr,
     publisher->publish = publish;
     publisher->withdraw = withdraw;
     publisher->baton = pub;
-    req->csr_pem = crypt_csr_pem(csr, pool);
     req->csr_der_b64url = crypt_csr_der_b64url(csr, pool);
     req->names = job->names;
     req->thumbprint = job->conn.account_thumbprint;

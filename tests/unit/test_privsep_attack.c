@@ -546,8 +546,8 @@ static void order_against(const char *mode, apr_pool_t *parent)
         acme_publisher_t pub = {count_publish, count_withdraw, NULL};
         /* The CSR as root sends it (NET_ORDER carries the DER), so that
          * the order reaches the network process. */
-        net_order_t o = {"CSR", names, "THUMB", NULL, NULL,
-                         NULL,  60,    NULL,    &pub, "MIIBY3Ny"};
+        net_order_t o = {names, "THUMB", NULL, NULL,      NULL,
+                         60,    NULL,    &pub, "MIIBY3Ny"};
         net_order_run(&res, s, &o, &err, pool);
     }
     evil_stop();

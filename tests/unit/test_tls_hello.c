@@ -420,6 +420,19 @@ static int hello_leaf(const char *address, tls_probe_kind_t kind,
     return rv == APR_SUCCESS;
 }
 
+/* tls_probe_presents to address for der: 1, 0, or -1 when it fails. */
+static int presents_at(const char *address, tls_probe_kind_t kind,
+                       const unsigned char *der, int len, const char **err,
+                       apr_pool_t *pool)
+{
+    int presents = -1;
+    if (tls_probe_presents(&presents, address, "ec.example", kind, der,
+                           (apr_size_t)len, apr_time_from_sec(5), err,
+                           pool) != APR_SUCCESS)
+        return -1;
+    return presents;
+}
+
 static void test_tls12_server(pairs_t *p, apr_pool_t *pool)
 {
     EVP_PKEY *keys[] = {p->ec_key, p->rsa_key};
@@ -437,17 +450,11 @@ static void test_tls12_server(pairs_t *p, apr_pool_t *pool)
     ok(hello_leaf(s.address, TLS_PROBE_RSA, &leaf, &len, &err, pool) &&
            len == (apr_size_t)p->rsa_len && memcmp(leaf, p->rsa_der, len) == 0,
        "RSA only: the RSA leaf, byte for byte");
-    int presents = -1;
-    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_ECDSA,
-                          p->ec_der, (apr_size_t)p->ec_len,
-                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
-           presents == 1,
+    ok(presents_at(s.address, TLS_PROBE_ECDSA, p->ec_der, p->ec_len, &err,
+                   pool) == 1,
        "tls_probe_presents: the ECDSA leaf is presented");
-    presents = -1;
-    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_RSA,
-                          p->ec_der, (apr_size_t)p->ec_len,
-                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
-           presents == 0,
+    ok(presents_at(s.address, TLS_PROBE_RSA, p->ec_der, p->ec_len, &err,
+                   pool) == 0,
        "tls_probe_presents: not to a client offering only RSA");
     server_stop(&s);
 }
@@ -465,18 +472,12 @@ static void test_tls13_only(pairs_t *p, apr_pool_t *pool)
     ok(!hello_leaf(s.address, TLS_PROBE_ANY, &leaf, &len, &err, pool) &&
            err != NULL && strstr(err, "alert") != NULL,
        "the TLS 1.2 hello is refused with an alert");
-    int presents = -1;
     err = NULL;
-    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_ANY,
-                          p->ec_der, (apr_size_t)p->ec_len,
-                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
-           presents == 1,
+    ok(presents_at(s.address, TLS_PROBE_ANY, p->ec_der, p->ec_len, &err,
+                   pool) == 1,
        "tls_probe_presents: the full handshake finds the leaf");
-    presents = -1;
-    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_ANY,
-                          p->rsa_der, (apr_size_t)p->rsa_len,
-                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
-           presents == 0,
+    ok(presents_at(s.address, TLS_PROBE_ANY, p->rsa_der, p->rsa_len, &err,
+                   pool) == 0,
        "tls_probe_presents: and tells another certificate apart");
     server_stop(&s);
 }
@@ -520,12 +521,9 @@ static void test_versions_differ(pairs_t *p, apr_pool_t *pool)
     ok(hello_leaf(s.address, TLS_PROBE_ANY, &leaf, &len, &err, pool) &&
            len == (apr_size_t)p->rsa_len && memcmp(leaf, p->rsa_der, len) == 0,
        "its TLS 1.2 answer: the RSA leaf");
-    int presents = -1;
     s.accepted = 0;
-    ok(tls_probe_presents(&presents, s.address, "ec.example", TLS_PROBE_ANY,
-                          p->ec_der, (apr_size_t)p->ec_len,
-                          apr_time_from_sec(5), &err, pool) == APR_SUCCESS &&
-           presents == 1,
+    ok(presents_at(s.address, TLS_PROBE_ANY, p->ec_der, p->ec_len, &err,
+                   pool) == 1,
        "tls_probe_presents: the ECDSA leaf a TLS 1.3 client gets counts");
     is_int(__atomic_load_n(&s.accepted, __ATOMIC_SEQ_CST), 2,
            "asked twice: the hello, then a full handshake");
