@@ -350,13 +350,19 @@ static int key_call(wire_out_t *w, const char **err, apr_pool_t *pool)
     return -1;
 }
 
+/* With key_lock held. */
+static int slot_named(const char *id)
+{
+    for (int i = 0; id != NULL && i < NET_SLOTS; i++)
+        if (net.slot_ids[i] != NULL && strcmp(net.slot_ids[i], id) == 0)
+            return i;
+    return -1;
+}
+
 int net_key_find(const char *id)
 {
-    int slot = -1;
     pthread_mutex_lock(&net.key_lock);
-    for (int i = 0; id != NULL && i < NET_SLOTS && slot < 0; i++)
-        if (net.slot_ids[i] != NULL && strcmp(net.slot_ids[i], id) == 0)
-            slot = i;
+    int slot = slot_named(id);
     pthread_mutex_unlock(&net.key_lock);
     return slot;
 }
@@ -365,11 +371,8 @@ int net_key_load(const char *id, int kind, const void *bytes, apr_size_t len,
                  const char **err)
 {
     apr_pool_t *pool = NULL;
-    int slot = -1;
     pthread_mutex_lock(&net.key_lock);
-    for (int i = 0; id != NULL && i < NET_SLOTS && slot < 0; i++)
-        if (net.slot_ids[i] != NULL && strcmp(net.slot_ids[i], id) == 0)
-            slot = i;
+    int slot = slot_named(id);
     if (slot < 0 && apr_pool_create(&pool, NULL) == APR_SUCCESS) {
         int candidate = net.next_slot;
         net.next_slot = (net.next_slot + 1) % NET_SLOTS;
